@@ -1,0 +1,140 @@
+"""The JSON API: one NinjaAPI under /api/v1, session or bearer-token auth, stable error bodies."""
+
+import base64
+import functools
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, django_auth
+
+from wufei.core import audit
+from wufei.core.errors import Conflict, ValidationFailed, WufeiError
+from wufei.core.scope import request_scope
+from wufei.core.tokens import user_for_token
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer wf_…` with a personal API token."""
+
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is None:
+            return None
+        request.user = user
+        request._wufei_scope = None
+        audit.set_actor(user)
+        return user
+
+
+session_or_token = [TokenAuth(), django_auth]
+
+api = NinjaAPI(
+    title="Wufei API",
+    version="1",
+    description="Solid and hazardous waste supervision (无废城市). Errors: {code, message, errors}.",
+    auth=session_or_token,
+    urls_namespace="api",
+)
+
+
+def _error(request, status: int, body: dict):
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(WufeiError)
+def _wufei_error(request, exc: WufeiError):
+    return _error(request, exc.status, exc.as_dict())
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    errors = []
+    for item in exc.errors:
+        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        errors.append({"field": ".".join(loc), "message": item.get("msg", "invalid")})
+    return _error(request, 422, {"code": "validation_failed", "message": "The request is not valid", "errors": errors})
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, {"code": "not_found", "message": str(exc) or "Not found"})
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return _error(request, 401, {"code": "not_authenticated", "message": "Log in or send a valid API token"})
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, {"code": "http_error", "message": str(exc)})
+
+
+def scope_of(request):
+    return request_scope(request)
+
+
+# --- cursor pagination -------------------------------------------------------------------
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}]) from exc
+
+
+def page(queryset, *, cursor: str | None, limit: int, updated_after=None) -> tuple[list, str | None]:
+    """Keyset page over ascending ids: (items, next_cursor)."""
+    limit = max(1, min(limit, 500))
+    if updated_after is not None:
+        queryset = queryset.filter(updated_at__gt=updated_after)
+    items = list(queryset.filter(pk__gt=decode_cursor(cursor)).order_by("pk")[: limit + 1])
+    if len(items) > limit:
+        items = items[:limit]
+        return items, encode_cursor(items[-1].pk)
+    return items, None
+
+
+# --- idempotent creates ------------------------------------------------------------------
+
+def idempotent(view):
+    """Replay the stored answer when a create is retried with the same Idempotency-Key."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        from wufei.core.models import IdempotencyRecord
+
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or not request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        previous = IdempotencyRecord.objects.filter(user_id=request.user.pk, key=key).first()
+        if previous:
+            if previous.path != request.path or previous.method != request.method:
+                raise Conflict("Idempotency-Key was already used for another request", code="idempotency_key_reused")
+            return previous.status_code, previous.response
+        try:
+            with transaction.atomic():
+                status, body = view(request, *args, **kwargs)
+                IdempotencyRecord.objects.create(
+                    user_id=request.user.pk, key=key[:200], method=request.method, path=request.path[:300],
+                    status_code=status, response=body,
+                )
+        except IntegrityError:
+            # A concurrent retry won the race: its answer stands, this attempt rolled back.
+            previous = IdempotencyRecord.objects.filter(user_id=request.user.pk, key=key).first()
+            if previous is None:
+                raise
+            return previous.status_code, previous.response
+        return status, body
+
+    return wrapper

@@ -1,0 +1,157 @@
+"""Shared base models and the platform-wide tables: audit chain, parameters, tokens, idempotency."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wufei.core import audit
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Every queryset a caller sees goes through `visible_to(scope)`.
+
+    A model says who may see and change its rows with two class methods,
+    `visibility_q(scope)` and `editability_q(scope)`, each returning a Q.
+    """
+
+    def visible_to(self, scope):
+        return self.filter(self.model.visibility_q(scope))
+
+    def editable_by(self, scope):
+        return self.filter(self.model.editability_q(scope))
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class AuditedModel(TimeStampedModel):
+    """A model whose every create, update and delete is written to the audit chain.
+
+    `save(audit_action="closed")` names a state change; otherwise the action is
+    "created" or "updated" and the payload holds the changed fields.
+    `version` increases on every save: clients send the version they saw and a
+    stale write fails (optimistic concurrency).
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._audit_snapshot = audit.snapshot(instance)
+        return instance
+
+    def save(self, *args, audit_action: str | None = None, audit_note: str = "", **kwargs):
+        from django.db import transaction
+
+        creating = self._state.adding
+        before = getattr(self, "_audit_snapshot", {})
+        if not creating:
+            self.version = (self.version or 0) + 1
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            after = audit.snapshot(self)
+            if creating:
+                payload = {"values": after}
+            else:
+                payload = {"changes": audit.diff(before, after)}
+            if audit_note:
+                payload["note"] = audit_note
+            audit.record(entity=self, action=audit_action or ("created" if creating else "updated"), payload=payload)
+        self._audit_snapshot = after
+
+    def delete(self, *args, **kwargs):
+        from django.db import transaction
+
+        with transaction.atomic():
+            audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
+            return super().delete(*args, **kwargs)
+
+
+class AuditEvent(models.Model):
+    """One link of the SHA-256 hash chain (全程留痕)."""
+
+    created_at = models.DateTimeField(db_index=True)
+    entity_type = models.CharField(max_length=64)
+    entity_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=40)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    payload = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["entity_type", "entity_id", "id"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.entity_type}:{self.entity_id} {self.action}"
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the newest link; locking it serializes writers of the chain."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=audit.GENESIS_HASH)
+    length = models.BigIntegerField(default=0)
+
+
+class Parameter(models.Model):
+    """A rule value a regulator may change (threshold, deadline, tolerance), per region.
+
+    The shipped defaults live in `wufei.core.parameters.DEFAULTS`; a row here
+    overrides the default for a region subtree (blank region = whole platform).
+    """
+
+    key = models.CharField(max_length=100)
+    region_code = models.CharField(max_length=12, blank=True, default="")
+    value = models.JSONField()
+    reason = models.CharField(max_length=300, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "region_code"], name="parameter_key_region_unique")]
+
+    def __str__(self):
+        return f"{self.key}@{self.region_code or '*'}={self.value}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 digest is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a create sent with an Idempotency-Key, replayed on a retry."""
+
+    user_id = models.BigIntegerField()
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]

@@ -1,0 +1,49 @@
+"""Personal API tokens: `wf_<prefix>_<secret>`; only the SHA-256 digest is kept."""
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+
+from wufei.core.errors import NotFound
+
+
+def digest_of(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(*, user, name: str, expires_at=None):
+    """Create a token; returns (ApiToken, plaintext). The plaintext is never stored."""
+    from wufei.core.models import ApiToken
+
+    prefix = secrets.token_hex(4)
+    plaintext = f"wf_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=prefix, digest=digest_of(plaintext), expires_at=expires_at
+    )
+    return token, plaintext
+
+
+def user_for_token(plaintext: str):
+    """The active user a presented token belongs to, or None."""
+    from wufei.core.models import ApiToken
+
+    if not plaintext or not plaintext.startswith("wf_"):
+        return None
+    token = ApiToken.objects.select_related("user").filter(digest=digest_of(plaintext)).first()
+    now = timezone.now()
+    if token is None or token.revoked_at or (token.expires_at and token.expires_at <= now):
+        return None
+    if not token.user.is_active:
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def revoke_token(*, user, token_id: int):
+    from wufei.core.models import ApiToken
+
+    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if not updated:
+        raise NotFound("token not found")

@@ -1,0 +1,48 @@
+from django.contrib import admin
+
+from wufei.registry.models import (
+    Department,
+    DepartmentMembership,
+    Membership,
+    OperatingPermit,
+    Organization,
+    PermitLine,
+    RegulatorMembership,
+    Site,
+    Vehicle,
+)
+
+
+class SiteInline(admin.TabularInline):
+    model = Site
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "uscc", "region", "status", "supervision_class", "supervision_override")
+    list_filter = ("status", "supervision_class", "is_generator", "is_receiver", "is_transporter")
+    search_fields = ("name", "uscc")
+    inlines = [SiteInline, MembershipInline]
+
+
+class PermitLineInline(admin.TabularInline):
+    model = PermitLine
+    extra = 0
+
+
+@admin.register(OperatingPermit)
+class OperatingPermitAdmin(admin.ModelAdmin):
+    list_display = ("number", "organization", "kind", "valid_from", "valid_until", "status")
+    inlines = [PermitLineInline]
+
+
+admin.site.register(Vehicle)
+admin.site.register(RegulatorMembership)
+admin.site.register(Department)
+admin.site.register(DepartmentMembership)

@@ -1,0 +1,286 @@
+"""Import organizations, sites, vehicles and permits from .xlsx or .csv.
+
+A file is checked whole first: every bad cell is reported with its row and column
+(Excel numbering: the header is row 1, column A…). Only a file without errors is
+written, inside one transaction, so a failure never leaves half a file behind.
+Headers may be the field names or their Chinese labels (the export's layout).
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from wufei.core import audit
+from wufei.core.errors import ValidationFailed, WufeiError
+from wufei.core.parsing import FieldSpec, clean, is_blank
+from wufei.core.scope import Scope
+from wufei.registry import rules, services
+from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
+
+PERMIT_ROW = {**rules.PERMIT, **rules.PERMIT_LINE}
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    fields: dict[str, FieldSpec]
+    key: tuple[str, ...]
+
+
+SPECS = {
+    "organizations": ImportSpec(rules.ORGANIZATION, ("uscc",)),
+    "sites": ImportSpec(rules.SITE, ("organization", "name")),
+    "vehicles": ImportSpec(rules.VEHICLE, ("plate",)),
+    "permits": ImportSpec(PERMIT_ROW, ("number", "waste")),
+}
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict
+    columns: dict  # field -> column letter
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "rows": self.rows, "created": self.created, "updated": self.updated}
+
+
+class ImportRejected(ValidationFailed):
+    code = "import_rejected"
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def read_table(content: bytes, filename: str) -> tuple[list[str], list[list]]:
+    """Header and data rows of the first sheet (.xlsx) or of a CSV (UTF-8 or GB18030)."""
+    name = filename.lower()
+    if name.endswith(".xlsx") or content[:2] == b"PK":
+        try:
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ImportRejected(_("the file is not a readable .xlsx workbook: %(e)s") % {"e": exc},
+                                 errors=[{"row": 0, "column": "", "field": "", "message": str(exc)}]) from exc
+        sheet = workbook.worksheets[0]
+        table = [list(row) for row in sheet.iter_rows(values_only=True)]
+        workbook.close()
+    elif name.endswith(".csv"):
+        table = list(csv.reader(io.StringIO(_decode(content))))
+    else:
+        raise ImportRejected(_("only .xlsx and .csv files can be imported"),
+                             errors=[{"row": 0, "column": "", "field": "", "message": filename}])
+    table = [row for row in table if any(not is_blank(cell) for cell in row)]
+    if not table:
+        raise ImportRejected(_("the file is empty"), errors=[{"row": 1, "column": "A", "field": "",
+                                                               "message": _("no header row")}])
+    header = ["" if cell is None else str(cell).strip() for cell in table[0]]
+    return header, table[1:]
+
+
+def _decode(content: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRejected(_("the CSV file is neither UTF-8 nor GB18030 text"),
+                         errors=[{"row": 0, "column": "", "field": "", "message": "encoding"}])
+
+
+def header_map(spec: ImportSpec, header: list[str]) -> tuple[dict[str, int], list[dict]]:
+    """field -> column index, and errors for unknown, duplicate and missing columns (row 1)."""
+    by_label = {}
+    for name, field_spec in spec.fields.items():
+        by_label[name] = name
+        if field_spec.label:
+            by_label[field_spec.label] = name
+    columns, errors = {}, []
+    for index, title in enumerate(header):
+        if not title:
+            continue
+        name = by_label.get(title) or by_label.get(title.split("(")[0].split("（")[0].strip())
+        letter = get_column_letter(index + 1)
+        if name is None:
+            errors.append({"row": 1, "column": letter, "field": "", "message": _("unknown column %(t)s") % {"t": title}})
+        elif name in columns:
+            errors.append({"row": 1, "column": letter, "field": name, "message": _("column appears twice")})
+        else:
+            columns[name] = index
+    for name, field_spec in spec.fields.items():
+        if field_spec.required and name not in columns:
+            errors.append({"row": 1, "column": "", "field": name,
+                           "message": _("required column missing: %(n)s (%(l)s)") % {"n": name, "l": field_spec.label}})
+    return columns, errors
+
+
+def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list]) -> tuple[list[Row], list[dict]]:
+    columns, errors = header_map(spec, header)
+    if errors:
+        return [], errors
+    letters = {name: get_column_letter(index + 1) for name, index in columns.items()}
+    rows, seen_keys = [], {}
+    for offset, cells in enumerate(table):
+        number = offset + 2
+        raw = {name: cells[index] if index < len(cells) else None for name, index in columns.items()}
+        values, row_errors = clean(spec.fields, raw)
+        for error in row_errors:
+            errors.append({"row": number, "column": letters.get(error["field"], ""), **error})
+        key = tuple(str(raw.get(k) or "").strip().upper() for k in spec.key)
+        if all(key) and key in seen_keys:
+            errors.append({"row": number, "column": letters[spec.key[0]], "field": spec.key[0],
+                           "message": _("same as row %(r)d") % {"r": seen_keys[key]}})
+        seen_keys.setdefault(key, number)
+        rows.append(Row(number, values, letters))
+    return rows, errors
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def import_file(*, scope: Scope, kind: str, content: bytes, filename: str) -> ImportResult:
+    """Check the whole file, then write it in one transaction; raise ImportRejected listing every error."""
+    spec = SPECS[kind]
+    header, table = read_table(content, filename)
+    rows, errors = parse_rows(spec, header, table)
+    result = ImportResult(kind=kind, rows=len(rows))
+    if errors:
+        _reject(errors)
+    try:
+        with transaction.atomic(), audit.acting_as(audit.current_actor() or f"import:{kind}"):
+            WRITERS[kind](scope, rows, result)
+            if result.errors:
+                raise _Rollback
+    except _Rollback:
+        _reject(result.errors)
+    return result
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _reject(errors: list[dict]):
+    errors = sorted(errors, key=lambda e: (e["row"], e["column"]))
+    raise ImportRejected(_("the file was not imported: %(n)d error(s); nothing was written") % {"n": len(errors)},
+                         errors=errors)
+
+
+def _row_errors(row: Row, exc: WufeiError) -> list[dict]:
+    if not exc.errors:
+        return [{"row": row.number, "column": "", "field": "", "message": exc.message}]
+    return [{"row": row.number, "column": row.columns.get(e.get("field", "").split(".")[-1], ""),
+             "field": e.get("field", ""), "message": e.get("message", exc.message)} for e in exc.errors]
+
+
+def _write_organizations(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+    for row in rows:
+        data = _as_input(row.values)
+        existing = Organization.objects.filter(uscc=row.values["uscc"]).first()
+        try:
+            if existing:
+                services.update_organization(scope=scope, organization_id=existing.pk, data=data,
+                                             version=existing.version)
+                result.updated += 1
+            else:
+                services.create_organization(scope=scope, data=data)
+                result.created += 1
+        except WufeiError as exc:
+            result.errors += _row_errors(row, exc)
+
+
+def _as_input(values: dict) -> dict:
+    """Turn parsed values back into the plain inputs services accept (codes, not rows)."""
+    data = {}
+    for name, value in values.items():
+        if hasattr(value, "code"):
+            data[name] = value.code
+        elif name in ("methods",) and value is not None:
+            data[name] = [m.code for m in value]
+        else:
+            data[name] = value
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _write_sites(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+    for row in rows:
+        data = _as_input(row.values)
+        existing = Site.objects.filter(organization__uscc=data["organization"], name=data["name"]).first()
+        try:
+            if existing:
+                patch = {k: v for k, v in data.items() if k != "organization"}
+                services.update_site(scope=scope, site_id=existing.pk, data=patch, version=existing.version)
+                result.updated += 1
+            else:
+                services.add_site(scope=scope, data=data)
+                result.created += 1
+        except WufeiError as exc:
+            result.errors += _row_errors(row, exc)
+
+
+def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+    for row in rows:
+        data = _as_input(row.values)
+        existing = Vehicle.objects.filter(plate=data["plate"]).first()
+        try:
+            if existing:
+                services.update_vehicle(scope=scope, vehicle_id=existing.pk, data=data, version=existing.version)
+                result.updated += 1
+            else:
+                services.add_vehicle(scope=scope, data=data)
+                result.created += 1
+        except WufeiError as exc:
+            result.errors += _row_errors(row, exc)
+
+
+def _write_permits(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+    """Rows are permit lines; rows sharing a permit number form one permit and must agree on its fields."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.values["number"], []).append(row)
+    for number, group in groups.items():
+        first = group[0]
+        permit_fields = [f for f in rules.PERMIT if f != "number"]
+        for row in group[1:]:
+            for name in permit_fields:
+                if row.values.get(name) != first.values.get(name):
+                    result.errors.append({"row": row.number, "column": row.columns.get(name, ""), "field": name,
+                                          "message": _("differs from row %(r)d of the same permit")
+                                          % {"r": first.number}})
+        data = {k: v for k, v in _as_input(first.values).items() if k in rules.PERMIT}
+        lines = [{k: v for k, v in _as_input(row.values).items() if k in rules.PERMIT_LINE} for row in group]
+        existing = OperatingPermit.objects.filter(number=number).first()
+        try:
+            if existing:
+                services.replace_permit(scope=scope, permit_id=existing.pk, data=data, lines=lines,
+                                        version=existing.version)
+                result.updated += 1
+            else:
+                services.add_permit(scope=scope, data=data, lines=lines)
+                result.created += 1
+        except WufeiError as exc:
+            for error in _row_errors(first, exc):
+                field_path = error["field"].split(".")
+                if len(field_path) == 3 and field_path[0] == "lines":
+                    line_row = group[int(field_path[1])]
+                    error = {**error, "row": line_row.number, "column": line_row.columns.get(field_path[2], "")}
+                result.errors.append(error)
+
+
+WRITERS = {
+    "organizations": _write_organizations,
+    "sites": _write_sites,
+    "vehicles": _write_vehicles,
+    "permits": _write_permits,
+}

@@ -1,0 +1,277 @@
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Schema
+
+
+class OrganizationIn(Schema):
+    uscc: str
+    name: str
+    region: str
+    zone: str | None = None
+    address: str = ""
+    longitude: Decimal | None = None
+    latitude: Decimal | None = None
+    industry_code: str = ""
+    industry_name: str = ""
+    legal_representative: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    roles: list[str]
+    annual_hazardous_waste_tonnes: Decimal | None = None
+
+
+class OrganizationPatch(Schema):
+    version: int
+    name: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    address: str | None = None
+    longitude: Decimal | None = None
+    latitude: Decimal | None = None
+    industry_code: str | None = None
+    industry_name: str | None = None
+    legal_representative: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    roles: list[str] | None = None
+    annual_hazardous_waste_tonnes: Decimal | None = None
+
+
+class OrganizationOut(Schema):
+    id: int
+    uscc: str
+    name: str
+    region: str
+    region_name: str
+    zone: str | None
+    address: str
+    longitude: Decimal | None
+    latitude: Decimal | None
+    industry_code: str
+    industry_name: str
+    contact_name: str
+    contact_phone: str
+    roles: list[str]
+    status: str
+    closed_on: dt.date | None
+    annual_hazardous_waste_tonnes: Decimal
+    supervision_class: str
+    computed_supervision_class: str
+    supervision_basis: str
+    supervision_override_reason: str
+    version: int
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_region(obj):
+        return obj.region_id
+
+    @staticmethod
+    def resolve_region_name(obj):
+        return obj.region.name
+
+    @staticmethod
+    def resolve_zone(obj):
+        return obj.zone.code if obj.zone_id else None
+
+    @staticmethod
+    def resolve_supervision_class(obj):
+        return obj.effective_supervision_class
+
+    @staticmethod
+    def resolve_computed_supervision_class(obj):
+        return obj.supervision_class
+
+
+class OrganizationPage(Schema):
+    items: list[OrganizationOut]
+    next_cursor: str | None
+
+
+class CloseIn(Schema):
+    version: int
+    reason: str
+    closed_on: dt.date | None = None
+
+
+class SupervisionOverrideIn(Schema):
+    version: int
+    supervision_class: str
+    reason: str
+
+
+class SiteIn(Schema):
+    organization: str  # USCC
+    name: str
+    kind: str
+    address: str = ""
+    longitude: Decimal | None = None
+    latitude: Decimal | None = None
+    storage_capacity_tonnes: Decimal | None = None
+    design_capacity_tonnes_per_year: Decimal | None = None
+    capacity_note: str = ""
+
+
+class SitePatch(Schema):
+    version: int
+    name: str | None = None
+    kind: str | None = None
+    address: str | None = None
+    longitude: Decimal | None = None
+    latitude: Decimal | None = None
+    storage_capacity_tonnes: Decimal | None = None
+    design_capacity_tonnes_per_year: Decimal | None = None
+    capacity_note: str | None = None
+
+
+class SiteOut(Schema):
+    id: int
+    organization_id: int
+    code: str
+    name: str
+    kind: str
+    address: str
+    longitude: Decimal | None
+    latitude: Decimal | None
+    storage_capacity_tonnes: Decimal | None
+    design_capacity_tonnes_per_year: Decimal | None
+    capacity_note: str
+    is_active: bool
+    version: int
+
+
+class VehicleIn(Schema):
+    organization: str  # USCC
+    plate: str
+    vehicle_type: str = ""
+    load_capacity_tonnes: Decimal | None = None
+    transport_permit_number: str
+    transport_permit_valid_until: dt.date
+
+
+class VehicleOut(Schema):
+    id: int
+    organization_id: int
+    plate: str
+    vehicle_type: str
+    load_capacity_tonnes: Decimal | None
+    transport_permit_number: str
+    transport_permit_valid_until: dt.date
+    is_active: bool
+    version: int
+
+
+class PermitLineIn(Schema):
+    waste: str  # 8-digit code or HWnn category
+    annual_capacity_tonnes: Decimal
+    methods: list[str] = []
+
+
+class PermitIn(Schema):
+    organization: str  # USCC
+    number: str
+    kind: str
+    issuing_authority: str = ""
+    valid_from: dt.date
+    valid_until: dt.date
+    lines: list[PermitLineIn]
+
+
+class PermitLineOut(Schema):
+    waste: str | None
+    category: str | None
+    annual_capacity_tonnes: Decimal
+    methods: list[str]
+
+    @staticmethod
+    def resolve_waste(obj):
+        return obj.waste_id
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category_id
+
+    @staticmethod
+    def resolve_methods(obj):
+        return [m.code for m in obj.methods.all()]
+
+
+class PermitOut(Schema):
+    id: int
+    organization_id: int
+    number: str
+    kind: str
+    issuing_authority: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+    lines: list[PermitLineOut]
+    version: int
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
+
+
+class MemberIn(Schema):
+    username: str
+    role: str
+
+
+class MemberOut(Schema):
+    username: str
+    role: str
+
+    @staticmethod
+    def resolve_username(obj):
+        return obj.user.username
+
+
+class OrganizationFileOut(Schema):
+    organization: OrganizationOut
+    sites: list[SiteOut]
+    vehicles: list[VehicleOut]
+    permits: list[PermitOut]
+    members: list[MemberOut]
+
+
+class MeOut(Schema):
+    username: str
+    organizations: list[int]
+    regions: list[str]
+    departments: list[int]
+    is_platform_admin: bool
+
+
+class TokenIn(Schema):
+    name: str
+    expires_at: dt.datetime | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str
+
+
+class ImportErrorOut(Schema):
+    row: int
+    column: str
+    field: str
+    message: str
+
+
+class ImportResultOut(Schema):
+    kind: str
+    created: int
+    updated: int
+    rows: int

@@ -1,0 +1,501 @@
+"""Registry business rules: register and change units, their sites, vehicles and permits.
+
+Writes take the caller's Scope and check it; reads ("selectors") return querysets
+already narrowed to the scope. Services never know about HTTP.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wufei.core import parameters
+from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.parsing import clean
+from wufei.core.scope import Scope
+from wufei.registry import rules
+from wufei.registry.models import (
+    Membership,
+    OperatingPermit,
+    Organization,
+    PermitLine,
+    RegulatorMembership,
+    Site,
+    SupervisionClass,
+    Vehicle,
+)
+
+# --- selectors -----------------------------------------------------------------------------
+
+def organizations_for(scope: Scope, *, q: str | None = None, role: str | None = None, region: str | None = None,
+                      status: str | None = None, supervision_class: str | None = None):
+    organizations = Organization.objects.visible_to(scope).select_related("region", "zone")
+    if q:
+        organizations = organizations.filter(Q(name__contains=q) | Q(uscc__startswith=q.upper()))
+    if role:
+        attr = Organization.ROLE_FIELDS.get(role)
+        if attr is None:
+            raise ValidationFailed(_("unknown role"), errors=[{"field": "role", "message": role}])
+        organizations = organizations.filter(**{attr: True})
+    if region:
+        organizations = organizations.filter(Q(region_id=region) | Q(region__path__contains=f"/{region}/"))
+    if status:
+        organizations = organizations.filter(status=status)
+    if supervision_class:
+        organizations = organizations.filter(
+            Q(supervision_override=supervision_class)
+            | Q(supervision_override="", supervision_class=supervision_class))
+    return organizations
+
+
+def get_organization(scope: Scope, organization_id: int, *, for_update: bool = False) -> Organization:
+    """The organization if the caller may see it (may change it, with for_update); else NotFound.
+
+    Invisible and non-existent look the same, so an id probe learns nothing.
+    """
+    queryset = Organization.objects.editable_by(scope) if for_update else Organization.objects.visible_to(scope)
+    organization = queryset.select_related("region", "zone").filter(pk=organization_id).first()
+    if organization is None:
+        if for_update and Organization.objects.visible_to(scope).filter(pk=organization_id).exists():
+            raise PermissionDenied(_("you may read this organization but not change it"))
+        raise NotFound(_("organization not found"))
+    return organization
+
+
+def organization_file(scope: Scope, organization_id: int) -> dict:
+    """Everything the registry knows about one unit (一企一档), in one read."""
+    organization = get_organization(scope, organization_id)
+    permits = organization.permits.prefetch_related(
+        Prefetch("lines", queryset=PermitLine.objects.select_related("waste", "category").prefetch_related("methods"))
+    )
+    return {
+        "organization": organization,
+        "sites": list(organization.sites.all()),
+        "vehicles": list(organization.vehicles.all()),
+        "permits": list(permits),
+        "members": list(organization.memberships.select_related("user")),
+    }
+
+
+def sites_for(scope: Scope, organization_id: int | None = None):
+    sites = Site.objects.visible_to(scope).select_related("organization")
+    return sites.filter(organization_id=organization_id) if organization_id else sites
+
+
+def vehicles_for(scope: Scope, organization_id: int | None = None):
+    vehicles = Vehicle.objects.visible_to(scope).select_related("organization")
+    return vehicles.filter(organization_id=organization_id) if organization_id else vehicles
+
+
+def permits_for(scope: Scope, organization_id: int | None = None):
+    permits = OperatingPermit.objects.visible_to(scope).select_related("organization").prefetch_related(
+        Prefetch("lines", queryset=PermitLine.objects.prefetch_related("methods")))
+    return permits.filter(organization_id=organization_id) if organization_id else permits
+
+
+def _get_owned(model, scope: Scope, pk: int, *, for_update: bool):
+    queryset = model.objects.editable_by(scope) if for_update else model.objects.visible_to(scope)
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        if for_update and model.objects.visible_to(scope).filter(pk=pk).exists():
+            raise PermissionDenied(_("you may read this record but not change it"))
+        raise NotFound(_("%(what)s not found") % {"what": model._meta.verbose_name})
+    return row
+
+
+def get_site(scope, pk, *, for_update=False) -> Site:
+    return _get_owned(Site, scope, pk, for_update=for_update)
+
+
+def get_vehicle(scope, pk, *, for_update=False) -> Vehicle:
+    return _get_owned(Vehicle, scope, pk, for_update=for_update)
+
+
+def get_permit(scope, pk, *, for_update=False) -> OperatingPermit:
+    return _get_owned(OperatingPermit, scope, pk, for_update=for_update)
+
+
+# --- organizations -------------------------------------------------------------------------
+
+def validate_organization(data: dict, *, existing: Organization | None = None, partial: bool = False) -> dict:
+    """Parse and check an organization's fields; raise ValidationFailed listing every problem."""
+    values, errors = clean(rules.ORGANIZATION, data, partial=partial)
+    if "uscc" in values and values["uscc"]:
+        clash = Organization.objects.filter(uscc=values["uscc"])
+        if existing:
+            clash = clash.exclude(pk=existing.pk)
+        if clash.exists():
+            errors.append({"field": "uscc", "message": _("an organization with this USCC is already registered")})
+    region = values.get("region") or (existing.region if existing else None)
+    zone = values.get("zone")
+    if zone and region and not region.path.startswith(zone.region.path) and not zone.region.path.startswith(
+            region.path):
+        errors.append({"field": "zone", "message": _("zone %(zone)s is not in region %(region)s")
+                       % {"zone": zone.code, "region": region.code}})
+    if "roles" in values and not values["roles"]:
+        errors.append({"field": "roles", "message": _("at least one role is required")})
+    if errors:
+        raise ValidationFailed(_("organization is not valid"), errors=errors)
+    return values
+
+
+def _apply_organization_values(organization: Organization, values: dict) -> None:
+    for name, value in values.items():
+        if name == "roles":
+            for role, attr in Organization.ROLE_FIELDS.items():
+                setattr(organization, attr, role in value)
+        elif value is not None or name in ("zone", "longitude", "latitude"):
+            setattr(organization, name, value)
+    if organization.annual_hazardous_waste_tonnes is None:
+        organization.annual_hazardous_waste_tonnes = Decimal(0)
+
+
+def _require_region_authority(scope: Scope, region) -> None:
+    if not scope.covers_region_path(region.path):
+        raise PermissionDenied(_("only a regulator of region %(code)s can register units there")
+                               % {"code": region.code})
+
+
+@transaction.atomic
+def create_organization(*, scope: Scope, data: dict) -> Organization:
+    values = validate_organization(data)
+    _require_region_authority(scope, values["region"])
+    organization = Organization()
+    _apply_organization_values(organization, values)
+    organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def update_organization(*, scope: Scope, organization_id: int, data: dict, version: int) -> Organization:
+    organization = get_organization(scope, organization_id, for_update=True)
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    _check_version(organization, version)
+    values = validate_organization(data, existing=organization, partial=True)
+    if "region" in values and values["region"] != organization.region:
+        _require_region_authority(scope, values["region"])
+    _apply_organization_values(organization, values)
+    organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
+    organization.save()
+    return organization
+
+
+def _check_version(row, version: int) -> None:
+    if version != row.version:
+        raise Conflict(_("this record was changed by someone else (version %(now)s, you sent %(sent)s); reload it")
+                       % {"now": row.version, "sent": version}, code="stale_version")
+
+
+@transaction.atomic
+def close_organization(*, scope: Scope, organization_id: int, reason: str, closed_on: dt.date | None = None,
+                       version: int) -> Organization:
+    organization = Organization.objects.select_for_update().get(
+        pk=get_organization(scope, organization_id, for_update=True).pk)
+    _check_version(organization, version)
+    if not reason.strip():
+        raise ValidationFailed(_("a reason is required"), errors=[{"field": "reason", "message": _("is required")}])
+    if organization.status == Organization.Status.CLOSED:
+        raise RuleViolation(_("organization is already closed"), code="organization_closed")
+    organization.status = Organization.Status.CLOSED
+    organization.closed_on = closed_on or timezone.localdate()
+    organization.closed_reason = reason.strip()
+    organization.save(audit_action="closed")
+    return organization
+
+
+def ensure_usable(organization: Organization, *, role: str | None = None) -> None:
+    """Raise unless the unit may be put on a new document (active, and holding `role` if given)."""
+    if organization.status != Organization.Status.ACTIVE:
+        raise RuleViolation(_("%(name)s is closed and cannot be put on new documents") % {"name": organization.name},
+                            code="organization_closed")
+    if role and not getattr(organization, Organization.ROLE_FIELDS[role]):
+        raise RuleViolation(_("%(name)s is not registered as %(role)s")
+                            % {"name": organization.name, "role": rules.ROLE_LABELS[role]}, code="role_missing")
+
+
+# --- supervision class (HJ 1259-2022) -----------------------------------------------------
+
+def compute_supervision_class(organization: Organization) -> tuple[str, str]:
+    """(class, basis) from the thresholds in force for the unit's region."""
+    region = organization.region_id
+    key_min = parameters.get_decimal("supervision.key.min_annual_tonnes", region)
+    simplified_min = parameters.get_decimal("supervision.simplified.min_annual_tonnes", region)
+    tonnes = organization.annual_hazardous_waste_tonnes or Decimal(0)
+    if organization.pk:
+        if organization.permits.filter(status=OperatingPermit.Status.VALID).exists():
+            return SupervisionClass.KEY, _("holds a hazardous waste operating permit")
+        if organization.sites.filter(kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL],
+                                     is_active=True).exists():
+            return SupervisionClass.KEY, _("has its own utilization or disposal facility")
+    if tonnes >= key_min:
+        return SupervisionClass.KEY, _("generates %(t)s t/a, at least %(min)s t") % {"t": tonnes, "min": key_min}
+    if tonnes >= simplified_min:
+        return SupervisionClass.SIMPLIFIED, _("generates %(t)s t/a, at least %(min)s t and below %(max)s t") % {
+            "t": tonnes, "min": simplified_min, "max": key_min}
+    return SupervisionClass.REGISTERED, _("generates %(t)s t/a, below %(min)s t") % {"t": tonnes, "min": simplified_min}
+
+
+def refresh_supervision_class(organization: Organization) -> Organization:
+    klass, basis = compute_supervision_class(organization)
+    if (klass, basis) != (organization.supervision_class, organization.supervision_basis):
+        organization.supervision_class, organization.supervision_basis = klass, basis
+        organization.save(audit_action="supervision_class_computed")
+    return organization
+
+
+@transaction.atomic
+def override_supervision_class(*, scope: Scope, organization_id: int, supervision_class: str, reason: str,
+                               version: int, actor=None) -> Organization:
+    """A regulator sets the class by hand; a reason is required. An empty class removes the override."""
+    organization = get_organization(scope, organization_id)
+    if not scope.covers_region_path(organization.region.path):
+        raise PermissionDenied(_("only the unit's regulator can set its supervision class"))
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    _check_version(organization, version)
+    errors = []
+    if supervision_class and supervision_class not in SupervisionClass.values:
+        errors.append({"field": "supervision_class", "message": _("unknown class")})
+    if not reason or not reason.strip():
+        errors.append({"field": "reason", "message": _("a reason is required to override the computed class")})
+    if errors:
+        raise ValidationFailed(_("override is not valid"), errors=errors)
+    organization.supervision_override = supervision_class
+    organization.supervision_override_reason = reason.strip()
+    organization.supervision_override_by_id = scope.user_id
+    organization.save(audit_action="supervision_class_overridden" if supervision_class
+                      else "supervision_override_removed")
+    return organization
+
+
+# --- sites, vehicles, permits ---------------------------------------------------------------
+
+def _owner_for_write(scope: Scope, uscc_or_organization) -> Organization:
+    if isinstance(uscc_or_organization, Organization):
+        organization = uscc_or_organization
+    else:
+        organization = Organization.objects.filter(uscc=uscc_or_organization).first()
+        if organization is None:
+            raise ValidationFailed(_("organization not registered"),
+                                   errors=[{"field": "organization", "message": _("no organization with USCC %(u)s")
+                                            % {"u": uscc_or_organization}}])
+    return get_organization(scope, organization.pk, for_update=True)
+
+
+def next_site_code(organization: Organization) -> str:
+    """HJ 608-2017 style: USCC + 3-digit sequence + 'P'."""
+    used = {code[18:21] for code in Site.objects.filter(organization=organization).values_list("code", flat=True)}
+    number = 1
+    while f"{number:03d}" in used:
+        number += 1
+    return f"{organization.uscc}{number:03d}P"
+
+
+@transaction.atomic
+def add_site(*, scope: Scope, data: dict) -> Site:
+    values, errors = clean(rules.SITE, data)
+    if errors:
+        raise ValidationFailed(_("site is not valid"), errors=errors)
+    organization = _owner_for_write(scope, values.pop("organization"))
+    site = Site(organization=organization, code=next_site_code(organization), **_present(values))
+    site.save()
+    refresh_supervision_class(organization)
+    return site
+
+
+@transaction.atomic
+def update_site(*, scope: Scope, site_id: int, data: dict, version: int) -> Site:
+    site = get_site(scope, site_id, for_update=True)
+    _check_version(site, version)
+    data = {k: v for k, v in data.items() if k != "organization"}
+    values, errors = clean({k: v for k, v in rules.SITE.items() if k != "organization"}, data, partial=True)
+    if errors:
+        raise ValidationFailed(_("site is not valid"), errors=errors)
+    for name, value in values.items():
+        setattr(site, name, value)
+    site.save()
+    refresh_supervision_class(site.organization)
+    return site
+
+
+def _present(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@transaction.atomic
+def add_vehicle(*, scope: Scope, data: dict) -> Vehicle:
+    values, errors = clean(rules.VEHICLE, data)
+    if values.get("plate") and Vehicle.objects.filter(plate=values["plate"]).exists():
+        errors.append({"field": "plate", "message": _("vehicle %(p)s is already registered") % {"p": values["plate"]}})
+    if errors:
+        raise ValidationFailed(_("vehicle is not valid"), errors=errors)
+    organization = _owner_for_write(scope, values.pop("organization"))
+    ensure_usable(organization, role="transporter")
+    vehicle = Vehicle(organization=organization, **_present(values))
+    vehicle.save()
+    return vehicle
+
+
+@transaction.atomic
+def update_vehicle(*, scope: Scope, vehicle_id: int, data: dict, version: int) -> Vehicle:
+    vehicle = get_vehicle(scope, vehicle_id, for_update=True)
+    _check_version(vehicle, version)
+    spec = {k: v for k, v in rules.VEHICLE.items() if k not in ("organization", "plate")}
+    values, errors = clean(spec, {k: v for k, v in data.items() if k in spec}, partial=True)
+    if errors:
+        raise ValidationFailed(_("vehicle is not valid"), errors=errors)
+    for name, value in values.items():
+        setattr(vehicle, name, value)
+    vehicle.save()
+    return vehicle
+
+
+def vehicle_permit_valid(vehicle: Vehicle, on: dt.date | None = None) -> bool:
+    on = on or timezone.localdate()
+    return vehicle.is_active and vehicle.transport_permit_valid_until >= on
+
+
+def validate_permit(data: dict, lines: list[dict], *, existing: OperatingPermit | None = None
+                    ) -> tuple[dict, list[dict], list[dict]]:
+    """Parse a permit and its lines; errors name the field, lines' fields as 'lines.N.field'."""
+    values, errors = clean(rules.PERMIT, data)
+    errors += rules.check_dates(values, "valid_from", "valid_until")
+    clash = OperatingPermit.objects.filter(number=values.get("number"))
+    if existing:
+        clash = clash.exclude(pk=existing.pk)
+    if values.get("number") and clash.exists():
+        errors.append({"field": "number", "message": _("permit %(n)s is already registered") % {"n": values["number"]}})
+    if not lines:
+        errors.append({"field": "lines", "message": _("a permit needs at least one line (waste code or category)")})
+    parsed_lines = []
+    for index, line in enumerate(lines):
+        line_values, line_errors = clean(rules.PERMIT_LINE, line)
+        errors += [{**e, "field": f"lines.{index}.{e['field']}"} for e in line_errors]
+        parsed_lines.append(line_values)
+    return values, parsed_lines, errors
+
+
+@transaction.atomic
+def add_permit(*, scope: Scope, data: dict, lines: list[dict]) -> OperatingPermit:
+    values, parsed_lines, errors = validate_permit(data, lines)
+    if errors:
+        raise ValidationFailed(_("permit is not valid"), errors=errors)
+    organization = _owner_for_write(scope, values.pop("organization"))
+    if not scope.covers_region_path(organization.region.path):
+        raise PermissionDenied(_("permits are registered by the regulator"))
+    permit = OperatingPermit(organization=organization, **_present(values))
+    permit.save()
+    for line in parsed_lines:
+        _save_permit_line(permit, line)
+    if not organization.is_receiver and permit.kind != OperatingPermit.Kind.SMALL_VOLUME_COLLECTION:
+        organization.is_receiver = True
+        organization.save(audit_action="role_added")
+    if permit.kind in (OperatingPermit.Kind.COLLECTION, OperatingPermit.Kind.SMALL_VOLUME_COLLECTION) and \
+            not organization.is_collector:
+        organization.is_collector = True
+        organization.save(audit_action="role_added")
+    refresh_supervision_class(organization)
+    return permit
+
+
+@transaction.atomic
+def replace_permit(*, scope: Scope, permit_id: int, data: dict, lines: list[dict], version: int) -> OperatingPermit:
+    """Re-register a permit (renewal, new lines): its fields and all its lines are replaced."""
+    permit = get_permit(scope, permit_id, for_update=True)
+    _check_version(permit, version)
+    values, parsed_lines, errors = validate_permit(data, lines, existing=permit)
+    if errors:
+        raise ValidationFailed(_("permit is not valid"), errors=errors)
+    organization = _owner_for_write(scope, values.pop("organization"))
+    if organization.pk != permit.organization_id:
+        raise ValidationFailed(_("permit belongs to another organization"),
+                               errors=[{"field": "organization", "message": permit.organization.uscc}])
+    if not scope.covers_region_path(organization.region.path):
+        raise PermissionDenied(_("permits are registered by the regulator"))
+    for name, value in _present(values).items():
+        setattr(permit, name, value)
+    permit.save()
+    for line in permit.lines.all():
+        line.delete()
+    for line in parsed_lines:
+        _save_permit_line(permit, line)
+    refresh_supervision_class(organization)
+    return permit
+
+
+def _save_permit_line(permit: OperatingPermit, line: dict) -> PermitLine:
+    from wufei.catalog.models import HazardousWasteCategory
+
+    target = line["waste"]
+    permit_line = PermitLine(permit=permit, annual_capacity_tonnes=line["annual_capacity_tonnes"])
+    if isinstance(target, HazardousWasteCategory):
+        permit_line.category = target
+    else:
+        permit_line.waste = target
+    permit_line.save()
+    if line.get("methods"):
+        permit_line.methods.set(line["methods"])
+    return permit_line
+
+
+def permit_lines_covering(organization: Organization, waste_code: str, *, on: dt.date | None = None,
+                          method_code: str | None = None) -> list[PermitLine]:
+    """The valid permit lines of a receiver that allow a waste code (and method, if given) on a day."""
+    on = on or timezone.localdate()
+    category = f"HW{waste_code[-2:]}"
+    lines = PermitLine.objects.filter(
+        permit__organization=organization, permit__status=OperatingPermit.Status.VALID,
+        permit__valid_from__lte=on, permit__valid_until__gte=on,
+    ).filter(Q(waste_id=waste_code) | Q(category_id=category)).prefetch_related("methods").select_related("permit")
+    result = []
+    for line in lines:
+        methods = {m.code for m in line.methods.all()}
+        if method_code is None or not methods or method_code in methods:
+            result.append(line)
+    return result
+
+
+def check_receiver_permit(organization: Organization, waste_code: str, *, method_code: str | None = None,
+                          on: dt.date | None = None) -> list[PermitLine]:
+    """Raise a RuleViolation naming the rule unless a valid permit covers the code and method."""
+    ensure_usable(organization)
+    lines = permit_lines_covering(organization, waste_code, on=on, method_code=method_code)
+    if not lines:
+        detail = f"{waste_code}" + (f" / {method_code}" if method_code else "")
+        raise RuleViolation(_("%(name)s holds no valid operating permit for %(what)s (固废法 第80条)")
+                            % {"name": organization.name, "what": detail}, code="receiver_not_permitted")
+    return lines
+
+
+def expiring_permits(scope: Scope, *, within_days: int | None = None, today: dt.date | None = None):
+    today = today or timezone.localdate()
+    days = within_days if within_days is not None else int(parameters.get("permit.expiry_warning_days"))
+    return permits_for(scope).filter(status=OperatingPermit.Status.VALID, valid_until__lte=today + dt.timedelta(days))
+
+
+# --- people ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def add_member(*, scope: Scope, organization_id: int, username: str, role: str) -> Membership:
+    organization = get_organization(scope, organization_id)
+    if organization.pk not in scope.admin_organization_ids and not scope.covers_region_path(organization.region.path):
+        raise PermissionDenied(_("only the organization's administrators or its regulator can add members"))
+    if role not in Membership.Role.values:
+        raise ValidationFailed(_("unknown role"), errors=[{"field": "role", "message": role}])
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationFailed(_("no such user"), errors=[{"field": "username", "message": username}])
+    membership, created = Membership.objects.get_or_create(user=user, organization=organization,
+                                                           defaults={"role": role})
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save()
+    return membership
+
+
+def regulator_region_codes(user) -> list[str]:
+    return list(RegulatorMembership.objects.filter(user=user).values_list("region_id", flat=True))

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from wufei.catalog.api import router as catalog_router
+from wufei.core.api import api
+from wufei.registry.api import router as registry_router
+
+api.add_router("/catalog", catalog_router)
+api.add_router("", registry_router)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("catalog/", include("wufei.catalog.urls")),
+    path("registry/", include("wufei.registry.urls")),
+    path("", include("wufei.web.urls")),
+]
