@@ -1,6 +1,6 @@
 """Catalog API: public, read-only reference lists (zones may be added by regulators)."""
 
-from ninja import Router
+from ninja import Router, Status
 
 from wufei.catalog import services
 from wufei.catalog.schemas import (
@@ -14,7 +14,7 @@ from wufei.catalog.schemas import (
     ZoneIn,
     ZoneOut,
 )
-from wufei.core.api import idempotent, scope_of, session_or_token
+from wufei.core.api import scope_of, session_or_token
 
 router = Router(tags=["catalog"], auth=None)
 
@@ -86,8 +86,7 @@ def get_zone(request, code: str):
 
 
 @router.post("/zones", response={201: ZoneOut}, auth=session_or_token)
-@idempotent
 def create_zone(request, payload: ZoneIn):
     zone = services.create_zone(scope=scope_of(request), code=payload.code, name=payload.name, kind=payload.kind,
                                 region_code=payload.region, description=payload.description)
-    return 201, ZoneOut.from_orm(zone).model_dump(mode="json")
+    return Status(201, zone)

@@ -1,6 +1,4 @@
-from django.urls import path
 
-from wufei.catalog import views
 
 app_name = "catalog"
 urlpatterns = []

@@ -1,9 +1,7 @@
 """The JSON API: one NinjaAPI under /api/v1, session or bearer-token auth, stable error bodies."""
 
 import base64
-import functools
 
-from django.db import IntegrityError, transaction
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -11,7 +9,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
 
 from wufei.core import audit
-from wufei.core.errors import Conflict, ValidationFailed, WufeiError
+from wufei.core.errors import ValidationFailed, WufeiError
 from wufei.core.scope import request_scope
 from wufei.core.tokens import user_for_token
 
@@ -103,38 +101,3 @@ def page(queryset, *, cursor: str | None, limit: int, updated_after=None) -> tup
         items = items[:limit]
         return items, encode_cursor(items[-1].pk)
     return items, None
-
-
-# --- idempotent creates ------------------------------------------------------------------
-
-def idempotent(view):
-    """Replay the stored answer when a create is retried with the same Idempotency-Key."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        from wufei.core.models import IdempotencyRecord
-
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or not request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        previous = IdempotencyRecord.objects.filter(user_id=request.user.pk, key=key).first()
-        if previous:
-            if previous.path != request.path or previous.method != request.method:
-                raise Conflict("Idempotency-Key was already used for another request", code="idempotency_key_reused")
-            return previous.status_code, previous.response
-        try:
-            with transaction.atomic():
-                status, body = view(request, *args, **kwargs)
-                IdempotencyRecord.objects.create(
-                    user_id=request.user.pk, key=key[:200], method=request.method, path=request.path[:300],
-                    status_code=status, response=body,
-                )
-        except IntegrityError:
-            # A concurrent retry won the race: its answer stands, this attempt rolled back.
-            previous = IdempotencyRecord.objects.filter(user_id=request.user.pk, key=key).first()
-            if previous is None:
-                raise
-            return previous.status_code, previous.response
-        return status, body
-
-    return wrapper

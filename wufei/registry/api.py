@@ -6,17 +6,17 @@ Thin: parse, call a service with the caller's scope, shape the answer.
 import datetime as dt
 
 from django.http import HttpResponse
-from ninja import File, Router, UploadedFile
+from ninja import File, Router, Status, UploadedFile
 
-from wufei.core.api import idempotent, page, scope_of
+from wufei.core.api import page, scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.core.tokens import issue_token, revoke_token
 from wufei.registry import exports, imports, services
 from wufei.registry.schemas import (
     CloseIn,
-    MeOut,
     MemberIn,
     MemberOut,
+    MeOut,
     OrganizationFileOut,
     OrganizationIn,
     OrganizationOut,
@@ -60,13 +60,13 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreatedOut}, tags=["accounts"])
 def create_token(request, payload: TokenIn):
     token, plaintext = issue_token(user=request.user, name=payload.name, expires_at=payload.expires_at)
-    return 201, {**_out(TokenOut, token), "token": plaintext}
+    return Status(201, {**_out(TokenOut, token), "token": plaintext})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, tags=["accounts"])
 def delete_token(request, token_id: int):
     revoke_token(user=request.user, token_id=token_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- organizations ------------------------------------------------------------------------
@@ -82,10 +82,9 @@ def list_organizations(request, q: str | None = None, role: str | None = None, r
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-@idempotent
 def create_organization(request, payload: OrganizationIn):
     organization = services.create_organization(scope=scope_of(request), data=payload.model_dump())
-    return 201, _out(OrganizationOut, organization)
+    return Status(201, organization)
 
 
 @router.get("/exports/{kind}")
@@ -132,7 +131,7 @@ def list_members(request, organization_id: int):
 def add_member(request, organization_id: int, payload: MemberIn):
     membership = services.add_member(scope=scope_of(request), organization_id=organization_id,
                                      username=payload.username, role=payload.role)
-    return 201, membership
+    return Status(201, membership)
 
 
 # --- sites, vehicles, permits -------------------------------------------------------------
@@ -143,9 +142,8 @@ def list_sites(request, organization: int | None = None):
 
 
 @router.post("/sites", response={201: SiteOut})
-@idempotent
 def add_site(request, payload: SiteIn):
-    return 201, _out(SiteOut, services.add_site(scope=scope_of(request), data=payload.model_dump()))
+    return Status(201, services.add_site(scope=scope_of(request), data=payload.model_dump()))
 
 
 @router.get("/sites/{site_id}", response=SiteOut)
@@ -166,9 +164,8 @@ def list_vehicles(request, organization: int | None = None):
 
 
 @router.post("/vehicles", response={201: VehicleOut})
-@idempotent
 def add_vehicle(request, payload: VehicleIn):
-    return 201, _out(VehicleOut, services.add_vehicle(scope=scope_of(request), data=payload.model_dump()))
+    return Status(201, services.add_vehicle(scope=scope_of(request), data=payload.model_dump()))
 
 
 @router.get("/vehicles/{vehicle_id}", response=VehicleOut)
@@ -182,12 +179,11 @@ def list_permits(request, organization: int | None = None):
 
 
 @router.post("/permits", response={201: PermitOut})
-@idempotent
 def add_permit(request, payload: PermitIn):
     data = payload.model_dump()
     lines = data.pop("lines")
     permit = services.add_permit(scope=scope_of(request), data=data, lines=lines)
-    return 201, _out(PermitOut, permit)
+    return Status(201, permit)
 
 
 @router.get("/permits/{permit_id}", response=PermitOut)
@@ -203,4 +199,4 @@ def import_file(request, kind: str, file: UploadedFile = File(...)):
     if kind not in imports.SPECS:
         raise ValidationFailed("unknown import kind", errors=[{"field": "kind", "message": kind}])
     result = imports.import_file(scope=scope_of(request), kind=kind, content=file.read(), filename=file.name)
-    return 200, result.as_dict()
+    return Status(200, result.as_dict())

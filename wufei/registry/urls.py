@@ -1,6 +1,4 @@
-from django.urls import path
 
-from wufei.registry import views
 
 app_name = "registry"
 urlpatterns = []

@@ -1,0 +1,68 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from wufei.core import audit
+from wufei.core.models import AuditChainHead, AuditEvent
+
+
+@pytest.fixture
+def three_changes(make_org):
+    with audit.acting_as("test"):
+        org = make_org(name="链测试单位")
+        org.address = "巴南区某路1号"
+        org.save()
+        org.status = "closed"
+        org.save(audit_action="closed")
+    return org
+
+
+def test_every_create_update_and_state_change_is_an_event(three_changes):
+    events = list(audit.history(three_changes))
+    assert [e.action for e in events] == ["created", "updated", "closed"]
+    assert events[1].payload["changes"]["address"] == ["", "巴南区某路1号"]
+    assert events[0].actor_label == "test"
+    assert audit.verify_chain().ok
+
+
+def test_chain_links_each_event_to_the_previous(three_changes):
+    events = list(AuditEvent.objects.order_by("id"))
+    assert events[0].prev_hash == audit.GENESIS_HASH
+    for before, after in zip(events, events[1:], strict=False):
+        assert after.prev_hash == before.hash
+
+
+def test_an_altered_row_is_caught_and_named(three_changes):
+    events = list(AuditEvent.objects.order_by("id"))
+    tampered = events[1]
+    AuditEvent.objects.filter(pk=tampered.pk).update(payload={"changes": {"address": ["", "别处"]}})
+    report = audit.verify_chain()
+    assert not report.ok
+    assert report.broken_event_id == tampered.pk
+    assert report.checked == 1
+
+
+def test_a_deleted_row_breaks_the_next_link(three_changes):
+    events = list(AuditEvent.objects.order_by("id"))
+    AuditEvent.objects.filter(pk=events[1].pk).delete()
+    report = audit.verify_chain()
+    assert not report.ok and report.broken_event_id == events[2].pk
+
+
+def test_a_truncated_tail_is_caught(three_changes):
+    last = AuditEvent.objects.order_by("-id").first()
+    AuditEvent.objects.filter(pk=last.pk).delete()
+    report = audit.verify_chain()
+    assert not report.ok
+    assert AuditChainHead.objects.get().length == report.checked + 1
+
+
+def test_verify_command_reports_ok_and_first_broken_link(three_changes):
+    out = StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert "OK" in out.getvalue()
+    first = AuditEvent.objects.order_by("id").first()
+    AuditEvent.objects.filter(pk=first.pk).update(action="deleted")
+    with pytest.raises(CommandError, match=f"#{first.pk}"):
+        call_command("audit", "verify", stdout=StringIO())
