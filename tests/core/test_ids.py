@@ -60,7 +60,9 @@ def test_make_uscc_builds_valid_codes():
     assert code[2:8] == "500113" and is_valid_uscc(code)
 
 
-@pytest.mark.parametrize("plate, expected", [("渝A12345", "渝A12345"), ("渝F·D1234", "渝FD1234"), ("川a 9k88挂", "川A9K88挂")])
+@pytest.mark.parametrize("plate, expected", [
+    ("渝A12345", "渝A12345"), ("渝F·D1234", "渝FD1234"), ("川a 9k88挂", "川A9K88挂"),
+])
 def test_plates(plate, expected):
     assert validate_plate(plate) == expected
 

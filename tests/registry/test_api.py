@@ -97,7 +97,8 @@ def test_override_requires_a_reason(regulator_client, make_org):
     refused = post(regulator_client, url, {"version": org.version, "supervision_class": "key", "reason": " "})
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "reason"
     assert Organization.objects.get(pk=org.pk).supervision_override == ""
-    done = post(regulator_client, url, {"version": org.version, "supervision_class": "key", "reason": "重点排污单位名录"})
+    body = {"version": org.version, "supervision_class": "key", "reason": "重点排污单位名录"}
+    done = post(regulator_client, url, body)
     assert done.status_code == 200
     assert done.json()["supervision_class"] == "key"
     assert done.json()["computed_supervision_class"] == "registered"

@@ -1,5 +1,7 @@
 """Catalog API: public, read-only reference lists (zones may be added by regulators)."""
 
+from types import SimpleNamespace
+
 from ninja import Router, Status
 
 from wufei.catalog import services
@@ -70,9 +72,11 @@ def list_regions(request, parent: str | None = None, level: str | None = None, q
 @router.get("/regions/{code}", response=RegionDetailOut)
 def get_region(request, code: str):
     region = services.get_region(code)
-    region.ancestors = services.region_ancestry(code)[:-1]
-    region.children = list(region.children.filter(status="current"))
-    return region
+    # `children` is the reverse relation's manager: it cannot be assigned, so answer with a plain object.
+    return SimpleNamespace(
+        code=region.code, name=region.name, level=region.level, parent_id=region.parent_id, status=region.status,
+        ancestors=services.region_ancestry(code)[:-1], children=list(services.search_regions(parent=region.code)),
+    )
 
 
 @router.get("/zones", response=list[ZoneOut])

@@ -1,9 +1,12 @@
 """Catalog look-ups: search and fetch reference rows, regions and their subtrees, zones."""
 
+import re
+
 from django.db import transaction
 from django.db.models import Q
 
 from wufei.catalog.models import (
+    HAZARD_CHARACTERISTICS,
     GeneralSolidWasteCode,
     HazardousWaste,
     HazardousWasteCategory,
@@ -21,17 +24,33 @@ def search_hazardous_wastes(*, category: str | None = None, q: str | None = None
                             industry: str | None = None):
     wastes = HazardousWaste.objects.select_related("category")
     if category:
-        wastes = wastes.filter(category_id=category.upper())
+        wastes = wastes.filter(category_id=category.strip().upper())
     if hazard:
+        hazard = normalize_hazard(hazard)
         wastes = wastes.filter(Q(hazards=hazard) | Q(hazards__startswith=f"{hazard},")
                                | Q(hazards__endswith=f",{hazard}") | Q(hazards__contains=f",{hazard},"))
     if industry:
         wastes = wastes.filter(industry_source__contains=industry)
     if q:
         q = q.strip()
-        wastes = wastes.filter(Q(code__startswith=q) | Q(description__contains=q) | Q(industry_source__contains=q)
-                               | Q(category__name__contains=q))
+        # icontains, not contains: SQLite's LIKE ignores ASCII case and PostgreSQL's does not ("VOCs").
+        wastes = wastes.filter(Q(code__startswith=q) | Q(description__icontains=q)
+                               | Q(industry_source__icontains=q) | Q(category__name__icontains=q))
     return wastes
+
+
+def normalize_hazard(hazard: str) -> str:
+    """'t' -> 'T', 'in' -> 'In'; an unknown characteristic is a validation error, not an empty list.
+
+    (The hazard filter uses LIKE, which ignores case on SQLite only: without this, 'i' would
+    find different rows on SQLite and PostgreSQL.)
+    """
+    by_lower = {key.lower(): key for key in HAZARD_CHARACTERISTICS}
+    key = by_lower.get(hazard.strip().lower())
+    if key is None:
+        raise ValidationFailed(f"hazard must be one of {', '.join(HAZARD_CHARACTERISTICS)}",
+                               errors=[field_error("hazard", "unknown hazard characteristic")])
+    return key
 
 
 def get_hazardous_waste(code: str) -> HazardousWaste:
@@ -55,10 +74,24 @@ def get_category(code: str) -> HazardousWasteCategory:
 
 
 def exemptions_for(code_or_category: str | None = None):
+    """Exemption rows that apply to a waste code or a category.
+
+    For a code (900-041-49): the rows naming that code and the rows naming its whole category (HW49).
+    For a category (HW01): the rows naming the category and the rows naming any of its codes.
+    Anything else is matched as text inside the row's category-or-code cell.
+    """
     exemptions = HazardousWasteExemption.objects.all()
-    if code_or_category:
-        exemptions = exemptions.filter(category_or_code__contains=code_or_category)
-    return exemptions
+    if not code_or_category:
+        return exemptions
+    value = code_or_category.strip()
+    if re.match(WASTE_CODE_FORMAT, value):
+        return exemptions.filter(Q(category_or_code__contains=value) | Q(category_or_code=f"HW{value[-2:]}"))
+    if re.match(r"^[Hh][Ww]\d{2}$", value):
+        category, number = value.upper(), value[-2:]
+        # Cells hold codes joined by ';', each ending in its category number: '-49' at the end or before ';'.
+        return exemptions.filter(Q(category_or_code=category) | Q(category_or_code__endswith=f"-{number}")
+                                 | Q(category_or_code__contains=f"-{number};"))
+    return exemptions.filter(category_or_code__contains=value)
 
 
 def search_treatment_methods(*, kind: str | None = None, q: str | None = None):

@@ -43,12 +43,6 @@ class AuditedModel(TimeStampedModel):
     class Meta:
         abstract = True
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._audit_snapshot = audit.snapshot(instance)
-        return instance
-
     def save(self, *args, audit_action: str | None = None, audit_note: str = "", **kwargs):
         from django.db import transaction
 
@@ -59,10 +53,7 @@ class AuditedModel(TimeStampedModel):
         with transaction.atomic():
             super().save(*args, **kwargs)
             after = audit.snapshot(self)
-            if creating:
-                payload = {"values": after}
-            else:
-                payload = {"changes": audit.diff(before, after)}
+            payload = {"values": after} if creating else {"changes": audit.diff(before, after)}
             if audit_note:
                 payload["note"] = audit_note
             audit.record(entity=self, action=audit_action or ("created" if creating else "updated"), payload=payload)
@@ -74,6 +65,12 @@ class AuditedModel(TimeStampedModel):
         with transaction.atomic():
             audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
             return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._audit_snapshot = audit.snapshot(instance)
+        return instance
 
 
 class AuditEvent(models.Model):
@@ -103,6 +100,9 @@ class AuditChainHead(models.Model):
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=audit.GENESIS_HASH)
     length = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"audit head #{self.last_event_id}"
 
 
 class Parameter(models.Model):
@@ -155,3 +155,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]
+
+    def __str__(self):
+        return f"{self.method} {self.path} [{self.key}]"

@@ -8,7 +8,7 @@ Headers may be the field names or their Chinese labels (the export's layout).
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -26,25 +26,42 @@ from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 PERMIT_ROW = {**rules.PERMIT, **rules.PERMIT_LINE}
 
 
+@dataclass
+class Row:
+    number: int
+    values: dict
+    columns: dict  # field -> column letter
+
+
+def _permit_rows_agree(rows: list[Row]) -> list[dict]:
+    """Rows sharing a permit number are lines of one permit: they must agree on the permit's own fields."""
+    errors, first_of = [], {}
+    for row in rows:
+        number = row.values.get("number")
+        if not number:
+            continue
+        first = first_of.setdefault(number, row)
+        for name in rules.PERMIT:
+            if row is not first and name in row.values and name in first.values \
+                    and row.values[name] != first.values[name]:
+                errors.append({"row": row.number, "column": row.columns.get(name, ""), "field": name,
+                               "message": _("differs from row %(r)d of the same permit") % {"r": first.number}})
+    return errors
+
+
 @dataclass(frozen=True)
 class ImportSpec:
     fields: dict[str, FieldSpec]
     key: tuple[str, ...]
+    check_rows: Callable[[list[Row]], list[dict]] | None = None
 
 
 SPECS = {
     "organizations": ImportSpec(rules.ORGANIZATION, ("uscc",)),
     "sites": ImportSpec(rules.SITE, ("organization", "name")),
     "vehicles": ImportSpec(rules.VEHICLE, ("plate",)),
-    "permits": ImportSpec(PERMIT_ROW, ("number", "waste")),
+    "permits": ImportSpec(PERMIT_ROW, ("number", "waste"), _permit_rows_agree),
 }
-
-
-@dataclass
-class Row:
-    number: int
-    values: dict
-    columns: dict  # field -> column letter
 
 
 @dataclass
@@ -114,7 +131,8 @@ def header_map(spec: ImportSpec, header: list[str]) -> tuple[dict[str, int], lis
         name = by_label.get(title) or by_label.get(title.split("(")[0].split("（")[0].strip())
         letter = get_column_letter(index + 1)
         if name is None:
-            errors.append({"row": 1, "column": letter, "field": "", "message": _("unknown column %(t)s") % {"t": title}})
+            message = _("unknown column %(t)s") % {"t": title}
+            errors.append({"row": 1, "column": letter, "field": "", "message": message})
         elif name in columns:
             errors.append({"row": 1, "column": letter, "field": name, "message": _("column appears twice")})
         else:
@@ -143,7 +161,10 @@ def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list]) -> tu
             errors.append({"row": number, "column": letters[spec.key[0]], "field": spec.key[0],
                            "message": _("same as row %(r)d") % {"r": seen_keys[key]}})
         seen_keys.setdefault(key, number)
-        rows.append(Row(number, values, letters))
+        valid = {k: v for k, v in values.items() if k not in {e["field"] for e in row_errors}}
+        rows.append(Row(number, valid, letters))
+    if spec.check_rows:
+        errors += spec.check_rows(rows)
     return rows, errors
 
 
@@ -245,19 +266,12 @@ def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None
 
 
 def _write_permits(scope: Scope, rows: list[Row], result: ImportResult) -> None:
-    """Rows are permit lines; rows sharing a permit number form one permit and must agree on its fields."""
+    """Rows are permit lines; rows sharing a permit number form one permit (checked to agree when parsed)."""
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(row.values["number"], []).append(row)
     for number, group in groups.items():
         first = group[0]
-        permit_fields = [f for f in rules.PERMIT if f != "number"]
-        for row in group[1:]:
-            for name in permit_fields:
-                if row.values.get(name) != first.values.get(name):
-                    result.errors.append({"row": row.number, "column": row.columns.get(name, ""), "field": name,
-                                          "message": _("differs from row %(r)d of the same permit")
-                                          % {"r": first.number}})
         data = {k: v for k, v in _as_input(first.values).items() if k in rules.PERMIT}
         lines = [{k: v for k, v in _as_input(row.values).items() if k in rules.PERMIT_LINE} for row in group]
         existing = OperatingPermit.objects.filter(number=number).first()

@@ -238,7 +238,8 @@ class PermitLine(AuditedModel):
         ordering = ["permit_id", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(waste__isnull=False, category__isnull=True) | Q(waste__isnull=True, category__isnull=False)),
+                condition=(Q(waste__isnull=False, category__isnull=True)
+                           | Q(waste__isnull=True, category__isnull=False)),
                 name="permit_line_code_or_category",
             )
         ]
