@@ -136,7 +136,7 @@ def make_permit():
     def make(organization, lines=(("HW49", "1000", ("D10",)),), valid_until=None, kind="comprehensive", **fields):
         number = next(_serial)
         permit = OperatingPermit.objects.create(
-            organization=organization, number=f"渝危废{number:04d}号", kind=kind,
+            organization=organization, number=fields.pop("number", f"渝危废{number:04d}号"), kind=kind,
             valid_from=fields.pop("valid_from", dt.date.today() - dt.timedelta(days=30)),
             valid_until=valid_until or dt.date.today() + dt.timedelta(days=365), **fields)
         for target, capacity, methods in lines:
