@@ -51,8 +51,8 @@ def test_gbk_csv_from_chinese_excel_is_read(db):
 def test_a_bad_file_is_rejected_whole_with_every_error_by_row_and_column(db):
     rows = good_org_rows(2) + [
         ["91500113MA00000000", "坏代码单位", "500113", "产废单位", 1, 106.5, 29.4],  # row 4: check digit
-        [uscc_for(BANAN), "未知区划单位", "999999", "产废单位", 1, 106.5, 29.4],        # row 5: region
-        [uscc_for(BANAN), "", "500113", "海盗", "abc", 106.5, 95],                       # row 6: name, role, tonnes, lat
+        [uscc_for(BANAN), "未知区划单位", "999999", "产废单位", 1, 106.5, 29.4],  # row 5: region
+        [uscc_for(BANAN), "", "500113", "海盗", "abc", 106.5, 95],  # row 6: name, role, tonnes, lat
     ]
     with pytest.raises(imports.ImportRejected) as caught:
         imports.import_file(scope=ADMIN, kind="organizations", content=as_xlsx(rows), filename="bad.xlsx")
