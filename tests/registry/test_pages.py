@@ -9,6 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.conftest import BANAN, KAIZHOU, uscc_for
+from wufei.registry import views
 from wufei.registry.models import Organization
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +113,19 @@ def test_detail_shows_sites_vehicles_permits_members_and_history(make_org, membe
     assert "created" in history
 
 
+def test_other_apps_can_add_sections_to_the_detail_page(make_org, member_of, browser, monkeypatch):
+    from django.template import Template
+
+    org = make_org()
+    section = views.OrganizationSection(
+        key="containers", title="Containers", template=Template("<p>{{ section.data.count }} containers in store</p>"),
+        data=lambda scope, organization: {"count": 7 if organization.pk == org.pk else 0})
+    monkeypatch.setitem(views.ORGANIZATION_SECTIONS, section.key, section)
+    page = text_of(browser(member_of(org)).get(detail_url(org)))
+    assert '<section id="containers"' in page and "7 containers in store" in page
+    assert '<a href="#containers">Containers</a>' in page
+
+
 def test_detail_of_another_organization_is_404(make_org, member_of, browser):
     own, other = make_org(), make_org()
     client = browser(member_of(own))
@@ -132,9 +146,9 @@ def test_regulator_overrides_class_with_reason(make_org, regulator_of, browser):
     regulator = regulator_of(BANAN, username="banan-officer")
     client = browser(regulator)
     assert 'name="supervision_class"' in text_of(client.get(detail_url(org)))
+    reason = "2023年双随机检查发现贮存不规范"
     response = client.post(reverse("registry:organization_supervision", args=[org.pk]),
-                           {"supervision_class": "key", "reason": "2023年双随机检查发现贮存不规范", "version": org.version},
-                           follow=True)
+                           {"supervision_class": "key", "reason": reason, "version": org.version}, follow=True)
     assert response.status_code == 200
     org.refresh_from_db()
     assert org.supervision_override == "key" and org.effective_supervision_class == "key"
@@ -167,8 +181,8 @@ def test_override_without_reason_shows_error_and_changes_nothing(make_org, regul
 
 def test_stale_version_is_refused(make_org, regulator_of, browser):
     org = make_org()
-    response = browser(regulator_of(BANAN)).post(reverse("registry:organization_supervision", args=[org.pk]),
-                                                 {"supervision_class": "key", "reason": "x", "version": org.version - 1})
+    stale = {"supervision_class": "key", "reason": "x", "version": org.version - 1}
+    response = browser(regulator_of(BANAN)).post(reverse("registry:organization_supervision", args=[org.pk]), stale)
     assert response.status_code == 409
     assert "changed by someone else" in text_of(response)
     org.refresh_from_db()
@@ -241,6 +255,25 @@ def test_import_good_csv_creates_organizations(regulator_of, browser):
     again = upload(client, "organizations", csv_text.replace("导入乙公司", "导入乙公司（更名）"))
     assert "0 created, 2 updated" in text_of(again)
     assert Organization.objects.get(uscc=second).name == "导入乙公司（更名）"
+
+
+def test_import_xlsx_filled_from_the_template(regulator_of, browser):
+    client = browser(regulator_of(BANAN))
+    template = client.get(reverse("registry:import_template", args=["organizations"]))
+    workbook = load_workbook(io.BytesIO(template.content))
+    sheet = workbook.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    row = dict.fromkeys(header)
+    uscc = uscc_for(BANAN)
+    row.update({"统一社会信用代码": uscc, "单位名称": "表格导入公司", "行政区划代码": BANAN, "单位类型": "产废单位"})
+    sheet.append([row[name] for name in header])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    buffer.name = "units.xlsx"
+    response = client.post(reverse("registry:import"), {"kind": "organizations", "file": buffer}, follow=True)
+    assert "1 created, 0 updated" in text_of(response)
+    assert Organization.objects.get(uscc=uscc).is_generator
 
 
 def test_import_bad_csv_lists_every_error_and_writes_nothing(regulator_of, browser):

@@ -58,13 +58,14 @@ ACTION_LABELS = {
 class OrganizationSection:
     """A section appended to the organization page.
 
-    `template` is included with `section` in its context; `section.data` is what
-    `data(scope, organization)` returned (called only when the caller sees the unit).
+    `template` (a template name, or a Template object) is included with `section` in its
+    context; `section.data` is what `data(scope, organization)` returned (called only when
+    the caller sees the unit, so a provider should still use its own scoped selectors).
     """
 
     key: str  # HTML id / anchor, e.g. "containers"
     title: str  # a lazy translation
-    template: str
+    template: object  # template name or Template
     data: Callable[[Scope, Organization], dict] | None = None
     order: int = 100
 
