@@ -94,11 +94,14 @@ def test_pages_are_public(client):
         assert client.get(reverse(name)).status_code == 200
 
 
-def test_pages_render_for_a_logged_in_user(client_for, make_user):
-    client = client_for(make_user())
-    for name in PAGES:
-        assert client.get(reverse(name)).status_code == 200, name
-    assert client.get(reverse("catalog:hazardous_waste_detail", args=["900-041-49"])).status_code == 200
+def test_pages_render_for_logged_in_users(client_for, make_user, regulator_of):
+    # The layout shows more links to signed-in users (and regulators): the pages must still render.
+    for user in (make_user(), regulator_of("500113")):
+        client = client_for(user)
+        for name in PAGES:
+            assert client.get(reverse(name)).status_code == 200, name
+        assert client.get(reverse("catalog:hazardous_waste_detail", args=["900-041-49"])).status_code == 200
+        assert client.get(reverse("catalog:region_detail", args=["500113"])).status_code == 200
 
 
 def test_index_shows_counts_and_links(client):
@@ -107,6 +110,8 @@ def test_index_shows_counts_and_links(client):
         assert count in text, count
     for name in PAGES[1:]:
         assert f'href="{reverse(name)}"' in text, name
+    english = _text(client.get(reverse("catalog:index"), headers={"Accept-Language": "en"}))
+    assert "467 codes" in english and "12 rows, 7 unverified" in english
 
 
 # --- hazardous wastes ---------------------------------------------------------------------

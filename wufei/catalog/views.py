@@ -19,12 +19,14 @@ def _not_found(request, what: str, code: str):
 
 @require_safe
 def index(request):
+    general_solid_wastes = list(services.search_general_solid_wastes())
     counts = {
         "hazardous_wastes": services.search_hazardous_wastes().count(),
         "categories": services.categories_with_counts().count(),
         "exemptions": services.exemptions_for().count(),
         "treatment_methods": services.search_treatment_methods().count(),
-        "general_solid_wastes": services.search_general_solid_wastes().count(),
+        "general_solid_wastes": len(general_solid_wastes),
+        "general_solid_wastes_unverified": sum(1 for code in general_solid_wastes if not code.verified),
         "provinces": services.search_regions(level="province").count(),
         "regions": services.search_regions().count(),
         "zones": services.search_zones().count(),

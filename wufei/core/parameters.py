@@ -35,15 +35,15 @@ def default(key: str):
     return DEFAULTS[key].value
 
 
-def get(key: str, region_code: str | None = None):
-    """The value of `key` in force for a region (a code such as '500113'), or the platform default."""
+def get(key: str, region=None):
+    """The value of `key` in force for a region (a Region, or a code such as '500113'), or the default."""
     from wufei.core.models import Parameter
 
     if key not in DEFAULTS:
         raise KeyError(f"unknown parameter {key!r}")
     candidates = [""]
-    if region_code:
-        candidates += _region_chain(region_code)
+    if region:
+        candidates += _region_chain(region)
     overrides = {p.region_code: p.value for p in Parameter.objects.filter(key=key, region_code__in=candidates)}
     for code in reversed(candidates):
         if code in overrides:
@@ -51,12 +51,14 @@ def get(key: str, region_code: str | None = None):
     return DEFAULTS[key].value
 
 
-def get_decimal(key: str, region_code: str | None = None) -> Decimal:
-    return Decimal(str(get(key, region_code)))
+def get_decimal(key: str, region=None) -> Decimal:
+    return Decimal(str(get(key, region)))
 
 
-def _region_chain(region_code: str) -> list[str]:
+def _region_chain(region) -> list[str]:
     """Codes from the province down to the region itself, e.g. 500000, 500113."""
-    from wufei.catalog.services import region_ancestry
+    if isinstance(region, str):
+        from wufei.catalog.services import get_region
 
-    return [r.code for r in region_ancestry(region_code)]
+        region = get_region(region)
+    return [code for code in region.path.split("/") if code]

@@ -222,7 +222,7 @@ def ensure_usable(organization: Organization, *, role: str | None = None) -> Non
 
 def compute_supervision_class(organization: Organization) -> tuple[str, str]:
     """(class, basis) from the thresholds in force for the unit's region."""
-    region = organization.region_id
+    region = organization.region
     key_min = parameters.get_decimal("supervision.key.min_annual_tonnes", region)
     simplified_min = parameters.get_decimal("supervision.simplified.min_annual_tonnes", region)
     tonnes = organization.annual_hazardous_waste_tonnes or Decimal(0)
@@ -250,7 +250,7 @@ def refresh_supervision_class(organization: Organization) -> Organization:
 
 @transaction.atomic
 def override_supervision_class(*, scope: Scope, organization_id: int, supervision_class: str, reason: str,
-                               version: int, actor=None) -> Organization:
+                               version: int) -> Organization:
     """A regulator sets the class by hand; a reason is required. An empty class removes the override."""
     organization = get_organization(scope, organization_id)
     if not scope.covers_region_path(organization.region.path):
