@@ -154,6 +154,8 @@ def test_insiders_do_see_b(world, client_for, who):
     listing = client.get("/api/v1/organizations").json()
     assert world["b"].uscc in [o["uscc"] for o in listing["items"]]
     assert world["b"].uscc in response_text(client.get("/api/v1/exports/organizations"))
+    page = client.get(f"/registry/organizations/{world['b'].pk}/")
+    assert page.status_code == 200 and all(marker in page.content.decode() for marker in world["b_markers"])
 
 
 def test_district_regulator_sees_only_its_district(world, client_for):
@@ -177,3 +179,50 @@ def test_a_token_of_a_sees_what_a_sees(world, client):
     assert [o["uscc"] for o in listing["items"]] == [world["a"].uscc]
     assert client.get(f"/api/v1/organizations/{world['b'].pk}",
                       HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 404
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+PAGE_CASES = {
+    "organization_list": lambda w: [("GET", "/registry/organizations/", None),
+                                    ("GET", f"/registry/organizations/?region={KAIZHOU}", None),
+                                    ("GET", "/registry/organizations/?q=乙公", None)],  # finds 乙公司 if visible
+    "organization_detail": lambda w: [("GET", f"/registry/organizations/{w['b'].pk}/", None)],
+    "organization_supervision": lambda w: [("POST", f"/registry/organizations/{w['b'].pk}/supervision/", {
+        "version": w["b"].version, "supervision_class": "registered", "reason": "x"})],
+    "organization_close": lambda w: [("POST", f"/registry/organizations/{w['b'].pk}/close/", {
+        "version": w["b"].version, "reason": "x"})],
+    "import": lambda w: [("GET", "/registry/import/", None), ("POST", "/registry/import/", "FILE")],
+    "import_template": lambda w: [("GET", f"/registry/import/template/{kind}.xlsx", None)
+                                  for kind in ("organizations", "sites", "vehicles", "permits")],
+    "export": lambda w: [("GET", f"/registry/export/{kind}.xlsx", None)
+                         for kind in ("organizations", "sites", "vehicles", "permits")],
+}
+
+
+def test_every_registry_page_has_a_scope_case():
+    from wufei.registry.urls import urlpatterns
+
+    assert {pattern.name for pattern in urlpatterns} == set(PAGE_CASES)
+
+
+@pytest.mark.parametrize("who", ["enterprise A admin", "Banan regulator", "Banan department"])
+def test_outsiders_cannot_read_or_change_b_through_any_page(world, client_for, who):
+    client = client_for(world["outsiders"][who])
+    before = b_state(world)
+    for name, case in PAGE_CASES.items():
+        for method, url, body in case(world):
+            if body == "FILE":
+                upload = io.BytesIO(b_org_update_csv(world))
+                upload.name = "b.csv"
+                response = client.post(url, {"kind": "organizations", "file": upload})
+            elif method == "POST":
+                response = client.post(url, body)
+            else:
+                response = client.get(url)
+            text = response_text(response)
+            for marker in world["b_markers"]:
+                assert marker not in text, f"{who} saw {marker} on {method} {url}"
+            if method == "POST":
+                assert response.status_code in (403, 404, 422), f"{who}: {method} {url} -> {response.status_code}"
+    assert b_state(world) == before
