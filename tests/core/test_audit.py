@@ -66,3 +66,22 @@ def test_verify_command_reports_ok_and_first_broken_link(three_changes):
     AuditEvent.objects.filter(pk=first.pk).update(action="deleted")
     with pytest.raises(CommandError, match=f"#{first.pk}"):
         call_command("audit", "verify", stdout=StringIO())
+
+
+def test_accounts_and_tokens_are_in_the_chain(make_user):
+    from wufei.core.models import AuditEvent
+    from wufei.core.tokens import issue_token, revoke_token
+
+    user = make_user("frank")
+    user.is_staff = True
+    user.set_password("another-password-9")
+    user.save()
+    token, secret = issue_token(user=user, name="ci")
+    revoke_token(user=user, token_id=token.pk)
+    actions = list(AuditEvent.objects.filter(entity_type__in=["auth.user", "core.apitoken"]).values_list(
+        "action", flat=True))
+    assert actions == ["account_created", "account_updated", "token_issued", "token_revoked"]
+    updated = AuditEvent.objects.get(action="account_updated").payload["changes"]
+    assert updated == {"is_staff": [False, True], "password": "changed"}
+    assert not any(secret in str(e.payload) or user.password in str(e.payload) for e in AuditEvent.objects.all())
+    assert audit.verify_chain().ok

@@ -210,7 +210,7 @@ def test_every_registry_page_has_a_scope_case():
 def test_outsiders_cannot_read_or_change_b_through_any_page(world, client_for, who):
     client = client_for(world["outsiders"][who])
     before = b_state(world)
-    for name, case in PAGE_CASES.items():
+    for case in PAGE_CASES.values():
         for method, url, body in case(world):
             if body == "FILE":
                 upload = io.BytesIO(b_org_update_csv(world))

@@ -5,6 +5,7 @@ import secrets
 
 from django.utils import timezone
 
+from wufei.core import audit
 from wufei.core.errors import NotFound
 
 
@@ -21,6 +22,8 @@ def issue_token(*, user, name: str, expires_at=None):
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=prefix, digest=digest_of(plaintext), expires_at=expires_at
     )
+    audit.record(entity=token, action="token_issued", payload={"user_id": user.pk, "name": token.name,
+                                                               "prefix": prefix, "expires_at": expires_at})
     return token, plaintext
 
 
@@ -44,6 +47,9 @@ def user_for_token(plaintext: str):
 def revoke_token(*, user, token_id: int):
     from wufei.core.models import ApiToken
 
-    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    if not updated:
+    token = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+    if token is None:
         raise NotFound("token not found")
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit.record(entity=token, action="token_revoked", payload={"user_id": user.pk, "prefix": token.prefix})
