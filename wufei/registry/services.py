@@ -471,6 +471,15 @@ def check_receiver_permit(organization: Organization, waste_code: str, *, method
     return lines
 
 
+def validity_state(valid_until: dt.date, *, region=None, today: dt.date | None = None) -> str:
+    """'expired', 'expiring' (inside the region's warning window) or '' for a permit's end date."""
+    today = today or timezone.localdate()
+    if valid_until < today:
+        return "expired"
+    warning_days = int(parameters.get("permit.expiry_warning_days", region))
+    return "expiring" if valid_until <= today + dt.timedelta(days=warning_days) else ""
+
+
 def expiring_permits(scope: Scope, *, within_days: int | None = None, today: dt.date | None = None):
     today = today or timezone.localdate()
     days = within_days if within_days is not None else int(parameters.get("permit.expiry_warning_days"))

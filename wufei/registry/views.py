@@ -8,7 +8,6 @@ Other apps add sections to the organization page with `register_organization_sec
 (containers, manifests, ledgers, alerts …), typically from their AppConfig.ready().
 """
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wufei.core import audit, parameters
+from wufei.core import audit
 from wufei.core.errors import NotFound, ValidationFailed, WufeiError
 from wufei.core.parsing import date as parse_date
 from wufei.core.scope import ANONYMOUS, Scope, request_scope
@@ -117,15 +116,6 @@ def _decorate(organization: Organization, role_labels: dict[str, str]) -> Organi
     return organization
 
 
-def _validity(valid_until: dt.date, today: dt.date, warning_days: int) -> str:
-    """'expired', 'expiring' (within the warning window) or '' — for highlighting only."""
-    if valid_until < today:
-        return "expired"
-    if valid_until <= today + dt.timedelta(days=warning_days):
-        return "expiring"
-    return ""
-
-
 # --- organization list ------------------------------------------------------------------------
 
 @login_required
@@ -162,12 +152,10 @@ def _render_detail(request, organization_id: int, *, status: int = 200, errors: 
     scope = request_scope(request)
     file = services.organization_file(scope, organization_id)
     organization = _decorate(file["organization"], _role_labels())
-    today = timezone.localdate()
-    warning_days = int(parameters.get("permit.expiry_warning_days", organization.region_id))
     for vehicle in file["vehicles"]:
-        vehicle.validity = _validity(vehicle.transport_permit_valid_until, today, warning_days)
+        vehicle.validity = services.validity_state(vehicle.transport_permit_valid_until, region=organization.region)
     for permit in file["permits"]:
-        permit.validity = _validity(permit.valid_until, today, warning_days)
+        permit.validity = services.validity_state(permit.valid_until, region=organization.region)
     sections = []
     for section in sorted(ORGANIZATION_SECTIONS.values(), key=lambda s: (s.order, s.key)):
         sections.append({"key": section.key, "title": section.title, "template": section.template,
