@@ -14,6 +14,18 @@ from wufei.core.models import AuditedModel, ScopedQuerySet
 from wufei.core.scope import nothing
 
 
+def organization_q(scope, path: str = "", *, ids=None) -> Q:
+    """Rows whose organization (reached by `path`, e.g. 'organization__') is one of `ids` or in the scope's regions.
+
+    `ids` defaults to the organizations the caller belongs to; pass the writable or admin
+    sets for write checks. Platform admins match everything.
+    """
+    if scope.is_platform_admin:
+        return Q()
+    ids = scope.organization_ids if ids is None else ids
+    return Q(**{f"{path}pk__in": ids}) | scope.region_q(f"{path}region__path")
+
+
 class SupervisionClass(models.TextChoices):
     KEY = "key", _("key supervision")
     SIMPLIFIED = "simplified", _("simplified management")
@@ -99,15 +111,11 @@ class Organization(AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(pk__in=scope.organization_ids) | scope.region_q("region__path")
+        return organization_q(scope)
 
     @classmethod
     def editability_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(pk__in=scope.writable_organization_ids) | scope.region_q("region__path")
+        return organization_q(scope, ids=scope.writable_organization_ids)
 
 
 class OwnedByOrganization(AuditedModel):
@@ -120,15 +128,11 @@ class OwnedByOrganization(AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(organization_id__in=scope.organization_ids) | scope.region_q("organization__region__path")
+        return organization_q(scope, "organization__")
 
     @classmethod
     def editability_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(organization_id__in=scope.writable_organization_ids) | scope.region_q("organization__region__path")
+        return organization_q(scope, "organization__", ids=scope.writable_organization_ids)
 
 
 class Site(OwnedByOrganization):
@@ -256,17 +260,11 @@ class PermitLine(AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(permit__organization_id__in=scope.organization_ids) | scope.region_q(
-            "permit__organization__region__path")
+        return organization_q(scope, "permit__organization__")
 
     @classmethod
     def editability_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(permit__organization_id__in=scope.writable_organization_ids) | scope.region_q(
-            "permit__organization__region__path")
+        return organization_q(scope, "permit__organization__", ids=scope.writable_organization_ids)
 
 
 # --- people ---------------------------------------------------------------------------------
@@ -294,15 +292,11 @@ class Membership(AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(organization_id__in=scope.organization_ids) | scope.region_q("organization__region__path")
+        return organization_q(scope, "organization__")
 
     @classmethod
     def editability_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        return Q(organization_id__in=scope.admin_organization_ids)
+        return Q() if scope.is_platform_admin else Q(organization_id__in=scope.admin_organization_ids)
 
 
 class RegulatorMembership(AuditedModel):
