@@ -8,11 +8,13 @@ from wufei.registry.models import Organization
 
 
 def post(client, path, body, **headers):
+    headers.setdefault("HTTP_ACCEPT_LANGUAGE", "en")  # messages are asserted in English
     return client.post(path, json.dumps(body, default=str), content_type="application/json", **headers)
 
 
 def patch(client, path, body):
-    return client.patch(path, json.dumps(body, default=str), content_type="application/json")
+    return client.patch(path, json.dumps(body, default=str), content_type="application/json",
+                        HTTP_ACCEPT_LANGUAGE="en")
 
 
 def org_body(**overrides):

@@ -12,6 +12,15 @@ from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 ADMIN = Scope(is_platform_admin=True)
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Error messages are asserted in English (the platform's default language is zh-hans)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def as_csv(rows: list[list]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)

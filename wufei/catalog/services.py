@@ -4,6 +4,7 @@ import re
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from wufei.catalog.models import (
     HAZARD_CHARACTERISTICS,
@@ -48,15 +49,16 @@ def normalize_hazard(hazard: str) -> str:
     by_lower = {key.lower(): key for key in HAZARD_CHARACTERISTICS}
     key = by_lower.get(hazard.strip().lower())
     if key is None:
-        raise ValidationFailed(f"hazard must be one of {', '.join(HAZARD_CHARACTERISTICS)}",
-                               errors=[field_error("hazard", "unknown hazard characteristic")])
+        raise ValidationFailed(_("hazard must be one of %(options)s") % {"options": ", ".join(HAZARD_CHARACTERISTICS)},
+                               errors=[field_error("hazard", _("unknown hazard characteristic"))])
     return key
 
 
 def get_hazardous_waste(code: str) -> HazardousWaste:
     waste = HazardousWaste.objects.select_related("category").filter(code=code.strip()).first()
     if waste is None:
-        raise NotFound(f"{code} is not a code of the national hazardous waste list", code="unknown_waste_code")
+        raise NotFound(_("%(code)s is not a code of the national hazardous waste list") % {"code": code},
+                       code="unknown_waste_code")
     return waste
 
 
@@ -69,7 +71,7 @@ def categories_with_counts():
 def get_category(code: str) -> HazardousWasteCategory:
     category = HazardousWasteCategory.objects.filter(code=code.upper()).first()
     if category is None:
-        raise NotFound(f"{code} is not a hazardous waste category", code="unknown_waste_category")
+        raise NotFound(_("%(code)s is not a hazardous waste category") % {"code": code}, code="unknown_waste_category")
     return category
 
 
@@ -106,7 +108,8 @@ def search_treatment_methods(*, kind: str | None = None, q: str | None = None):
 def get_treatment_method(code: str) -> TreatmentMethod:
     method = TreatmentMethod.objects.filter(code=code.strip().upper()).first()
     if method is None:
-        raise NotFound(f"{code} is not a utilization / disposal method code", code="unknown_method_code")
+        raise NotFound(_("%(code)s is not a utilization / disposal method code") % {"code": code},
+                       code="unknown_method_code")
     return method
 
 
@@ -134,7 +137,7 @@ def search_regions(*, parent: str | None = None, level: str | None = None, q: st
 def get_region(code: str) -> Region:
     region = Region.objects.filter(code=str(code).strip()).first()
     if region is None:
-        raise NotFound(f"{code} is not a GB/T 2260 region code", code="unknown_region")
+        raise NotFound(_("%(code)s is not a GB/T 2260 region code") % {"code": code}, code="unknown_region")
     return region
 
 
@@ -164,7 +167,7 @@ def search_zones(*, region: str | None = None, kind: str | None = None, q: str |
 def get_zone(code: str) -> Zone:
     zone = Zone.objects.select_related("region").filter(code=code).first()
     if zone is None:
-        raise NotFound(f"{code} is not a known park or special zone", code="unknown_zone")
+        raise NotFound(_("%(code)s is not a known park or special zone") % {"code": code}, code="unknown_zone")
     return zone
 
 
@@ -172,17 +175,18 @@ def get_zone(code: str) -> Zone:
 def create_zone(*, scope, code: str, name: str, kind: str, region_code: str, description: str = "") -> Zone:
     region = get_region(region_code)
     if not scope.covers_region_path(region.path):
-        raise PermissionDenied("only the regulator of a region can define zones in it")
+        raise PermissionDenied(_("only the regulator of a region can define zones in it"))
     errors = []
     if kind not in Zone.Kind.values:
-        errors.append(field_error("kind", f"kind must be one of {', '.join(Zone.Kind.values)}"))
+        options = ", ".join(Zone.Kind.values)
+        errors.append(field_error("kind", _("kind must be one of %(options)s") % {"options": options}))
     if not code.strip():
-        errors.append(field_error("code", "code is required"))
+        errors.append(field_error("code", _("is required")))
     elif Zone.objects.filter(code=code.strip()).exists():
-        errors.append(field_error("code", f"zone code {code} already exists"))
+        errors.append(field_error("code", _("zone code %(code)s already exists") % {"code": code}))
     if not name.strip():
-        errors.append(field_error("name", "name is required"))
+        errors.append(field_error("name", _("is required")))
     if errors:
-        raise ValidationFailed("zone is not valid", errors=errors)
+        raise ValidationFailed(_("zone is not valid"), errors=errors)
     return Zone.objects.create(code=code.strip(), name=name.strip(), kind=kind, region=region,
                                description=description)

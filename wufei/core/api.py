@@ -3,6 +3,7 @@
 import base64
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -53,17 +54,18 @@ def _validation_error(request, exc: NinjaValidationError):
     for item in exc.errors:
         loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path")]
         errors.append({"field": ".".join(loc), "message": item.get("msg", "invalid")})
-    return _error(request, 422, {"code": "validation_failed", "message": "The request is not valid", "errors": errors})
+    body = {"code": "validation_failed", "message": _("The request is not valid"), "errors": errors}
+    return _error(request, 422, body)
 
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return _error(request, 404, {"code": "not_found", "message": str(exc) or "Not found"})
+    return _error(request, 404, {"code": "not_found", "message": str(exc) or _("Not found")})
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return _error(request, 401, {"code": "not_authenticated", "message": "Log in or send a valid API token"})
+    return _error(request, 401, {"code": "not_authenticated", "message": _("Log in or send a valid API token")})
 
 
 @api.exception_handler(HttpError)
@@ -88,7 +90,8 @@ def decode_cursor(cursor: str | None) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         return int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("cursor is not valid", errors=[{"field": "cursor", "message": "malformed"}]) from exc
+        errors = [{"field": "cursor", "message": _("malformed")}]
+        raise ValidationFailed(_("cursor is not valid"), errors=errors) from exc
 
 
 def page(queryset, *, cursor: str | None, limit: int, updated_after=None) -> tuple[list, str | None]:

@@ -9,6 +9,7 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 from wufei.core.tokens import user_for_token
 
@@ -58,10 +59,10 @@ def _caller_id(request):
 def _replay(record, request):
     if record.path != request.path[:300] or record.method != request.method:
         return JsonResponse({"code": "idempotency_key_reused",
-                             "message": "This Idempotency-Key was already used for another request"}, status=422)
+                             "message": _("This Idempotency-Key was already used for another request")}, status=422)
     if record.status_code == IN_PROGRESS:
         return JsonResponse({"code": "idempotency_in_progress",
-                             "message": "A request with this Idempotency-Key is still being processed"}, status=409)
+                             "message": _("A request with this Idempotency-Key is still being processed")}, status=409)
     response = JsonResponse(record.response, status=record.status_code, safe=False)
     response["Idempotent-Replayed"] = "true"
     return response

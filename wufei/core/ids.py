@@ -6,6 +6,8 @@ character over the first 17 with weights 3^(i-1) mod 31 (RULES.md §9).
 
 import re
 
+from django.utils.translation import gettext as _
+
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_SHAPE = re.compile(rf"^[{USCC_CHARSET}]{{18}}$")
@@ -24,13 +26,15 @@ def validate_uscc(value: str) -> str:
     """Return the normalized USCC or raise InvalidIdentifier naming the defect."""
     code = (value or "").strip().upper()
     if len(code) != 18:
-        raise InvalidIdentifier(f"USCC must have 18 characters, got {len(code)}")
+        raise InvalidIdentifier(_("USCC must have 18 characters, got %(n)d") % {"n": len(code)})
     if not _USCC_SHAPE.match(code):
         bad = sorted({ch for ch in code if ch not in USCC_CHARSET})
-        raise InvalidIdentifier(f"USCC contains characters not allowed by GB 32100-2015: {''.join(bad)}")
+        raise InvalidIdentifier(_("USCC contains characters not allowed by GB 32100-2015: %(chars)s")
+                                % {"chars": "".join(bad)})
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
-        raise InvalidIdentifier(f"USCC check character is {code[17]}, expected {expected}")
+        raise InvalidIdentifier(_("USCC check character is %(found)s, expected %(expected)s")
+                                % {"found": code[17], "expected": expected})
     return code
 
 
@@ -60,5 +64,5 @@ def validate_plate(value: str) -> str:
     """Chinese motor vehicle plate (GA 36): province character, letter, 5 or 6 characters."""
     plate = (value or "").strip().upper().replace(" ", "").replace("·", "")
     if not PLATE_PATTERN.match(plate):
-        raise InvalidIdentifier(f"not a valid vehicle plate: {value!r}")
+        raise InvalidIdentifier(_("not a valid vehicle plate: %(plate)s") % {"plate": value})
     return plate

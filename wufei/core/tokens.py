@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wufei.core import audit
 from wufei.core.errors import NotFound
@@ -49,7 +50,7 @@ def revoke_token(*, user, token_id: int):
 
     token = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
     if token is None:
-        raise NotFound("token not found")
+        raise NotFound(_("token not found"))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit.record(entity=token, action="token_revoked", payload={"user_id": user.pk, "prefix": token.prefix})

@@ -6,6 +6,7 @@ Thin: parse, call a service with the caller's scope, shape the answer.
 import datetime as dt
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
 from wufei.core.api import page, scope_of
@@ -197,6 +198,6 @@ def get_permit(request, permit_id: int):
 def import_file(request, kind: str, file: UploadedFile = File(...)):
     """Import organizations, sites, vehicles or permits from .xlsx or .csv; all rows or none."""
     if kind not in imports.SPECS:
-        raise ValidationFailed("unknown import kind", errors=[{"field": "kind", "message": kind}])
+        raise ValidationFailed(_("unknown import kind"), errors=[{"field": "kind", "message": kind}])
     result = imports.import_file(scope=scope_of(request), kind=kind, content=file.read(), filename=file.name)
     return Status(200, result.as_dict())

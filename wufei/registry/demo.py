@@ -2,9 +2,12 @@
 the licensed operators and facilities the two plans name, transporters with vehicles, departments
 and the demo accounts.
 
-`build(stdout)` is called by `wufei demo`. Everything goes through the registry and catalog
-services as a platform administrator inside `audit.acting_as("demo")`, so the audit chain
-records every row, and `wufei demo --reset` finds the rows again by that actor label. A fixed
+`build(stdout)` is called by `wufei demo`. Units, sites, permits, vehicles, memberships and zones
+go through the registry and catalog services as a platform administrator; departments,
+regulator and department memberships (no service yet) and the permit's facility (add_permit
+takes no site) are saved on the models. All of it happens inside `audit.acting_as("demo")`, so
+the audit chain records every row and `wufei demo --reset` finds the rows again by that actor
+label; the accounts themselves are marked by their e-mail domain (DEMO_EMAIL_DOMAIN). A fixed
 seed (`SEED`) makes every run produce the same rows; only dates are relative to the day of the
 build (permit and vehicle validity), so "expiring soon" stays true whenever the demo is built.
 
@@ -157,6 +160,7 @@ SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗谭冉�
 GIVEN = "伟芳敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红春梅兵琴德"
 TRADE_1 = "恒瑞鑫宏华嘉锦泰佳远博创诚达兴润丰德正永金天万新云信聚卓"
 TRADE_2 = "源达通泰科和隆业辉川宇晟益腾鼎成安顺祥瑞富昌"
+NOT_TRADES = {"永川", "万盛"}  # district names
 
 
 @dataclass
@@ -191,6 +195,8 @@ def _permit(kind, lines, *, issued_days_ago=400, years=5, valid_from=None, valid
             "valid_from": valid_from, "valid_until": valid_until, "site": site}
 
 
+SCRAP_METAL = ("4210", "金属废料和碎屑加工处理")
+SCRAP_OTHER = ("4220", "非金属废料和碎屑加工处理")
 HONGBANG_LINES = [  # 17 classes, 5000 t/a in total (B §4.4); classes besides HW02 and the split: assumed
     ("HW08", 1000), ("HW49", 1000), ("HW12", 500), ("HW06", 400), ("HW17", 400), ("HW09", 300), ("HW34", 300),
     ("HW35", 200), ("HW13", 200), ("HW31", 200), ("HW02", 100), ("HW03", 100), ("HW16", 100), ("HW22", 50),
@@ -218,12 +224,12 @@ def named_units() -> list[Unit]:
              sites=[_site("危险废物收集贮存中心", "storage", design=5000,
                           note="HW02等17个大类合计 5000 t/年（B §4.4）；除HW02外的类别及分行规模为演示假设")],
              permits=[_permit("collection", [(c, t, []) for c, t in HONGBANG_LINES], issued_days_ago=300, years=3)]),
-        Unit("liplus", "安徽力普拉斯电源技术有限公司", BANAN, ["collector", "receiver"], ("4210", "金属废料和碎屑加工处理"),
+        Unit("liplus", "安徽力普拉斯电源技术有限公司", BANAN, ["collector", "receiver"], SCRAP_METAL,
              uscc_region="341282",
              sites=[_site("巴南废铅蓄电池收集点", "collection_point", design=14500,
                           note="两个收集点合计 HW31 2.9万t/年（B §4.4）；各 1.45万t/年为演示拆分")],
              permits=[_permit("collection", [("900-052-31", 14500, [])], issued_days_ago=600, years=3)]),
-        Unit("chuangxiang", "重庆创祥电源有限公司", BANAN, ["collector", "receiver"], ("4210", "金属废料和碎屑加工处理"),
+        Unit("chuangxiang", "重庆创祥电源有限公司", BANAN, ["collector", "receiver"], SCRAP_METAL,
              sites=[_site("废铅蓄电池收集点", "collection_point", design=14500,
                           note="两个收集点合计 HW31 2.9万t/年（B §4.4）；各 1.45万t/年为演示拆分")],
              permits=[_permit("collection", [("900-052-31", 14500, [])], issued_days_ago=450, years=3)]),
@@ -232,14 +238,16 @@ def named_units() -> list[Unit]:
              town="麻柳嘴镇",
              sites=[_site("钛白粉生产基地（麻柳嘴镇崔家湾）", "production"),
                     _site("一般工业固体废物处置场（一期）", "self_disposal",
-                          note="区内唯一一般工业固废处置单位；一期设计对外经营容量 3万m³，填埋（B §4.4）；m³ 未换算为吨"),
+                          note="区内唯一一般工业固废处置单位；一期设计对外经营容量 3万m³，填埋（B §4.4）；"
+                               "m³ 未换算为吨"),
                     _site("钛石膏综合利用设施（低温干燥）", "self_utilization",
                           note="40余万t/年钛石膏滤饼（含水40%）烘干为约30万t产品（含水15%）（B §4.2；重点工程4）"),
                     _site("危险废物贮存库", "storage", storage=60)]),
         Unit("fengsheng", "重庆丰盛三峰环保发电有限公司", BANAN, ["generator"], ("4417", "生物质能发电"),
              town="丰盛镇", remainder_of=BANAN,
              sites=[_site("丰盛垃圾焚烧发电厂", "production",
-                          note="生活垃圾焚烧 2400 t/d（B §4.4）；列入重大疫情医疗废物应急处置资源清单；炉渣交重庆绿茵再生资源利用有限公司"),
+                          note="生活垃圾焚烧 2400 t/d（B §4.4）；列入重大疫情医疗废物应急处置资源清单；"
+                               "炉渣交重庆绿茵再生资源利用有限公司"),
                     _site("飞灰暂存库", "storage", storage=1500)]),
         Unit("huike", "重庆惠科金渝光电科技有限公司", BANAN, ["generator"], ("3974", "显示器件制造"), Decimal("4800"),
              zone="BN-JJYQ",
@@ -254,7 +262,7 @@ def named_units() -> list[Unit]:
              sites=[_site("医疗废物集中处置中心", "operating",
                           note="巴南区医疗废物 439t 全部交其处置（B §4.3）；规划未载明处置能力，" + ASSUMED)],
              permits=[_permit("medical_waste", [("HW01", 30000, ["Y10"])], issued_days_ago=900)]),
-        Unit("lvyin", "重庆绿茵再生资源利用有限公司", CHONGQING, ["receiver"], ("4220", "非金属废料和碎屑加工处理"),
+        Unit("lvyin", "重庆绿茵再生资源利用有限公司", CHONGQING, ["receiver"], SCRAP_OTHER,
              sites=[_site("炉渣综合利用生产线", "operating",
                           note="利用丰盛三峰炉渣生产建筑材料（B §4.3）；能力规划未载明；所在区县未载明")]),
         Unit("tonghui", "重庆同辉鹏程科技有限公司", CHONGQING, ["receiver"], ("7723", "固体废物治理"),
@@ -264,26 +272,27 @@ def named_units() -> list[Unit]:
         # --- Kaizhou ---------------------------------------------------------------------------------
         Unit("kzsw", "重庆开州固体废物治理有限公司", KAIZHOU, ["receiver"], ("7724", "危险废物治理"), town="赵家街道",
              sites=[_site("医疗废物处理厂", "operating", design=1800,
-                          note="处置能力 1800 t/年（K §4.3，又称开州区固体废物有限公司医疗废物处置厂）；新建 2×5 t/d 线（重点项目8）"),
+                          note="处置能力 1800 t/年（K §4.3，又称开州区固体废物有限公司医疗废物处置厂）；"
+                               "新建 2×5 t/d 线（重点项目8）"),
                     _site("赵家垃圾填埋场", "operating",
                           note="库容 72万m³，剩余 32万m³，渗滤液 84 t/d（K §4.4）；接收工业危废填埋；" + ASSUMED)],
              permits=[_permit("medical_waste", [("HW01", 1800, ["Y10"])], issued_days_ago=800, site=0),
                       _permit("comprehensive", [("772-002-18", 8000, ["D1"]), ("HW49", 1000, ["D1"])],
                               issued_days_ago=650, site=1)]),
-        Unit("shuangxing", "重庆市开州区双兴再生能源有限公司", KAIZHOU, ["receiver"], ("4220", "非金属废料和碎屑加工处理"),
+        Unit("shuangxing", "重庆市开州区双兴再生能源有限公司", KAIZHOU, ["receiver"], SCRAP_OTHER,
              sites=[_site("废矿物油再生利用装置", "operating", design=9500,
                           note="HW08 收集、贮存、利用 9500 t/年，2021年停产（K §4.4）")],
              permits=[_permit("comprehensive", [("HW08", 9500, ["R9"])],
                               valid_from=dt.date(2017, 6, 1), valid_until=dt.date(2022, 5, 31))],
              closed=(dt.date(2021, 12, 31), "2021年停产（开州区实施方案）；停产日期规划未载明，取2021年末")),
-        Unit("wanli", "重庆万里新能源有限公司", KAIZHOU, ["collector", "receiver"], ("4210", "金属废料和碎屑加工处理"),
+        Unit("wanli", "重庆万里新能源有限公司", KAIZHOU, ["collector", "receiver"], SCRAP_METAL,
              sites=[_site("重庆市开州区众鑫再生资源回收站", "collection_point",
                           note="铅蓄电池收集网点，仅收集暂存Ⅰ类、Ⅱ类废铅蓄电池（K §4.4）；" + ASSUMED),
                     _site("开州区卡点再生资源回收站", "collection_point",
                           note="铅蓄电池收集网点，仅收集暂存Ⅰ类、Ⅱ类废铅蓄电池（K §4.4）")],
              permits=[_permit("collection", [("900-052-31", 3000, [])], issued_days_ago=350, years=3)]),
         Unit("xiayu", "重庆夏雨再生资源回收有限责任公司", KAIZHOU, ["collector", "receiver"],
-             ("4210", "金属废料和碎屑加工处理"),
+             SCRAP_METAL,
              sites=[_site("铅蓄电池收集网点（重庆耀发汽车服务有限公司）", "collection_point",
                           note="仅收集暂存Ⅰ类、Ⅱ类废铅蓄电池（K §4.4）；" + ASSUMED)],
              permits=[_permit("collection", [("900-052-31", 2000, [])], issued_days_ago=250, years=3)]),
@@ -301,8 +310,10 @@ def named_units() -> list[Unit]:
                               issued_days_ago=1000)]),
         Unit("lvneng", "重庆绿能新能源有限公司", KAIZHOU, ["generator", "receiver"], ("4417", "生物质能发电"),
              town="赵家街道", remainder_of=KAIZHOU,
-             sites=[_site("生活垃圾焚烧发电厂", "production", note="设计处理能力 600 t/d（K §4.3）；医疗废物应急入炉系统（重点项目7）"),
-                    _site("厨余垃圾无害化处理厂", "operating", note="厨余垃圾 50 t/d（2020年建成）；二期 100 t/d（K §4.4、重点项目18）"),
+             sites=[_site("生活垃圾焚烧发电厂", "production",
+                          note="设计处理能力 600 t/d（K §4.3）；医疗废物应急入炉系统（重点项目7）"),
+                    _site("厨余垃圾无害化处理厂", "operating",
+                          note="厨余垃圾 50 t/d（2020年建成）；二期 100 t/d（K §4.4、重点项目18）"),
                     _site("污泥协同焚烧设施", "operating", note="污泥 100 t/d，2020年协同焚烧 12654.12 t（K §4.3）"),
                     _site("飞灰暂存库", "storage", storage=600)]),
         Unit("kzcement", "开县开州水泥厂有限公司", KAIZHOU, ["generator", "receiver"], ("3011", "水泥制造"),
@@ -318,11 +329,11 @@ def named_units() -> list[Unit]:
              sites=[_site("炉渣制砖生产线", "operating", note="消纳白鹤电力炉渣（K §4.4）")]),
         Unit("hezhong", "重庆市鹤众工贸有限责任公司", KAIZHOU, ["receiver"], ("3024", "轻质建筑材料制造"),
              sites=[_site("脱硫石膏利用生产线", "operating", note="消纳白鹤电力脱硫石膏（K §4.4）")]),
-        Unit("wanqing", "重庆万青环保科技有限公司", KAIZHOU, ["receiver"], ("4220", "非金属废料和碎屑加工处理"),
+        Unit("wanqing", "重庆万青环保科技有限公司", KAIZHOU, ["receiver"], SCRAP_OTHER,
              sites=[_site("生活垃圾炉渣综合利用线", "operating",
                           note="消纳生活垃圾焚烧炉渣；年产 16万m² 透水砖（重点项目2）")]),
         Unit("shangshan", "重庆尚善物流有限公司", KAIZHOU, ["transporter"], ("5435", "危险货物道路运输"),
-             vehicles=[{"type": "医疗废物转运车", "load": "3.000"}] * 4 + [{"type": "医疗废物转运车", "load": "1.500"}]),
+             vehicles=[{"type": "医疗废物转运车", "load": load} for load in ("3.000",) * 4 + ("1.500",)]),
         Unit("shengshi", "重庆市盛世旭昇环保机械设备有限公司", KAIZHOU, ["collector"], ("7724", "危险废物治理"),
              zone="KZ-PLXQ",
              sites=[_site("开州区危险废物中转站（规划）", "storage",
@@ -331,7 +342,8 @@ def named_units() -> list[Unit]:
              uscc_region="500234",
              sites=[_site("历史遗留煤矸石堆场", "storage", note="历史遗留固体废物调查治理（K 任务清单）")]),
         Unit("zhiben", "重庆植本环保科技有限公司", KAIZHOU, ["generator"], ("2239", "其他纸制品制造"), Decimal("4"),
-             zone="KZ-PLXQ", sites=[_site("植物纤维模塑生产线", "production", note="年产 20000 t 食用级包装材料（K 重点项目1）")]),
+             zone="KZ-PLXQ",
+             sites=[_site("植物纤维模塑生产线", "production", note="年产 20000 t 食用级包装材料（K 重点项目1）")]),
         Unit("tongzhi", "重庆砼智绿色科技有限公司", KAIZHOU, ["generator"], ("3021", "水泥制品制造"), Decimal("3"),
              zone="KZ-PLXQ",
              sites=[_site("装配式建筑构件厂", "production",
@@ -341,40 +353,74 @@ def named_units() -> list[Unit]:
 
 # --- synthetic units ---------------------------------------------------------------------------
 
-# (label, count in Banan, count in Kaizhou, name patterns, [(GB/T 4754 code, industry)], class weights
+# (label, count in Banan, count in Kaizhou, [(name pattern, GB/T 4754 code, industry)], class weights
 #  key/simplified/registered, zone preference per district)
 INDUSTRIES = [
-    ("电子信息", 8, 6, ["{t}电子科技有限公司", "{t}光电科技有限公司", "{t}智能科技有限公司"],
-     [("3982", "电子电路制造"), ("3971", "电子元件及组件制造"), ("3976", "光电子器件制造")], (3, 4, 3),
-     {BANAN: "BN-JJYQ", KAIZHOU: "KZ-PLXQ"}),
-    ("生物医药", 7, 2, ["{t}生物医药有限公司", "{t}药业有限公司", "{t}生物技术有限公司"],
-     [("2710", "化学药品原料药制造"), ("2720", "化学药品制剂制造"), ("2761", "生物药品制造"), ("2740", "中成药生产")],
+    ("电子信息", 8, 6,
+     [("{t}电子科技有限公司", "3982", "电子电路制造"),
+      ("{t}电子有限公司", "3971", "电子元件及组件制造"),
+      ("{t}光电科技有限公司", "3976", "光电子器件制造")],
+     (3, 4, 3), {BANAN: "BN-JJYQ", KAIZHOU: "KZ-PLXQ"}),
+    ("生物医药", 7, 2,
+     [("{t}药业有限公司", "2720", "化学药品制剂制造"),
+      ("{t}医药化工有限公司", "2710", "化学药品原料药制造"),
+      ("{t}生物技术有限公司", "2761", "生物药品制造"),
+      ("{t}中药饮片有限公司", "2730", "中药饮片加工")],
      (3, 4, 3), {BANAN: "BN-SWC", KAIZHOU: "KZ-PLXQ"}),
-    ("汽车及摩托车零部件", 10, 0, ["{t}汽车零部件有限公司", "{t}摩托车配件有限公司", "{t}机车部件有限公司"],
-     [("3670", "汽车零部件及配件制造"), ("3752", "摩托车零部件及配件制造")], (3, 4, 3), {BANAN: "BN-JJYQ"}),
-    ("汽车整车", 1, 0, ["{t}汽车制造有限公司"], [("3610", "汽柴油车整车制造")], (1, 0, 0), {BANAN: "BN-JJYQ"}),
-    ("装备制造", 5, 0, ["{t}机械制造有限公司", "{t}重工装备有限公司", "{t}精密机械有限公司"],
-     [("3484", "机械零部件加工"), ("3441", "泵及真空设备制造"), ("3311", "金属结构制造")], (2, 4, 4),
-     {BANAN: "BN-JJYQ"}),
-    ("金属表面处理", 2, 1, ["{t}表面处理有限公司", "{t}电镀有限公司"], [("3360", "金属表面处理及热处理加工")],
+    ("汽车及摩托车零部件", 10, 0,
+     [("{t}汽车零部件有限公司", "3670", "汽车零部件及配件制造"),
+      ("{t}摩托车配件有限公司", "3752", "摩托车零部件及配件制造"),
+      ("{t}机车部件有限公司", "3752", "摩托车零部件及配件制造")],
+     (3, 4, 3), {BANAN: "BN-JJYQ"}),
+    ("汽车整车", 1, 0,
+     [("{t}汽车制造有限公司", "3610", "汽柴油车整车制造")],
+     (1, 0, 0), {BANAN: "BN-JJYQ"}),
+    ("装备制造", 5, 0,
+     [("{t}机械制造有限公司", "3484", "机械零部件加工"),
+      ("{t}泵业有限公司", "3441", "泵及真空设备制造"),
+      ("{t}钢结构有限公司", "3311", "金属结构制造")],
+     (2, 4, 4), {BANAN: "BN-JJYQ"}),
+    ("金属表面处理", 2, 1,
+     [("{t}表面处理有限公司", "3360", "金属表面处理及热处理加工"),
+      ("{t}电镀有限公司", "3360", "金属表面处理及热处理加工")],
      (3, 2, 0), {BANAN: "BN-JJYQ", KAIZHOU: "KZ-PLXQ"}),
-    ("显示器件", 2, 0, ["{t}显示技术有限公司"], [("3974", "显示器件制造")], (2, 1, 0), {BANAN: "BN-JJYQ"}),
-    ("塑料制品", 5, 5, ["{t}塑料制品有限公司", "{t}塑胶有限公司", "{t}包装材料有限公司"],
-     [("2929", "塑料零件及其他塑料制品制造"), ("2921", "塑料薄膜制造")], (1, 4, 6),
-     {BANAN: "BN-JJYQ", KAIZHOU: "KZ-PLXQ"}),
-    ("食品加工", 3, 6, ["{t}食品有限公司", "{t}火锅食品有限公司", "{t}肉类食品有限公司", "{t}粮油有限公司"],
-     [("1352", "肉制品及副产品加工"), ("1469", "其他调味品、发酵制品制造"), ("1371", "蔬菜加工"), ("1310", "谷物磨制")],
+    ("显示器件", 2, 0,
+     [("{t}显示技术有限公司", "3974", "显示器件制造")],
+     (2, 1, 0), {BANAN: "BN-JJYQ"}),
+    ("塑料制品", 5, 5,
+     [("{t}塑料制品有限公司", "2929", "塑料零件及其他塑料制品制造"),
+      ("{t}塑胶有限公司", "2929", "塑料零件及其他塑料制品制造"),
+      ("{t}薄膜有限公司", "2921", "塑料薄膜制造")],
+     (1, 4, 6), {BANAN: "BN-JJYQ", KAIZHOU: "KZ-PLXQ"}),
+    ("食品加工", 3, 6,
+     [("{t}肉类食品有限公司", "1352", "肉制品及副产品加工"),
+      ("{t}火锅食品有限公司", "1469", "其他调味品、发酵制品制造"),
+      ("{t}农产品加工有限公司", "1371", "蔬菜加工"),
+      ("{t}米业有限公司", "1310", "谷物磨制")],
      (0, 2, 8), {KAIZHOU: "KZ-PLXQ"}),
-    ("化工", 2, 0, ["{t}化工有限公司"], [("2662", "专项化学用品制造"), ("2644", "工业颜料制造")], (2, 1, 0),
-     {BANAN: "BN-JJYQ"}),
-    ("机加工", 0, 6, ["{t}机械加工有限公司", "{t}五金制品有限公司"], [("3484", "机械零部件加工"), ("3389", "其他金属制日用品制造")],
+    ("化工", 2, 0,
+     [("{t}化工有限公司", "2662", "专项化学用品制造"),
+      ("{t}颜料有限公司", "2644", "工业颜料制造")],
+     (2, 1, 0), {BANAN: "BN-JJYQ"}),
+    ("机加工", 0, 6,
+     [("{t}机械加工有限公司", "3484", "机械零部件加工"),
+      ("{t}五金制品有限公司", "3389", "其他金属制日用品制造")],
      (1, 4, 5), {KAIZHOU: "KZ-BHYQ"}),
-    ("木制品加工", 0, 3, ["{t}木业有限公司", "{t}家具有限公司"], [("2039", "其他木材加工"), ("2110", "木质家具制造")],
+    ("木制品加工", 0, 3,
+     [("{t}木业有限公司", "2039", "其他木材加工"),
+      ("{t}家具有限公司", "2110", "木质家具制造")],
      (0, 2, 8), {}),
-    ("印刷", 0, 2, ["{t}印务有限公司", "{t}彩印包装有限公司"], [("2319", "包装装潢及其他印刷")], (0, 4, 6), {}),
-    ("采矿", 0, 3, ["{t}矿业有限公司", "{t}天然气开发有限公司"], [("0610", "烟煤和无烟煤开采洗选"), ("0721", "天然气开采")],
+    ("印刷", 0, 2,
+     [("{t}印务有限公司", "2319", "包装装潢及其他印刷"),
+      ("{t}彩印包装有限公司", "2319", "包装装潢及其他印刷")],
+     (0, 4, 6), {}),
+    ("采矿", 0, 3,
+     [("{t}矿业有限公司", "1019", "粘土及其他土砂石开采"),
+      ("{t}天然气开发有限公司", "0721", "天然气开采")],
      (0, 3, 7), {}),
-    ("建筑制造", 0, 3, ["{t}建材有限公司", "{t}混凝土有限公司"], [("3021", "水泥制品制造"), ("3031", "黏土砖瓦及建筑砌块制造")],
+    ("建筑制造", 0, 3,
+     [("{t}混凝土有限公司", "3021", "水泥制品制造"),
+      ("{t}页岩砖厂有限公司", "3031", "黏土砖瓦及建筑砌块制造")],
      (0, 1, 9), {KAIZHOU: "KZ-BHYQ"}),
 ]
 # industrial units that generate only general industrial SW (0 t HW)
@@ -396,7 +442,8 @@ BANAN_TRANSPORTERS = [
     ("", "重庆鑫通危险品运输有限公司", 4), ("", "重庆嘉运环保物流有限公司", 3),
 ]
 OUT_OF_DISTRICT = [
-    # B §4.3: Banan's HW goes to 长寿、江津、忠县、璧山、永川 … by landfill, cement kiln, incineration (names fictitious)
+    # B §4.3: Banan's HW goes to 长寿、江津、忠县、璧山、永川 … by landfill, cement kiln, incineration.
+    # The names are fictitious.
     Unit("changshou", "重庆长寿危险废物填埋处置有限公司", "500115", ["receiver"], ("7724", "危险废物治理"),
          sites=[_site("危险废物安全填埋场", "operating", note="演示用虚构单位；" + ASSUMED)],
          permits=[_permit("comprehensive", [("HW18", 30000, ["D1"]), ("HW17", 5000, ["D1"]), ("HW49", 3000, ["D1"])],
@@ -410,7 +457,7 @@ OUT_OF_DISTRICT = [
          permits=[_permit("comprehensive", [("HW02", 1000, ["D10"]), ("HW06", 3000, ["D10"]), ("HW08", 2000, ["D10"]),
                                             ("HW12", 3000, ["D10"]), ("HW13", 2000, ["D10"]), ("HW49", 4000, ["D10"])],
                           issued_days_ago=5 * 365 - 40)]),
-    Unit("yongchuan", "重庆永川有色金属再生利用有限公司", "500118", ["receiver"], ("4210", "金属废料和碎屑加工处理"),
+    Unit("yongchuan", "重庆永川有色金属再生利用有限公司", "500118", ["receiver"], SCRAP_METAL,
          sites=[_site("表面处理污泥及废矿物油利用车间", "operating", note="演示用虚构单位；" + ASSUMED)],
          permits=[_permit("comprehensive", [("HW17", 8000, ["R4"]), ("HW22", 3000, ["R4"]), ("HW08", 4000, ["R9"])],
                           issued_days_ago=400)]),
@@ -436,7 +483,9 @@ class _Names:
     def trade(self) -> str:
         for _attempt in range(500):
             trade = self.rng.choice(TRADE_1) + self.rng.choice(TRADE_2)
-            if trade[0] != trade[1] and trade not in self.trades and not any(trade in n for n in self.taken):
+            if trade[0] == trade[1] or trade in self.trades or trade in NOT_TRADES:
+                continue
+            if not any(trade in name for name in self.taken):
                 self.trades.add(trade)
                 return trade
         raise RuntimeError("ran out of demo trade names")
@@ -458,12 +507,18 @@ def _band(rng: random.Random, weights) -> str:
     return rng.choices(["key", "simplified", "registered"], weights=weights)[0]
 
 
-def _generator_sites(unit: Unit, production: str, *, rng: random.Random, storage_name: str = "危险废物贮存库"):
+def _generator_sites(unit: Unit, production: str, *, rng: random.Random, medical: bool = False):
+    """A production site; a storage facility for 10 t/a or more (three months' worth), often one for less.
+
+    Every medical institution has a medical waste store (K: "1+X", one per township health centre).
+    """
     sites = [_site(production, "production")]
     if unit.tonnes >= 10:
-        sites.append(_site(storage_name, "storage", storage=max(Decimal(1), round(unit.tonnes / 4, 1))))
-    elif unit.tonnes > 0 and rng.random() < 0.5:
-        sites.append(_site("危险废物暂存间", "storage", storage=Decimal(str(rng.choice([0.5, 1, 2])))))
+        sites.append(_site("医疗废物暂存间" if medical else "危险废物贮存库", "storage",
+                           storage=max(Decimal(1), round(unit.tonnes / 4, 1))))
+    elif medical or (unit.tonnes > 0 and rng.random() < 0.5):
+        sites.append(_site("医疗废物暂存间" if medical else "危险废物暂存间", "storage",
+                           storage=Decimal(str(rng.choice([0.5, 1, 2])))))
     return sites
 
 
@@ -473,12 +528,12 @@ def synthetic_units(rng: random.Random, taken: set[str]) -> list[Unit]:
     for region in (BANAN, KAIZHOU):
         district = DISTRICT_NAME[region]
         # industrial generators
-        for label, n_banan, n_kaizhou, patterns, codes, weights, zones in INDUSTRIES:
+        for label, n_banan, n_kaizhou, patterns, weights, zones in INDUSTRIES:
             for _ in range(n_banan if region == BANAN else n_kaizhou):
-                name = names.pick(rng.choice(patterns), region)
-                industry = rng.choice(codes)
+                pattern, code, industry = rng.choice(patterns)
+                name = names.pick(pattern, region)
                 zone = zones.get(region, "") if rng.random() < 0.7 else ""
-                unit = Unit(f"gen-{len(units)}", name, region, ["generator"], industry,
+                unit = Unit(f"gen-{len(units)}", name, region, ["generator"], (code, industry),
                             _tonnes(rng, _band(rng, weights)), zone=zone)
                 unit.sites = _generator_sites(unit, f"{label}生产厂区", rng=rng)
                 units.append(unit)
@@ -504,7 +559,7 @@ def synthetic_units(rng: random.Random, taken: set[str]) -> list[Unit]:
             unit = Unit(f"med-{len(units)}", name, region, ["generator", "medical_institution"], (code, ind),
                         _tonnes(rng, band) if band != "key" else Decimal(str(rng.randint(120, 260))),
                         registration=registration)
-            unit.sites = _generator_sites(unit, "院区", rng=rng, storage_name="医疗废物暂存间")
+            unit.sites = _generator_sites(unit, "院区", rng=rng, medical=True)
             units.append(unit)
         # auto repair (B: 224 shops, §4.3): individual businesses (92) and companies; a few 4S shops
         for index in range(20 if region == BANAN else 14):
@@ -515,7 +570,8 @@ def synthetic_units(rng: random.Random, taken: set[str]) -> list[Unit]:
                 name, band = f"{district}{town}{names.trade()}汽车修理厂", "registered"
                 taken.add(name)
             else:
-                name, band = names.pick(rng.choice(["{t}汽车维修有限公司", "{t}汽车服务有限公司"]), region), "registered"
+                pattern = rng.choice(["{t}汽车维修有限公司", "{t}汽车服务有限公司"])
+                name, band = names.pick(pattern, region), "registered"
             unit = Unit(f"car-{len(units)}", name, region, ["generator"], ("8111", "汽车修理与维护"),
                         _tonnes(rng, band), registration="92" if "修理厂" in name else "91")
             unit.sites = _generator_sites(unit, "维修车间", rng=rng)
@@ -632,7 +688,11 @@ class _Writer:
 
 
 def build(stdout=None) -> dict:
-    """Register the demo units. Returns counts (also written to stdout unless it is None)."""
+    """Register the demo units. Returns counts (also written to stdout unless it is None).
+
+    One kind of row after the other (all units, then all sites, then permits …), so that
+    `wufei demo --reset`, which deletes newest first, meets long runs of one model.
+    """
     say = _Writer(stdout)
     today = timezone.localdate()
     rng = random.Random(SEED)
@@ -642,45 +702,22 @@ def build(stdout=None) -> dict:
     _complete_totals(units)
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():
         for code, name, kind, region, description in ZONES:
-            catalog.create_zone(scope=ADMIN_SCOPE, code=code, name=name, kind=kind, region_code=region,
-                                description=description)
-        say(f"  zones: {len(ZONES)}")
-        organizations = {}
-        permit_serial = 0
+            if not Zone.objects.filter(code=code, region_id=region).exists():  # a regulator may have defined it
+                catalog.create_zone(scope=ADMIN_SCOPE, code=code, name=name, kind=kind, region_code=region,
+                                    description=description)
+        organizations = {unit.key: services.create_organization(scope=ADMIN_SCOPE, data=_organization_data(unit))
+                         for unit in units}
+        say(f"  zones: {len(ZONES)}, organizations: {len(organizations)}")
+        sites = {unit.key: _add_sites(unit, organizations[unit.key]) for unit in units}
+        say(f"  sites: {sum(len(s) for s in sites.values())}")
+        permits = _add_permits(units, organizations, sites, today)
+        say(f"  operating permits: {permits}")
         for unit in units:
-            organization = services.create_organization(scope=ADMIN_SCOPE, data=_organization_data(unit))
-            organizations[unit.key] = organization
-            sites = []
-            for spec in unit.sites:
-                data = {k: v for k, v in spec.items() if v not in (None, "")}
-                rng_site = random.Random(f"{SEED}:{unit.name}:{spec['name']}")
-                if organization.longitude is not None:
-                    data["longitude"] = f"{float(organization.longitude) + rng_site.uniform(-0.004, 0.004):.6f}"
-                    data["latitude"] = f"{float(organization.latitude) + rng_site.uniform(-0.004, 0.004):.6f}"
-                data["address"] = organization.address
-                sites.append(services.add_site(scope=ADMIN_SCOPE, data={"organization": organization.uscc, **data}))
-            for spec in unit.permits:
-                permit_serial += 1
-                valid_from = spec["valid_from"] or today - dt.timedelta(days=spec["issued_days_ago"])
-                valid_until = spec["valid_until"] or _add_years(valid_from, spec["years"]) - dt.timedelta(days=1)
-                permit = services.add_permit(scope=ADMIN_SCOPE, data={
-                    "organization": organization.uscc,
-                    "number": f"渝环危许〔{valid_from.year}〕{permit_serial:03d}号",
-                    "kind": spec["kind"],
-                    "issuing_authority": "重庆市生态环境局",
-                    "valid_from": valid_from,
-                    "valid_until": valid_until,
-                }, lines=[{"waste": code, "annual_capacity_tonnes": tonnes, "methods": methods}
-                          for code, tonnes, methods in spec["lines"]])
-                if sites:  # add_permit takes no site: attach the facility afterwards
-                    permit.site = sites[spec["site"]]
-                    permit.save(audit_action="site_attached")
             if unit.closed:
                 closed_on, reason = unit.closed
-                organization.refresh_from_db()
+                organization = Organization.objects.get(pk=organizations[unit.key].pk)
                 services.close_organization(scope=ADMIN_SCOPE, organization_id=organization.pk, reason=reason,
                                             closed_on=closed_on, version=organization.version)
-        say(f"  organizations: {len(units)}")
         vehicles = _add_vehicles(units, organizations, today)
         say(f"  vehicles: {vehicles}")
         departments = _add_departments()
@@ -688,6 +725,41 @@ def build(stdout=None) -> dict:
         accounts = _add_accounts(organizations, say)
         say(f"  accounts: {accounts}")
     return summary()
+
+
+def _add_sites(unit: Unit, organization: Organization) -> list:
+    sites = []
+    for spec in unit.sites:
+        data = {k: v for k, v in spec.items() if v not in (None, "")}
+        rng = random.Random(f"{SEED}:{unit.name}:{spec['name']}")
+        if organization.longitude is not None:
+            data["longitude"] = f"{float(organization.longitude) + rng.uniform(-0.004, 0.004):.6f}"
+            data["latitude"] = f"{float(organization.latitude) + rng.uniform(-0.004, 0.004):.6f}"
+        data["address"] = organization.address
+        sites.append(services.add_site(scope=ADMIN_SCOPE, data={"organization": organization.uscc, **data}))
+    return sites
+
+
+def _add_permits(units: list[Unit], organizations: dict, sites: dict, today: dt.date) -> int:
+    serial = 0
+    for unit in units:
+        for spec in unit.permits:
+            serial += 1
+            valid_from = spec["valid_from"] or today - dt.timedelta(days=spec["issued_days_ago"])
+            valid_until = spec["valid_until"] or _add_years(valid_from, spec["years"]) - dt.timedelta(days=1)
+            permit = services.add_permit(scope=ADMIN_SCOPE, data={
+                "organization": organizations[unit.key].uscc,
+                "number": f"渝环危许〔{valid_from.year}〕{serial:03d}号",
+                "kind": spec["kind"],
+                "issuing_authority": "重庆市生态环境局",
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+            }, lines=[{"waste": code, "annual_capacity_tonnes": tonnes, "methods": methods}
+                      for code, tonnes, methods in spec["lines"]])
+            # add_permit takes no site: attach the facility the permit covers afterwards
+            permit.site = sites[unit.key][spec["site"]]
+            permit.save(audit_action="site_attached")
+    return serial
 
 
 def _add_years(day: dt.date, years: int) -> dt.date:
@@ -734,8 +806,8 @@ def _add_departments() -> int:
     count = 0
     for region, names in DEPARTMENTS.items():
         for name in names:
-            Department.objects.create(name=name, region_id=region)
-            count += 1
+            _department, created = Department.objects.get_or_create(name=name, region_id=region)
+            count += created
     return count
 
 
@@ -787,14 +859,14 @@ def _add_accounts(organizations: dict, say) -> int:
         user.save()
         if account.regulator:
             region, authority = account.regulator
-            RegulatorMembership.objects.create(user=user, region_id=region, authority=authority)
+            RegulatorMembership.objects.get_or_create(user=user, region_id=region, defaults={"authority": authority})
         if account.organization:
             services.add_member(scope=ADMIN_SCOPE, organization_id=organizations[account.organization].pk,
                                 username=user.username, role=account.membership)
         if account.department:
             region, name = account.department
-            DepartmentMembership.objects.create(user=user, department=Department.objects.get(region_id=region,
-                                                                                              name=name))
+            department = Department.objects.get(region_id=region, name=name)
+            DepartmentMembership.objects.get_or_create(user=user, department=department)
     return created
 
 

@@ -2,6 +2,7 @@
 
 import io
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -67,7 +68,7 @@ ROWS = {
 
 def export_xlsx(scope: Scope, kind: str) -> bytes:
     if kind not in ROWS:
-        raise ValidationFailed("unknown export kind", errors=[{"field": "kind", "message": kind}])
+        raise ValidationFailed(_("unknown export kind"), errors=[{"field": "kind", "message": kind}])
     spec = imports.SPECS[kind]
     workbook = Workbook()
     sheet = workbook.active

@@ -70,7 +70,7 @@ class Organization(AuditedModel):
     )
     supervision_class = models.CharField(_("supervision class"), max_length=12, choices=SupervisionClass.choices,
                                          default=SupervisionClass.REGISTERED)
-    supervision_basis = models.CharField(_("basis of the class"), max_length=300, blank=True)
+    supervision_basis = models.JSONField(_("basis of the class"), default=dict, blank=True)
     supervision_override = models.CharField(_("class set by regulator"), max_length=12,
                                             choices=SupervisionClass.choices, blank=True)
     supervision_override_reason = models.CharField(_("reason for the regulator's class"), max_length=500,
@@ -100,6 +100,21 @@ class Organization(AuditedModel):
     @property
     def roles(self) -> list[str]:
         return [role for role, attr in self.ROLE_FIELDS.items() if getattr(self, attr)]
+
+    BASIS_MESSAGES = {
+        "operating_permit": _("holds a hazardous waste operating permit"),
+        "own_facility": _("has its own utilization or disposal facility"),
+        "tonnes_key": _("generates %(tonnes)s t/a, at least %(key_min)s t"),
+        "tonnes_simplified": _("generates %(tonnes)s t/a, at least %(simplified_min)s t and below %(key_min)s t"),
+        "tonnes_registered": _("generates %(tonnes)s t/a, below %(simplified_min)s t"),
+    }
+
+    @property
+    def supervision_basis_text(self) -> str:
+        """The computed class's basis in the reader's language (stored as a rule name and its numbers)."""
+        basis = self.supervision_basis or {}
+        message = self.BASIS_MESSAGES.get(basis.get("rule"))
+        return str(message) % basis if message else ""
 
     @property
     def effective_supervision_class(self) -> str:

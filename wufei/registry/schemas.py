@@ -83,6 +83,10 @@ class OrganizationOut(Schema):
     def resolve_computed_supervision_class(obj):
         return obj.supervision_class
 
+    @staticmethod
+    def resolve_supervision_basis(obj):
+        return obj.supervision_basis_text
+
 
 class OrganizationPage(Schema):
     items: list[OrganizationOut]

@@ -220,24 +220,33 @@ def ensure_usable(organization: Organization, *, role: str | None = None) -> Non
 
 # --- supervision class (HJ 1259-2022) -----------------------------------------------------
 
-def compute_supervision_class(organization: Organization) -> tuple[str, str]:
-    """(class, basis) from the thresholds in force for the unit's region."""
+def compute_supervision_class(organization: Organization) -> tuple[str, dict]:
+    """(class, basis) from the thresholds in force for the unit's region (HJ 1259-2022).
+
+    The basis is a rule name with its numbers; Organization.supervision_basis_text words it.
+    """
     region = organization.region
     key_min = parameters.get_decimal("supervision.key.min_annual_tonnes", region)
     simplified_min = parameters.get_decimal("supervision.simplified.min_annual_tonnes", region)
     tonnes = organization.annual_hazardous_waste_tonnes or Decimal(0)
+    numbers = {"tonnes": _plain_number(tonnes), "key_min": _plain_number(key_min),
+               "simplified_min": _plain_number(simplified_min)}
     if organization.pk:
         if organization.permits.filter(status=OperatingPermit.Status.VALID).exists():
-            return SupervisionClass.KEY, _("holds a hazardous waste operating permit")
+            return SupervisionClass.KEY, {"rule": "operating_permit"}
         if organization.sites.filter(kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL],
                                      is_active=True).exists():
-            return SupervisionClass.KEY, _("has its own utilization or disposal facility")
+            return SupervisionClass.KEY, {"rule": "own_facility"}
     if tonnes >= key_min:
-        return SupervisionClass.KEY, _("generates %(t)s t/a, at least %(min)s t") % {"t": tonnes, "min": key_min}
+        return SupervisionClass.KEY, {"rule": "tonnes_key", **numbers}
     if tonnes >= simplified_min:
-        return SupervisionClass.SIMPLIFIED, _("generates %(t)s t/a, at least %(min)s t and below %(max)s t") % {
-            "t": tonnes, "min": simplified_min, "max": key_min}
-    return SupervisionClass.REGISTERED, _("generates %(t)s t/a, below %(min)s t") % {"t": tonnes, "min": simplified_min}
+        return SupervisionClass.SIMPLIFIED, {"rule": "tonnes_simplified", **numbers}
+    return SupervisionClass.REGISTERED, {"rule": "tonnes_registered", **numbers}
+
+
+def _plain_number(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def refresh_supervision_class(organization: Organization) -> Organization:

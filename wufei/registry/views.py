@@ -51,6 +51,17 @@ ACTION_LABELS = {
 }
 
 
+SYSTEM_ACTORS = {"system": gettext_lazy("system"), "demo": gettext_lazy("demo data")}
+
+
+def _field_label(attname: str) -> str:
+    """The verbose name of an Organization field from its attribute name (region_id → region)."""
+    for field in Organization._meta.concrete_fields:
+        if field.attname == attname:
+            return str(field.verbose_name)
+    return attname
+
+
 # --- extension point: more sections on the organization page ------------------------------
 
 @dataclass(frozen=True)
@@ -163,6 +174,8 @@ def _render_detail(request, organization_id: int, *, status: int = 200, errors: 
     history = list(audit.history(organization).order_by("-id"))
     for event in history:
         event.action_label = ACTION_LABELS.get(event.action, event.action)
+        event.actor_display = SYSTEM_ACTORS.get(event.actor_label, event.actor_label)
+        event.changed_fields = [_field_label(name) for name in (event.payload.get("changes") or {})]
     can_edit = Organization.objects.editable_by(scope).filter(pk=organization.pk).exists()
     return render(request, "registry/organization_detail.html", {
         **file,

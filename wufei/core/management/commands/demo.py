@@ -3,7 +3,8 @@
 Each domain with demo data has a module `wufei/<domain>/demo.py` offering
 
     build(stdout) -> dict | None   register its rows through its services, inside
-                                   `audit.acting_as("demo")`; write progress to stdout (may be None)
+                                   `audit.acting_as(DEMO_ACTOR)` (wufei.registry.demo.DEMO_ACTOR,
+                                   "demo"); write progress to stdout (may be None)
     is_built() -> bool             whether its rows are already there
 
 listed in BUILDERS in the order they depend on each other (the registry first; tracking,
@@ -16,7 +17,8 @@ deleted newest first (children before parents), each deletion being an audit eve
 the chain stays whole; then the demo accounts (marked by their e-mail domain) go. Rows that
 other users created are kept, except those that cascade with a demo row (a site someone added
 to a demo unit); if one of them protects a demo row, the reset stops and nothing changes.
-Catalog reference data is never touched.
+The shipped reference data (waste list, methods, regions) is never touched; the demo's zones,
+being rows the demo created, go with the rest.
 """
 
 import importlib
@@ -27,14 +29,13 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from wufei.core import audit
 from wufei.core.errors import WufeiError
 
 BUILDERS = ["wufei.registry.demo"]
-DEMO_ACTOR = "demo"
 
 
 class _Null:
@@ -43,9 +44,13 @@ class _Null:
 
 
 def reset_demo() -> int:
-    """Delete the rows the demo created (see the module docstring); return how many."""
+    """Delete the rows the demo created (see the module docstring); return how many, accounts included.
+
+    Rows go newest first, as `AuditedModel.delete()` would take them one by one (a "deleted" event,
+    then the row), but each run of consecutive rows of one model is deleted in one statement.
+    """
     from wufei.core.models import AuditEvent
-    from wufei.registry.demo import DEMO_EMAIL_DOMAIN
+    from wufei.registry.demo import DEMO_ACTOR, DEMO_EMAIL_DOMAIN
 
     created = list(AuditEvent.objects.filter(actor_label=DEMO_ACTOR, action="created")
                    .order_by("-id").values_list("entity_type", "entity_id"))
@@ -59,15 +64,25 @@ def reset_demo() -> int:
         ids = [model._meta.pk.to_python(i) for t, i in alive if t == entity_type]
         for pk, row in model._default_manager.in_bulk(ids).items():
             rows[(entity_type, str(pk))] = row
-    deleted = 0
+    runs: list[list] = []  # consecutive rows of one model, newest first
+    for key in alive:
+        row = rows.get(key)
+        if row is None:
+            continue
+        if runs and type(runs[-1][0]) is type(row):
+            runs[-1].append(row)
+        else:
+            runs.append([row])
     with audit.acting_as(DEMO_ACTOR):
-        for key in alive:
-            row = rows.get(key)
-            if row is not None:
-                row.delete()
-                deleted += 1
-        users, _ = get_user_model().objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).delete()
-    return deleted + users
+        for run in runs:
+            for row in run:
+                audit.record(entity=row, action="deleted", payload={"values": audit.snapshot(row)})
+            type(run[0])._default_manager.filter(pk__in=[row.pk for row in run]).delete()
+        users = list(get_user_model().objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN))
+        for user in users:  # accounts are audited by signals on save only: record their deletion here
+            audit.record(entity=user, action="account_deleted", payload={"username": user.get_username()})
+        get_user_model().objects.filter(pk__in=[user.pk for user in users]).delete()
+    return sum(len(run) for run in runs) + len(users)
 
 
 def display_width(text: str) -> int:
@@ -110,6 +125,9 @@ class Command(BaseCommand):
         except (ProtectedError, RestrictedError) as exc:
             raise CommandError(f"cannot reset: rows created outside the demo still use demo rows ({exc}); "
                                "nothing was changed") from exc
+        except IntegrityError as exc:
+            raise CommandError(f"demo could not be built: {exc} — if part of an earlier demo is still there, "
+                               "run `wufei demo --reset`") from exc
         except WufeiError as exc:
             details = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.errors)
             raise CommandError(f"demo could not be built: {exc.message} {details} — if part of an earlier demo "
@@ -121,10 +139,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo built in {elapsed:.1f} s ({', '.join(built)}).")
         else:
             self.stdout.write("The demo is already present: nothing added (use --reset to build it again).")
-        self._print_summary(builders)
+        self._print_summary()
         self._print_accounts()
 
-    def _print_summary(self, builders):
+    def _print_summary(self):
         from wufei.registry import demo as registry_demo
 
         counts = registry_demo.summary()
@@ -145,4 +163,5 @@ class Command(BaseCommand):
             (username, DEMO_PASSWORD, role, sees) for username, role, sees in account_rows()]
         widths = [max(display_width(row[i]) for row in rows) + 2 for i in range(3)]
         for row in rows:
-            self.stdout.write("  " + "".join(pad(cell, width) for cell, width in zip(row, widths)) + row[3])
+            cells = "".join(pad(cell, width) for cell, width in zip(row[:3], widths, strict=True))
+            self.stdout.write(f"  {cells}{row[3]}")
