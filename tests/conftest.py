@@ -32,6 +32,15 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def english():
+    """Messages asserted in English (the platform's default language is zh-hans)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def uscc_for(region: str = BANAN, kind: str = "91") -> str:
     number = next(_serial)
     return make_uscc(kind, region, f"MA{number:07d}")

@@ -12,6 +12,8 @@ from wufei.core.ids import (
     validate_uscc,
 )
 
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.mark.parametrize("code", ["91130200699229617X", "91512081MA62K0260E", "91350100M000100Y43"])
 def test_published_valid_usccs(code):

@@ -10,15 +10,7 @@ from wufei.registry import exports, imports
 from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 
 ADMIN = Scope(is_platform_admin=True)
-
-
-@pytest.fixture(autouse=True)
-def _english_messages():
-    """Error messages are asserted in English (the platform's default language is zh-hans)."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def as_csv(rows: list[list]) -> bytes:

@@ -125,7 +125,7 @@ MESSAGES = ENTRIES[1:]
 
 # Python-format placeholders as Django writes them (blocktranslate turns {{ var }} into %(var)s).
 _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff]")  # ideographs, or CJK punctuation such as 、
 
 
 def placeholders(text: str) -> list[str]:

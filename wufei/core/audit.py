@@ -62,10 +62,12 @@ def _plain(value):
 
 
 def snapshot(instance) -> dict:
+    """Field values of a row as loaded; fields left out of the query (.only/.defer) are not fetched."""
+    deferred = instance.get_deferred_fields()
     return {
         field.attname: _plain(getattr(instance, field.attname))
         for field in instance._meta.concrete_fields
-        if field.attname not in ("created_at", "updated_at")
+        if field.attname not in ("created_at", "updated_at") and field.attname not in deferred
     }
 
 

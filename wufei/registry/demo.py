@@ -103,9 +103,7 @@ from wufei.core.scope import Scope
 from wufei.registry import services
 from wufei.registry.models import (
     Department,
-    DepartmentMembership,
     Organization,
-    RegulatorMembership,
     Vehicle,
 )
 
@@ -755,10 +753,10 @@ def _add_permits(units: list[Unit], organizations: dict, sites: dict, today: dt.
                 "valid_from": valid_from,
                 "valid_until": valid_until,
             }, lines=[{"waste": code, "annual_capacity_tonnes": tonnes, "methods": methods}
-                      for code, tonnes, methods in spec["lines"]])
-            # add_permit takes no site: attach the facility the permit covers afterwards
-            permit.site = sites[unit.key][spec["site"]]
-            permit.save(audit_action="site_attached")
+                      for code, tonnes, methods in spec["lines"]], site=sites[unit.key][spec["site"]])
+            if unit.closed:  # a unit that stopped operating no longer holds a valid permit
+                services.set_permit_status(scope=ADMIN_SCOPE, permit_id=permit.pk, status="revoked",
+                                           reason=unit.closed[1], version=permit.version)
     return serial
 
 
@@ -806,8 +804,8 @@ def _add_departments() -> int:
     count = 0
     for region, names in DEPARTMENTS.items():
         for name in names:
-            _department, created = Department.objects.get_or_create(name=name, region_id=region)
-            count += created
+            services.add_department(scope=ADMIN_SCOPE, region_code=region, name=name)
+            count += 1
     return count
 
 
@@ -859,14 +857,14 @@ def _add_accounts(organizations: dict, say) -> int:
         user.save()
         if account.regulator:
             region, authority = account.regulator
-            RegulatorMembership.objects.get_or_create(user=user, region_id=region, defaults={"authority": authority})
+            services.add_regulator(scope=ADMIN_SCOPE, username=user.username, region_code=region, authority=authority)
         if account.organization:
             services.add_member(scope=ADMIN_SCOPE, organization_id=organizations[account.organization].pk,
                                 username=user.username, role=account.membership)
         if account.department:
             region, name = account.department
             department = Department.objects.get(region_id=region, name=name)
-            DepartmentMembership.objects.get_or_create(user=user, department=department)
+            services.add_department_member(scope=ADMIN_SCOPE, department_id=department.pk, username=user.username)
     return created
 
 

@@ -19,6 +19,8 @@ from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import rules
 from wufei.registry.models import (
+    Department,
+    DepartmentMembership,
     Membership,
     OperatingPermit,
     Organization,
@@ -232,7 +234,9 @@ def compute_supervision_class(organization: Organization) -> tuple[str, dict]:
     numbers = {"tonnes": _plain_number(tonnes), "key_min": _plain_number(key_min),
                "simplified_min": _plain_number(simplified_min)}
     if organization.pk:
-        if organization.permits.filter(status=OperatingPermit.Status.VALID).exists():
+        today = timezone.localdate()
+        if organization.permits.filter(status=OperatingPermit.Status.VALID, valid_from__lte=today,
+                                       valid_until__gte=today).exists():
             return SupervisionClass.KEY, {"rule": "operating_permit"}
         if organization.sites.filter(kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL],
                                      is_active=True).exists():
@@ -389,14 +393,18 @@ def validate_permit(data: dict, lines: list[dict], *, existing: OperatingPermit 
 
 
 @transaction.atomic
-def add_permit(*, scope: Scope, data: dict, lines: list[dict]) -> OperatingPermit:
+def add_permit(*, scope: Scope, data: dict, lines: list[dict], site: Site | None = None) -> OperatingPermit:
+    """Register a permit with its lines; `site` is the facility it licenses (one of the holder's sites)."""
     values, parsed_lines, errors = validate_permit(data, lines)
     if errors:
         raise ValidationFailed(_("permit is not valid"), errors=errors)
     organization = _owner_for_write(scope, values.pop("organization"))
     if not scope.covers_region_path(organization.region.path):
         raise PermissionDenied(_("permits are registered by the regulator"))
-    permit = OperatingPermit(organization=organization, **_present(values))
+    if site is not None and site.organization_id != organization.pk:
+        raise ValidationFailed(_("permit is not valid"), errors=[
+            {"field": "site", "message": _("the site belongs to another organization")}])
+    permit = OperatingPermit(organization=organization, site=site, **_present(values))
     permit.save()
     for line in parsed_lines:
         _save_permit_line(permit, line)
@@ -433,6 +441,27 @@ def replace_permit(*, scope: Scope, permit_id: int, data: dict, lines: list[dict
     for line in parsed_lines:
         _save_permit_line(permit, line)
     refresh_supervision_class(organization)
+    return permit
+
+
+@transaction.atomic
+def set_permit_status(*, scope: Scope, permit_id: int, status: str, reason: str, version: int) -> OperatingPermit:
+    """Suspend, revoke or reinstate a permit (the issuing regulator's decision); a reason is required."""
+    permit = get_permit(scope, permit_id)
+    if not scope.covers_region_path(permit.organization.region.path):
+        raise PermissionDenied(_("only the regulator can change a permit's status"))
+    permit = OperatingPermit.objects.select_for_update().get(pk=permit.pk)
+    _check_version(permit, version)
+    errors = []
+    if status not in OperatingPermit.Status.values:
+        errors.append({"field": "status", "message": _("unknown status")})
+    if not reason.strip():
+        errors.append({"field": "reason", "message": _("is required")})
+    if errors:
+        raise ValidationFailed(_("permit status is not valid"), errors=errors)
+    permit.status = status
+    permit.save(audit_action=f"permit_{status}", audit_note=reason.strip())
+    refresh_supervision_class(permit.organization)
     return permit
 
 
@@ -504,10 +533,7 @@ def add_member(*, scope: Scope, organization_id: int, username: str, role: str) 
         raise PermissionDenied(_("only the organization's administrators or its regulator can add members"))
     if role not in Membership.Role.values:
         raise ValidationFailed(_("unknown role"), errors=[{"field": "role", "message": role}])
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise ValidationFailed(_("no such user"), errors=[{"field": "username", "message": username}])
-    membership, created = Membership.objects.get_or_create(user=user, organization=organization,
+    membership, created = Membership.objects.get_or_create(user=_user_named(username), organization=organization,
                                                            defaults={"role": role})
     if not created and membership.role != role:
         membership.role = role
@@ -515,5 +541,47 @@ def add_member(*, scope: Scope, organization_id: int, username: str, role: str) 
     return membership
 
 
-def regulator_region_codes(user) -> list[str]:
-    return list(RegulatorMembership.objects.filter(user=user).values_list("region_id", flat=True))
+def _user_named(username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationFailed(_("no such user"), errors=[{"field": "username", "message": username}])
+    return user
+
+
+def _require_regulator_of(scope: Scope, region_code: str):
+    from wufei.catalog.services import get_region
+
+    region = get_region(region_code)
+    if not scope.covers_region_path(region.path):
+        raise PermissionDenied(_("only a regulator of region %(code)s can do this") % {"code": region.code})
+    return region
+
+
+@transaction.atomic
+def add_regulator(*, scope: Scope, username: str, region_code: str, authority: str) -> RegulatorMembership:
+    """Give a person a regulator's view of a region subtree (granted from the same or a higher level)."""
+    region = _require_regulator_of(scope, region_code)
+    if not authority.strip():
+        raise ValidationFailed(_("authority is required"), errors=[{"field": "authority", "message": _("is required")}])
+    membership, _created = RegulatorMembership.objects.get_or_create(
+        user=_user_named(username), region=region, defaults={"authority": authority.strip()})
+    return membership
+
+
+@transaction.atomic
+def add_department(*, scope: Scope, region_code: str, name: str) -> Department:
+    region = _require_regulator_of(scope, region_code)
+    if not name.strip():
+        raise ValidationFailed(_("name is required"), errors=[{"field": "name", "message": _("is required")}])
+    department, _created = Department.objects.get_or_create(name=name.strip(), region=region)
+    return department
+
+
+@transaction.atomic
+def add_department_member(*, scope: Scope, department_id: int, username: str) -> DepartmentMembership:
+    department = Department.objects.editable_by(scope).filter(pk=department_id).first()
+    if department is None:
+        raise NotFound(_("department not found"))
+    membership, _created = DepartmentMembership.objects.get_or_create(user=_user_named(username),
+                                                                      department=department)
+    return membership
