@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, django_auth
 
 from wufei.core import audit
@@ -30,11 +31,19 @@ class TokenAuth(HttpBearer):
 
 session_or_token = [TokenAuth(), django_auth]
 
+
+class Utf8JSONRenderer(JSONRenderer):
+    """JSON with Chinese text as UTF-8, not \\u escapes (readable in logs and curl)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="Wufei API",
     version="1",
     description="Solid and hazardous waste supervision (无废城市). Errors: {code, message, errors}.",
     auth=session_or_token,
+    renderer=Utf8JSONRenderer(),
     urls_namespace="api",
 )
 

@@ -894,7 +894,7 @@ def account_rows() -> list[tuple[str, str, str]]:
             if organization is None:
                 seen = "no organization"
             elif account.membership == "driver":
-                seen = f"{organization.name}: its pickups and manifests as driver"
+                seen = f"{organization.name}: its own file, read-only (driver)"
             else:
                 seen = f"{organization.name} ({organization.get_supervision_class_display()}): its own file"
                 vehicles = Vehicle.objects.filter(organization=organization)
