@@ -63,7 +63,7 @@ def main():
                "is_receiver", "is_medical_institution", "status", "closed_reason", "supervision_class",
                "supervision_basis", "supervision_override", "supervision_override_reason")
     values = [(r[0], r[1], r[2], True, r[4], r[5], r[6], now, now, 1, "", "", "", "", "", "", False, False, False,
-               False, "active", "", "registered", "", "", "") for r in rows]
+               False, "active", "", "registered", "{}", "", "") for r in rows]
     sql = (f"INSERT INTO registry_organization ({', '.join(columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
     started = time.perf_counter()
