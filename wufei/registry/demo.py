@@ -2,10 +2,9 @@
 the licensed operators and facilities the two plans name, transporters with vehicles, departments
 and the demo accounts.
 
-`build(stdout)` is called by `wufei demo`. Units, sites, permits, vehicles, memberships and zones
-go through the registry and catalog services as a platform administrator; departments,
-regulator and department memberships (no service yet) and the permit's facility (add_permit
-takes no site) are saved on the models. All of it happens inside `audit.acting_as("demo")`, so
+`build(stdout)` is called by `wufei demo`. Units, sites, permits (with their facility),
+vehicles, memberships, departments, regulators and zones go through the registry and catalog
+services as a platform administrator. All of it happens inside `audit.acting_as("demo")`, so
 the audit chain records every row and `wufei demo --reset` finds the rows again by that actor
 label; the accounts themselves are marked by their e-mail domain (DEMO_EMAIL_DOMAIN). A fixed
 seed (`SEED`) makes every run produce the same rows; only dates are relative to the day of the
