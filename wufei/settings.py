@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "wufei.core",
     "wufei.catalog",
     "wufei.registry",
+    "wufei.tracking",
+    "wufei.ledgers",
     "wufei.web",
 ]
 

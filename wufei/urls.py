@@ -3,10 +3,14 @@ from django.urls import include, path
 
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
+from wufei.ledgers.api import router as ledgers_router
 from wufei.registry.api import router as registry_router
+from wufei.tracking.api import router as tracking_router
 
 api.add_router("/catalog", catalog_router)
 api.add_router("", registry_router)
+api.add_router("", tracking_router)
+api.add_router("", ledgers_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,5 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("catalog/", include("wufei.catalog.urls")),
     path("registry/", include("wufei.registry.urls")),
+    path("tracking/", include("wufei.tracking.urls")),
+    path("ledgers/", include("wufei.ledgers.urls")),
     path("", include("wufei.web.urls")),
 ]

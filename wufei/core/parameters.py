@@ -24,6 +24,44 @@ DEFAULTS: dict[str, ParameterDefault] = {
         "10", "Annual hazardous waste generation (t) at or above which a unit is under simplified management",
         "HJ 1259-2022; Shanghai notice (RULES.md §3)",
     ),
+    "tracking.code.sequence_digits": ParameterDefault(
+        3, "Digits of the 4th segment (sequence) of the HJ 1276 digital identification code: "
+        "USCC 18 + waste code 8 + date 8 + sequence 3 = 37 characters",
+        "HJ 1276-2022 (4 segments, 37 characters); segment lengths UNCONFIRMED (RULES.md §4)",
+    ),
+    "tracking.reweigh_tolerance_percent": ParameterDefault(
+        "2", "A re-weigh differing from the recorded net weight by more than this share (%) is flagged",
+        "platform default (no regulation found)",
+    ),
+    "storage.max_days": ParameterDefault(
+        365, "Longest storage of hazardous waste (days)", "固废法 2020 第81条第3款 (one year)",
+    ),
+    "storage.medical_max_hours": ParameterDefault(
+        48, "Longest temporary storage of medical waste (hours)", "医疗废物管理条例 第17条 (2 days)",
+    ),
+    "storage.warning_days": ParameterDefault(
+        30, "Days before the storage limit that a container is shown as close to it", "platform default",
+    ),
+    "label.background_rgb": ParameterDefault(
+        "255,150,0", "Background colour of hazardous waste labels (R,G,B)",
+        "HJ 1276-2022 template colour, UNCONFIRMED (RULES.md §4)",
+    ),
+    "plan.due": ParameterDefault(
+        "03-31", "Management plans for a year are filed by this day of that year (MM-DD)",
+        "HJ 1259-2022; RULES.md §3 (每年3月31日前)",
+    ),
+    "declaration.due": ParameterDefault(
+        "03-31", "The declaration of a year is submitted by this day of the following year (MM-DD)",
+        "MEE 2021 notice; RULES.md §3 (3月31日)",
+    ),
+    "declaration.spot_check_share_percent": ParameterDefault(
+        "5", "Share (%) of submitted declarations a regulator's random draw selects for a spot check",
+        "platform default",
+    ),
+    "solid_waste.monthly_ledger_min_annual_tonnes": ParameterDefault(
+        "100", "General industrial solid waste generation (t/a) from which the monthly e-ledger is required",
+        "巴南区实施方案 L165 / task 76 (规模以上 or ≥100 t)",
+    ),
     "permit.expiry_warning_days": ParameterDefault(
         60, "Days before a permit or vehicle permit expires that it is shown as expiring",
         "platform default",

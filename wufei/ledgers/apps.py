@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgersConfig(AppConfig):
+    name = "wufei.ledgers"
+    label = "ledgers"
+    verbose_name = _("Ledgers, plans and declarations")
+
+    def ready(self):
+        # the view modules register their sections of the organization page when imported
+        from wufei.ledgers import ledger_views, plans_views  # noqa: F401

@@ -1,0 +1,3 @@
+"""Ledger pages (and the ledger section of the organization page)."""
+
+urlpatterns = []

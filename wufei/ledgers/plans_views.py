@@ -1,0 +1,3 @@
+"""Plan, declaration, spot check and e-ledger pages (and their sections of the organization page)."""
+
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Container pages: record a batch, the scan page, storage inventory, container detail."""
