@@ -88,6 +88,15 @@ def register_organization_section(section: OrganizationSection) -> None:
     ORGANIZATION_SECTIONS[section.key] = section
 
 
+def organization_sections(scope: Scope, organization: Organization) -> list[dict]:
+    """The registered sections for one unit, with their data, in order (the 一企一档 page and the workspace)."""
+    return [
+        {"key": section.key, "title": section.title, "template": section.template,
+         "data": section.data(scope, organization) if section.data else {}}
+        for section in sorted(ORGANIZATION_SECTIONS.values(), key=lambda s: (s.order, s.key))
+    ]
+
+
 # --- helpers ----------------------------------------------------------------------------------
 
 def _not_found_is_404(view):
@@ -167,10 +176,7 @@ def _render_detail(request, organization_id: int, *, status: int = 200, errors: 
         vehicle.validity = services.validity_state(vehicle.transport_permit_valid_until, region=organization.region)
     for permit in file["permits"]:
         permit.validity = services.validity_state(permit.valid_until, region=organization.region)
-    sections = []
-    for section in sorted(ORGANIZATION_SECTIONS.values(), key=lambda s: (s.order, s.key)):
-        sections.append({"key": section.key, "title": section.title, "template": section.template,
-                         "data": section.data(scope, organization) if section.data else {}})
+    sections = organization_sections(scope, organization)
     history = list(audit.history(organization).order_by("-id"))
     for event in history:
         event.action_label = ACTION_LABELS.get(event.action, event.action)

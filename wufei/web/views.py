@@ -5,11 +5,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from wufei.core.errors import WufeiError
+from wufei.core.scope import request_scope
 from wufei.core.tokens import issue_token, revoke_token
 
 
 def home(request):
     return render(request, "web/home.html")
+
+
+@login_required
+def workspace(request):
+    """An enterprise user's units with every registered section (stock, ledger, plan, declaration …)."""
+    from wufei.registry.models import Organization
+    from wufei.registry.views import organization_sections
+
+    scope = request_scope(request)
+    organizations = Organization.objects.filter(pk__in=scope.organization_ids).select_related("region")
+    return render(request, "web/workspace.html", {"organizations": [
+        {"organization": organization, "sections": organization_sections(scope, organization)}
+        for organization in organizations
+    ]})
 
 
 @login_required
