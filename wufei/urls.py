@@ -6,6 +6,7 @@ from wufei.core.api import api
 from wufei.ledgers.api import router as ledgers_router
 from wufei.registry.api import router as registry_router
 from wufei.tracking.api import router as tracking_router
+from wufei.tracking.views import scan_page
 
 api.add_router("/catalog", catalog_router)
 api.add_router("", registry_router)
@@ -19,6 +20,7 @@ urlpatterns = [
     path("catalog/", include("wufei.catalog.urls")),
     path("registry/", include("wufei.registry.urls")),
     path("tracking/", include("wufei.tracking.urls")),
+    path("t/<str:code>/", scan_page, name="scan_page"),  # the short address printed in QR codes
     path("ledgers/", include("wufei.ledgers.urls")),
     path("", include("wufei.web.urls")),
 ]

@@ -8,10 +8,10 @@ from django.db import connection, connections
 from wufei.core import audit
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="needs a server database; SQLite serializes writers with IMMEDIATE transactions")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restore the catalogs the flush removes
 def test_parallel_writers_keep_one_unbroken_chain():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a server database; SQLite serializes writers with IMMEDIATE transactions")
     errors = []
 
     def write(worker: int):

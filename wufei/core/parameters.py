@@ -39,6 +39,10 @@ DEFAULTS: dict[str, ParameterDefault] = {
     "storage.medical_max_hours": ParameterDefault(
         48, "Longest temporary storage of medical waste (hours)", "医疗废物管理条例 第17条 (2 days)",
     ),
+    "storage.medical_warning_hours": ParameterDefault(
+        12, "Hours before the medical waste storage limit that a container is shown as close to it",
+        "platform default",
+    ),
     "storage.warning_days": ParameterDefault(
         30, "Days before the storage limit that a container is shown as close to it", "platform default",
     ),

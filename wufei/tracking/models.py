@@ -134,10 +134,10 @@ class Container(AuditedModel):
 
     @classmethod
     def editability_q(cls, scope):
-        """Who may scan it next: members of its current holder, and regulators of the holder's region."""
+        """Who may scan it next: the admins and members of its current holder (regulators read)."""
         if scope.is_platform_admin:
             return Q()
-        return Q(holder_id__in=scope.writable_organization_ids) | scope.region_q("holder__region__path")
+        return Q(holder_id__in=scope.writable_organization_ids)
 
 
 class ScanKind(models.TextChoices):
@@ -182,6 +182,8 @@ class ScanEvent(models.Model):
     method = models.CharField(_("utilization / disposal method"), max_length=6, blank=True)
     related_container = models.ForeignKey(Container, null=True, blank=True, on_delete=models.PROTECT,
                                           related_name="+")
+    to_organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", verbose_name=_("handed over to"))
     reference = models.CharField(_("reference (e.g. manifest number)"), max_length=40, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)

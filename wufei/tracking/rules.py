@@ -33,8 +33,11 @@ TRANSITIONS: dict[str, Transition] = {
     K.STORED: Transition(BEFORE_STORAGE | {S.RECEIVED}, S.STORED, requires=("net_weight_tonnes", "coded_at")),
     K.REWEIGHED: Transition(IN_CUSTODY, None),
     K.MOVED: Transition(frozenset({S.STORED}), None),
-    K.LOADED: Transition(frozenset({S.STORED, S.CODED, S.WEIGHED}), S.LOADED, requires=("net_weight_tonnes",)),
-    K.HANDED_OVER: Transition(frozenset({S.LOADED, S.STORED}), S.HANDED_OVER, holder_change=True),
+    # a collector forwards what it received (小微收运): received → loaded
+    K.LOADED: Transition(frozenset({S.STORED, S.CODED, S.WEIGHED, S.RECEIVED}), S.LOADED,
+                         requires=("net_weight_tonnes",)),
+    # a carrier passes a load on to the next carrier or the receiver (联运): handed_over → handed_over
+    K.HANDED_OVER: Transition(frozenset({S.LOADED, S.STORED, S.HANDED_OVER}), S.HANDED_OVER, holder_change=True),
     K.RECEIVED: Transition(frozenset({S.HANDED_OVER, S.LOADED}), S.RECEIVED),
     K.UTILIZED: Transition(frozenset({S.RECEIVED, S.STORED}), S.UTILIZED, needs_method=True),
     K.DISPOSED: Transition(frozenset({S.RECEIVED, S.STORED}), S.DISPOSED, needs_method=True),
