@@ -39,8 +39,8 @@ class Command(BaseCommand):
         result = ledger.mass_balance(SYSTEM, organization.pk, options["year"])
         for code in result["codes"]:
             state = "balanced" if code["balanced"] else "NOT balanced"
-            self.stdout.write(f"{code['waste']}: expected {code['expected_closing']} t, stock {code['actual_stock']} t, "
-                              f"difference {code['difference']} t — {state}")
+            self.stdout.write(f"{code['waste']}: expected {code['expected_closing']} t, "
+                              f"stock {code['actual_stock']} t, difference {code['difference']} t — {state}")
             for record in code["records"]:
                 amount = "" if record["amount"] is None else f"{record['amount']} t "
                 self.stdout.write(f"    {record['type']}: {record['container']} {amount}{record['message']}")
