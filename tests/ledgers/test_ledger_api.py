@@ -132,3 +132,8 @@ def test_ledger_section_on_the_organization_page(world, member_of, browser, monk
     assert 'id="ledger"' in page and 'data-testid="ledger-year"' in page
     assert reverse("ledgers:ledger", args=[world["g"].pk, 2026]) in page
     assert "2.25" in page and "0.77" in page  # W1 generated and closing this year
+
+
+def test_a_bad_month_is_refused(world, platform_admin, client_for):
+    response = client_for(platform_admin).get(f"/api/v1/ledgers/{world['g'].pk}/2026/containers?month=13")
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "month"

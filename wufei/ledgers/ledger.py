@@ -710,6 +710,8 @@ def container_ledger(scope: Scope, organization_id: int, year: int, *, month: in
     """
     organization = organization_for(scope, organization_id)
     year = _check_year(year)
+    if month is not None and not 1 <= month <= 12:
+        raise ValidationFailed(_("month out of range"), errors=[{"field": "month", "message": str(month)}])
     starts = month_starts(year)
     start, end = (starts[month - 1], starts[month]) if month else (starts[0], starts[12])
     in_window = {"occurred_at__gte": start, "occurred_at__lt": end}
@@ -784,8 +786,9 @@ def container_ledger(scope: Scope, organization_id: int, year: int, *, month: in
 
 # --- mass balance ------------------------------------------------------------------------------
 
+# record types that make a code unbalanced whatever the numbers say ("not_received" and
+# "received_weight" are information; the others carry the amounts behind a difference)
 BLOCKING = frozenset({"unweighed", "status_contradiction", "unexplained"})
-INFORMATIONAL = frozenset({"unweighed", "not_received", "received_weight"})
 
 
 def _record(kind: str, history: History | None, amount: Decimal | None, message: str, *, event: Event | None = None,

@@ -35,7 +35,7 @@ from django.db.models import ProtectedError, RestrictedError
 from wufei.core import audit
 from wufei.core.errors import WufeiError
 
-BUILDERS = ["wufei.registry.demo"]
+BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.ledgers.demo"]
 
 
 class _Null:
@@ -58,6 +58,13 @@ def reset_demo() -> int:
     gone = set(AuditEvent.objects.filter(action="deleted", entity_type__in=types)
                .values_list("entity_type", "entity_id"))
     alive = [(t, i) for t, i in created if (t, i) not in gone]
+    demo_organizations = [int(i) for t, i in alive if t == "registry.organization"]
+    with audit.acting_as(DEMO_ACTOR):
+        for path in reversed(BUILDERS):  # later domains first: their rows hang on the registry's
+            module = importlib.import_module(path)
+            if hasattr(module, "reset"):
+                module.reset(demo_organizations)
+    alive = [(t, i) for t, i in alive if t.split(".")[0] not in ("tracking", "ledgers")]  # swept by the hooks
     rows = {}
     for entity_type in {t for t, _ in alive}:
         model = apps.get_model(entity_type)
