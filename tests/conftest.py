@@ -32,6 +32,26 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def ensure_catalogs():
+    """Reload the shipped catalogs if a transactional test's flush emptied them (PostgreSQL-only thread tests)."""
+    from wufei.catalog import reference
+    from wufei.catalog.models import Region
+
+    if not Region.objects.exists():
+        reference.load()
+
+
+@pytest.fixture(autouse=True)
+def _catalogs_present(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and "db" not in request.fixturenames:
+        return
+    if marker is not None and marker.kwargs.get("transaction"):
+        return  # transactional tests get their data back through serialized rollback
+    request.getfixturevalue("db")
+    ensure_catalogs()
+
+
 @pytest.fixture
 def english():
     """Messages asserted in English (the platform's default language is zh-hans)."""

@@ -15,7 +15,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ContentStream
 
-from tests.conftest import BANAN, KAIZHOU, uscc_for
+from tests.conftest import BANAN, KAIZHOU, ensure_catalogs, uscc_for
 from wufei.catalog.models import HazardousWaste, Region
 from wufei.core.errors import NotFound, ValidationFailed
 from wufei.core.models import Parameter
@@ -88,6 +88,7 @@ def qr_texts(page) -> list[str]:
 def single(django_db_setup, django_db_blocker):
     """One single-layout PDF: 30 L, 200 L, 1000 L (two labels) and a medical 5 L container."""
     with django_db_blocker.unblock():
+        ensure_catalogs()
         org = unsaved_org()
         containers = [
             container(org, volume="30", seq=1),
@@ -103,6 +104,7 @@ def single(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="module")
 def sheet(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        ensure_catalogs()
         org = unsaved_org()
         containers = [container(org, volume="25", seq=n) for n in range(1, 6)]
         pdf = labels.render_labels(containers, layout="sheet")
