@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Count, Min, Q, Sum
@@ -700,7 +701,7 @@ class _Table:
                                [table, count])
                 return sorted(row[0] for row in cursor.fetchall())
             if connection.vendor != "sqlite":
-                raise NotImplementedError(f"bulk inserts support SQLite and PostgreSQL, not {connection.vendor}")
+                raise ImproperlyConfigured(f"bulk inserts support SQLite and PostgreSQL, not {connection.vendor}")
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
             row = cursor.fetchone()
             cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")
