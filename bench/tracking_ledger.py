@@ -22,6 +22,8 @@ Measured, raw baseline in the same run:
   (b') one plain SQL GROUP BY over the scratch copies giving the same monthly totals (generated,
       containers, stored in, per generator, waste code and Asia/Shanghai month).
 
+On PostgreSQL also (a") the same rows by COPY, which is what the service path uses there.
+
 Printed: containers/s of both paths and their ratio, the ledger build against the GROUP BY and
 their ratio, and whether the ledger's totals equal the SQL totals (they must).
 """
@@ -168,6 +170,11 @@ def main():
             raw_seconds += time.perf_counter() - started
     print(f"(a') plain SQL executemany     : {raw_seconds:9.2f} s  {recorded / raw_seconds:10,.0f} containers/s"
           f"  (the same container and event rows)", flush=True)
+    copy_seconds = None
+    if vendor == "postgresql":  # what the service path itself uses there: COPY
+        copy_seconds = _copy_rows(connection, tables, container_columns, event_columns, chunk)
+        print(f"(a\") plain COPY (PostgreSQL)  : {copy_seconds:9.2f} s  {recorded / copy_seconds:10,.0f} containers/s"
+              f"  (the same rows again, into emptied copies)", flush=True)
 
     # --- (b') plain SQL GROUP BY -----------------------------------------------------------------------
     started = time.perf_counter()
@@ -195,6 +202,9 @@ def main():
     print()
     print(f"recording: service {recorded / service_seconds:,.0f} containers/s vs plain SQL "
           f"{recorded / raw_seconds:,.0f} containers/s: {service_seconds / raw_seconds:.1f}x the time")
+    if copy_seconds:
+        print(f"           vs plain COPY {recorded / copy_seconds:,.0f} containers/s: "
+              f"{service_seconds / copy_seconds:.1f}x the time")
     print(f"ledger   : build_ledger {ledger_seconds:.2f} s vs GROUP BY {group_seconds:.2f} s: "
           f"{ledger_seconds / group_seconds:.1f}x the time")
     with connection.cursor() as cursor:
@@ -219,6 +229,42 @@ def _copy_table(cursor, vendor: str, table: str, scratch: str) -> None:
         if kind == "index":
             sql = sql.replace(f'"{name}"', f'"{scratch}_{name}"', 1)
         cursor.execute(sql)
+
+
+def _copy_rows(connection, tables: dict, container_columns: list[str], event_columns: list[str], chunk: int) -> float:
+    """COPY the same rows into the emptied scratch tables (PostgreSQL), one transaction; the seconds spent copying."""
+    from django.db import transaction
+
+    from wufei.tracking.models import Container, ScanEvent
+
+    quote = connection.ops.quote_name
+    seconds = 0.0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {quote(tables[ScanEvent])}, {quote(tables[Container])}")
+        last = 0
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {', '.join(quote(c) for c in container_columns)} FROM "
+                               f"{quote(Container._meta.db_table)} WHERE id > %s ORDER BY id LIMIT {chunk}", [last])
+                containers = cursor.fetchall()
+                if not containers:
+                    break
+                last = containers[-1][0]
+                cursor.execute(f"SELECT {', '.join(quote(c) for c in event_columns)} FROM "
+                               f"{quote(ScanEvent._meta.db_table)} WHERE container_id > %s AND container_id <= %s",
+                               [containers[0][0] - 1, last])
+                events = cursor.fetchall()
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for table, columns, rows in ((tables[Container], container_columns, containers),
+                                             (tables[ScanEvent], event_columns, events)):
+                    with cursor.cursor.copy(f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+                                            f"FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            seconds += time.perf_counter() - started
+    return seconds
 
 
 def _insert(table: str, columns: list[str], quote) -> str:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "wufei.registry",
     "wufei.tracking",
     "wufei.ledgers",
+    "wufei.manifests",
     "wufei.web",
 ]
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
 from wufei.ledgers.api import router as ledgers_router
+from wufei.manifests.api import router as manifests_router
 from wufei.registry.api import router as registry_router
 from wufei.tracking.api import router as tracking_router
 from wufei.tracking.views import scan_page
@@ -12,6 +13,7 @@ api.add_router("/catalog", catalog_router)
 api.add_router("", registry_router)
 api.add_router("", tracking_router)
 api.add_router("", ledgers_router)
+api.add_router("", manifests_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

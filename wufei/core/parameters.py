@@ -66,6 +66,20 @@ DEFAULTS: dict[str, ParameterDefault] = {
         "100", "General industrial solid waste generation (t/a) from which the monthly e-ledger is required",
         "巴南区实施方案 L165 / task 76 (规模以上 or ≥100 t)",
     ),
+    "manifest.receipt_working_days": ParameterDefault(
+        5, "Working days within which the receiver confirms receipt; loads in transit longer are overdue",
+        "危险废物转移管理办法 第18条 (5 个工作日)",
+    ),
+    "manifest.discrepancy_tolerance_percent": ParameterDefault(
+        "5", "A weighbridge quantity differing from the accepted shipped quantity by more than this share (%) is "
+        "recorded as a discrepancy", "platform default (no regulation found; UNCONFIRMED)",
+    ),
+    "manifest.signing_code_max_failures": ParameterDefault(
+        5, "Wrong gate signing codes in a row after which the code is locked", "platform default",
+    ),
+    "manifest.signing_code_lock_minutes": ParameterDefault(
+        15, "Minutes a gate signing code stays locked after repeated failures", "platform default",
+    ),
     "permit.expiry_warning_days": ParameterDefault(
         60, "Days before a permit or vehicle permit expires that it is shown as expiring",
         "platform default",

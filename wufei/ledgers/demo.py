@@ -53,11 +53,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from wufei.core import audit
-from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
 from wufei.ledgers import declarations, plans, solid_waste
 from wufei.ledgers.ledger import build_ledger
-from wufei.ledgers.models import LedgerMonth, SolidWasteMonth, SpotCheck
+from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck
 from wufei.registry import services as registry
 from wufei.registry.demo import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, Site
@@ -199,7 +198,9 @@ class _Writer:
 
 
 def is_built() -> bool:
-    return AuditEvent.objects.filter(entity_type="ledgers.managementplan", actor_label=DEMO_ACTOR).exists()
+    """Whether the demo's plans are there: the one of the `generator` account's unit (rows, not audit events, which
+    outlive `wufei demo --reset`)."""
+    return ManagementPlan.objects.filter(organization__uscc=uscc_for(PLANS[0][0], BANAN)).exists()
 
 
 def build(stdout=None) -> dict:
@@ -287,8 +288,9 @@ def _plans(year: int, organizations: dict) -> str:
 def _declarations(year: int, organizations: dict) -> str:
     draft_only = {unit_named(organizations, key).pk for key in DRAFT_ONLY}
     late, adjusted = unit_named(organizations, LATE).pk, unit_named(organizations, ADJUSTED).pk
-    units = (Organization.objects.filter(region_id__in=[BANAN, KAIZHOU], is_generator=True, supervision_class="key",
-                                         ledger_months__year=year).distinct().order_by("region_id", "name"))
+    units = sorted(Organization.objects.filter(region_id__in=[BANAN, KAIZHOU], is_generator=True,
+                                               supervision_class="key", ledger_months__year=year).distinct(),
+                   key=lambda o: (o.region_id, o.name))  # the same order on every database
     counts = defaultdict(int)
     rng = random.Random(f"{SEED}:declarations")
     for index, organization in enumerate(units):

@@ -82,10 +82,9 @@ from django.utils import timezone
 from wufei.catalog.models import TreatmentMethod
 from wufei.core import audit
 from wufei.core.errors import RuleViolation, ValidationFailed
-from wufei.core.models import AuditEvent
 from wufei.core.scope import Scope
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU
+from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, PermitLine, Site
 from wufei.tracking import rules
 from wufei.tracking import services as tracking
@@ -287,7 +286,7 @@ def _units() -> dict[str, list[Unit]]:
     units = {BANAN: [], KAIZHOU: []}
     organizations = Organization.objects.filter(region_id__in=units, is_generator=True,
                                                 annual_hazardous_waste_tonnes__gt=0).prefetch_related("sites")
-    for organization in organizations.order_by("region_id", "name"):
+    for organization in sorted(organizations, key=lambda o: (o.region_id, o.name)):  # not the database's collation
         sites = list(organization.sites.all())
         storage = next((s for s in sites if s.kind == Site.Kind.STORAGE and s.is_active), None)
         production = next((s for s in sites if s.kind == Site.Kind.PRODUCTION), None)
@@ -562,7 +561,7 @@ class Receivers:
         names = {name for table in CATEGORY_RECEIVERS.values() for options in table.values() for name, _m in options}
         self.organizations = {o.name: o for o in Organization.objects.filter(name__in=names).select_related("region")}
         lines = PermitLine.objects.filter(permit__organization__in=self.organizations.values()).select_related(
-            "permit").prefetch_related("methods")
+            "permit").prefetch_related("methods").order_by("pk")
         self.lines = defaultdict(list)
         for line in lines:
             self.lines[line.permit.organization_id].append(line)
@@ -847,7 +846,10 @@ class _Writer:
 
 
 def is_built() -> bool:
-    return AuditEvent.objects.filter(entity_type=audit.entity_type_of(Container), actor_label=DEMO_ACTOR).exists()
+    """Whether the demo's containers are there: the district incinerator's fly ash (rows, not audit events, which
+    outlive `wufei demo --reset`)."""
+    name = INCINERATORS[BANAN][0]
+    return Container.objects.filter(organization__uscc=uscc_for(name, BANAN)).exists()
 
 
 def plan(now: dt.datetime | None = None) -> dict:

@@ -1225,7 +1225,8 @@ def _custody_receiver(container: Container, to_organization_id) -> Organization:
         raise ValidationFailed(_("the container is already held by %(unit)s") % {"unit": receiver.name},
                                errors=[{"field": "to_organization_id", "message": _("is the current holder")}])
     ensure_usable(receiver)
-    if not any(getattr(receiver, Organization.ROLE_FIELDS[role]) for role in CUSTODY_ROLES):
+    returning = receiver.pk == getattr(container, "organization_id", None)  # a refused load back to its generator
+    if not returning and not any(getattr(receiver, Organization.ROLE_FIELDS[role]) for role in CUSTODY_ROLES):
         raise RuleViolation(_("%(name)s is not registered as a transporter, collector or receiver and cannot take "
                               "hazardous waste (固废法 第80条)") % {"name": receiver.name}, code="role_missing")
     return receiver

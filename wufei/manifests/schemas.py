@@ -1,0 +1,272 @@
+"""Manifests API shapes (django-ninja / Pydantic). Quantities are Decimal tonnes; times ISO 8601."""
+
+import datetime as dt
+from decimal import Decimal
+
+from ninja import Schema
+
+
+class LegIn(Schema):
+    transporter_id: int
+    vehicle_id: int | None = None
+    driver_name: str = ""
+    driver_phone: str = ""
+    start_place: str = ""
+    end_place: str = ""
+
+
+class TypedLineIn(Schema):
+    """A line of general industrial solid waste (no containers): code, name and tonnes."""
+
+    general_code: str
+    waste_name: str
+    tonnes: Decimal
+    physical_form: str = ""
+    planned_method: str | None = None
+
+
+class ManifestIn(Schema):
+    kind: str
+    generator_id: int
+    receiver_id: int
+    purpose: str = "transfer"
+    generator_site_id: int | None = None
+    receiver_site_id: int | None = None
+    legs: list[LegIn] = []
+    container_codes: list[str] = []
+    lines: list[TypedLineIn] = []
+    planned_method: str | None = None
+    emergency_measures: str = ""
+    note: str = ""
+
+
+class DraftChangesIn(Schema):
+    version: int
+    receiver_id: int | None = None
+    generator_site_id: int | None = None
+    receiver_site_id: int | None = None
+    emergency_measures: str | None = None
+    note: str | None = None
+    legs: list[LegIn] | None = None
+    lines: list[TypedLineIn] | None = None
+
+
+class ContainersIn(Schema):
+    version: int
+    codes: list[str]
+    planned_method: str | None = None
+
+
+class MethodsIn(Schema):
+    version: int
+    methods: dict[int, str]
+
+
+class LegChangesIn(Schema):
+    version: int
+    vehicle_id: int | None = None
+    driver_name: str | None = None
+    driver_phone: str | None = None
+    start_place: str | None = None
+    end_place: str | None = None
+
+
+class SignIn(Schema):
+    """Sign a step. `data` holds what the step needs:
+    pickup / handover: vehicle_id, driver_name, driver_phone;
+    receive: received_tonnes (weighbridge), refused_containers [codes], refused_lines [positions], refuse_all,
+    refusal_reason, container_weights {code: t};
+    process: method (all lines) or methods {position: code}, processed_on;
+    cancel: reason.
+    With `signing_code` the step is signed at the gate for the party whose code it is."""
+
+    step: str
+    version: int
+    data: dict = {}
+    signing_code: str | None = None
+    signer_name: str = ""
+    longitude: Decimal | None = None
+    latitude: Decimal | None = None
+
+
+class BulkItemIn(Schema):
+    id: int
+    version: int
+    data: dict = {}
+
+
+class BulkSignIn(Schema):
+    step: str
+    items: list[BulkItemIn]
+    data: dict = {}
+    signing_code: str | None = None
+
+
+class BulkResultOut(Schema):
+    id: int | None
+    ok: bool
+    number: str | None = None
+    status: str | None = None
+    version: int | None = None
+    error: dict | None = None
+
+
+class RevisionIn(Schema):
+    version: int
+    reason: str
+    changes: dict = {}
+    cancel: bool = False
+
+
+class DecisionIn(Schema):
+    approve: bool
+    comment: str = ""
+
+
+class FollowUpIn(Schema):
+    purpose: str
+    receiver_id: int | None = None
+    legs: list[LegIn] = []
+
+
+class SigningCodeIn(Schema):
+    code: str
+
+
+class PartyOut(Schema):
+    id: int
+    name: str
+    uscc: str
+    region_id: str
+
+
+class LegOut(Schema):
+    position: int
+    transporter: PartyOut
+    vehicle_plate: str | None = None
+    vehicle_id: int | None = None
+    driver_name: str
+    driver_phone: str
+    start_place: str
+    end_place: str
+    taken_at: dt.datetime | None
+    handed_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_vehicle_plate(leg):
+        return leg.vehicle.plate if leg.vehicle_id else None
+
+
+class CarriedOut(Schema):
+    code: str
+    shipped_tonnes: Decimal
+    received_tonnes: Decimal | None
+    refused: bool
+    status: str
+
+    @staticmethod
+    def resolve_code(entry):
+        return entry.container.code
+
+    @staticmethod
+    def resolve_status(entry):
+        return entry.container.status
+
+
+class LineOut(Schema):
+    position: int
+    code: str
+    waste_name: str
+    physical_form: str
+    hazards: str
+    packaging: str
+    container_count: int
+    shipped_tonnes: Decimal
+    received_tonnes: Decimal | None
+    accepted_tonnes: Decimal
+    refused_tonnes: Decimal
+    planned_method: str | None
+    method: str | None
+    processed_on: dt.date | None
+    containers: list[CarriedOut]
+
+    @staticmethod
+    def resolve_planned_method(line):
+        return line.planned_method_id
+
+    @staticmethod
+    def resolve_method(line):
+        return line.method_id
+
+    @staticmethod
+    def resolve_containers(line):
+        return list(line.carried.select_related("container"))
+
+
+class SignatureOut(Schema):
+    step: str
+    organization_id: int
+    signer_name: str
+    method: str
+    signed_at: dt.datetime
+
+
+class RevisionOut(Schema):
+    id: int
+    requested_by_id: int
+    changes: dict
+    cancel: bool
+    reason: str
+    approvers: list[int]
+    approvals: list[int]
+    status: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class ManifestOut(Schema):
+    id: int
+    number: str | None
+    kind: str
+    purpose: str
+    status: str
+    version: int
+    generator: PartyOut
+    receiver: PartyOut
+    follows_id: int | None
+    cross_province_basis: str
+    application_id: int | None
+    plan_warning: str
+    shipped_tonnes: Decimal
+    received_tonnes: Decimal | None
+    accepted_tonnes: Decimal
+    refused_tonnes: Decimal
+    reception: str
+    discrepancy: bool
+    discrepancy_percent: Decimal | None
+    submitted_at: dt.datetime | None
+    picked_up_at: dt.datetime | None
+    received_at: dt.datetime | None
+    processed_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+class ManifestDetailOut(ManifestOut):
+    generator_site_id: int | None
+    receiver_site_id: int | None
+    emergency_measures: str
+    note: str
+    refusal_reason: str
+    cancel_reason: str
+    lines: list[LineOut]
+    legs: list[LegOut]
+    signatures: list[SignatureOut]
+    revisions: list[RevisionOut]
+    next_steps: list[str]
+    overdue: bool
+
+
+class ManifestPage(Schema):
+    items: list[ManifestOut]
+    next_cursor: str | None
