@@ -20,6 +20,8 @@ SECRET_KEY = os.environ.get("WUFEI_SECRET_KEY", "wufei-development-key-change-me
 DEBUG = os.environ.get("WUFEI_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("WUFEI_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h]
 BASE_URL = os.environ.get("WUFEI_BASE_URL", "http://127.0.0.1:8000")
+# deliver manifest webhooks right after the change commits (a background thread); `wufei webhooks deliver` retries
+WUFEI_WEBHOOKS_INLINE = os.environ.get("WUFEI_WEBHOOKS_INLINE", "1") == "1"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

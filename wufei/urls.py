@@ -5,6 +5,8 @@ from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
 from wufei.ledgers.api import router as ledgers_router
 from wufei.manifests.api import router as manifests_router
+from wufei.manifests.crossprovince_api import router as crossprovince_router
+from wufei.manifests.webhooks_api import router as webhooks_router
 from wufei.registry.api import router as registry_router
 from wufei.tracking.api import router as tracking_router
 from wufei.tracking.views import scan_page
@@ -14,6 +16,8 @@ api.add_router("", registry_router)
 api.add_router("", tracking_router)
 api.add_router("", ledgers_router)
 api.add_router("", manifests_router)
+api.add_router("", crossprovince_router)
+api.add_router("", webhooks_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -24,5 +28,6 @@ urlpatterns = [
     path("tracking/", include("wufei.tracking.urls")),
     path("t/<str:code>/", scan_page, name="scan_page"),  # the short address printed in QR codes
     path("ledgers/", include("wufei.ledgers.urls")),
+    path("manifests/", include("wufei.manifests.urls")),
     path("", include("wufei.web.urls")),
 ]

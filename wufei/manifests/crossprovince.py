@@ -208,20 +208,20 @@ def _entry(scope: Scope, step: str, decision: str, note: str) -> dict:
 
 
 def _parse_code(raw: str, field: str = "code"):
-    """(HazardousWaste, '') for a code of the national list, (None, general code) otherwise; ValidationFailed."""
+    """(HazardousWaste, '', '') for a code of the national list, (None, general code, its catalog name) otherwise."""
     code = (raw or "").strip().upper()
     if not code:
         raise ValidationFailed(_("a waste code is required"), errors=[{"field": field, "message": _("is required")}])
     if HAZARDOUS_CODE.match(code):
         try:
-            return catalog.get_hazardous_waste(code), ""
+            return catalog.get_hazardous_waste(code), "", ""
         except WufeiError as exc:
             raise ValidationFailed(exc.message, errors=[{"field": field, "message": exc.message}]) from exc
     try:
-        general, _name = check_general_code(code)
+        general, name = check_general_code(code)
     except ValueError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
-    return None, general
+    return None, general, name
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -252,9 +252,9 @@ def apply(*, scope: Scope, generator_id: int, receiver, code: str, method: str, 
     if receiver_org is None:
         errors.append({"field": "receiver", "message": _("no organization %(value)s is registered")
                        % {"value": receiver}})
-    waste = general_code = treatment = None
+    waste = general_code = general_name = treatment = None
     try:
-        waste, general_code = _parse_code(code)
+        waste, general_code, general_name = _parse_code(code)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     try:
@@ -301,7 +301,7 @@ def apply(*, scope: Scope, generator_id: int, receiver, code: str, method: str, 
         kind=kind, generator=generator, receiver=receiver_org,
         origin_province=province_of(generator.region_id), destination_province=province_of(receiver_org.region_id),
         waste=waste, general_code=general_code or "",
-        waste_name=(waste_name or "").strip()[:200] or (waste.description[:200] if waste else general_code),
+        waste_name=((waste_name or "").strip() or (waste.description if waste else general_name or general_code))[:200],
         method=treatment, requested_tonnes=tonnes, requested_until=requested_until,
         status=ApplicationStatus.FILED if filing else ApplicationStatus.SUBMITTED,
         valid_from=today if filing else None, valid_until=requested_until if filing else None,
@@ -441,7 +441,7 @@ def _rule_code(raw: str) -> str:
             raise ValidationFailed(_("%(code)s is not a hazardous waste category") % {"code": code},
                                    errors=[{"field": "code", "message": code}])
         return code
-    waste, general = _parse_code(code)
+    waste, general, _name = _parse_code(code)
     return waste.pk if waste else general
 
 

@@ -12,28 +12,28 @@ from ninja import Router, Status
 from wufei.core.api import page, scope_of
 from wufei.manifests import crossprovince
 from wufei.manifests.crossprovince_schemas import (
-    ApplicationDetailOut,
-    ApplicationIn,
-    ApplicationPage,
-    DecisionIn,
-    ReviewIn,
-    RuleIn,
-    RuleOut,
-    RulePage,
-    RuleUpdateIn,
+    CrossProvinceApplicationDetailOut,
+    CrossProvinceApplicationIn,
+    CrossProvinceApplicationPage,
+    CrossProvinceDecisionIn,
+    CrossProvinceReviewIn,
+    CrossProvinceRuleIn,
+    CrossProvinceRuleOut,
+    CrossProvinceRulePage,
+    CrossProvinceRuleUpdateIn,
 )
 
 router = Router(tags=["cross-province"])
 
 
-@router.post("/cross-province/applications", response={201: ApplicationDetailOut})
-def apply(request, payload: ApplicationIn):
+@router.post("/cross-province/applications", response={201: CrossProvinceApplicationDetailOut})
+def apply(request, payload: CrossProvinceApplicationIn):
     """The generator applies to its province (kind `approval`) or files a utilization (kind `filing`)."""
     application = crossprovince.apply(scope=scope_of(request), **payload.model_dump())
     return Status(201, application)
 
 
-@router.get("/cross-province/applications", response=ApplicationPage)
+@router.get("/cross-province/applications", response=CrossProvinceApplicationPage)
 def list_applications(request, status: str | None = None, kind: str | None = None, role: str | None = None,
                       generator: int | None = None, receiver: int | None = None, code: str | None = None,
                       cursor: str | None = None, limit: int = 50, updated_after: dt.datetime | None = None):
@@ -45,40 +45,41 @@ def list_applications(request, status: str | None = None, kind: str | None = Non
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/cross-province/applications/{application_id}", response=ApplicationDetailOut)
+@router.get("/cross-province/applications/{application_id}", response=CrossProvinceApplicationDetailOut)
 def get_application(request, application_id: int):
     return crossprovince.get_application(scope_of(request), application_id)
 
 
-@router.post("/cross-province/applications/{application_id}/origin-review", response=ApplicationDetailOut)
-def origin_review(request, application_id: int, payload: ReviewIn):
+@router.post("/cross-province/applications/{application_id}/origin-review", response=CrossProvinceApplicationDetailOut)
+def origin_review(request, application_id: int, payload: CrossProvinceReviewIn):
     """The province of origin's first review: consent sends the consultation (商请函) to the destination."""
     crossprovince.origin_review(scope=scope_of(request), application_id=application_id, **payload.model_dump())
     return crossprovince.get_application(scope_of(request), application_id)
 
 
-@router.post("/cross-province/applications/{application_id}/destination-review", response=ApplicationDetailOut)
-def destination_review(request, application_id: int, payload: ReviewIn):
+@router.post("/cross-province/applications/{application_id}/destination-review",
+             response=CrossProvinceApplicationDetailOut)
+def destination_review(request, application_id: int, payload: CrossProvinceReviewIn):
     """The destination province's answer to the consultation."""
     crossprovince.destination_review(scope=scope_of(request), application_id=application_id,
                                       **payload.model_dump())
     return crossprovince.get_application(scope_of(request), application_id)
 
 
-@router.post("/cross-province/applications/{application_id}/decision", response=ApplicationDetailOut)
-def decide(request, application_id: int, payload: DecisionIn):
+@router.post("/cross-province/applications/{application_id}/decision", response=CrossProvinceApplicationDetailOut)
+def decide(request, application_id: int, payload: CrossProvinceDecisionIn):
     """The province of origin approves (tonnes; validity computed) or refuses."""
     crossprovince.decide(scope=scope_of(request), application_id=application_id, **payload.model_dump())
     return crossprovince.get_application(scope_of(request), application_id)
 
 
-@router.post("/cross-province/rules", response={201: RuleOut})
-def create_rule(request, payload: RuleIn):
+@router.post("/cross-province/rules", response={201: CrossProvinceRuleOut})
+def create_rule(request, payload: CrossProvinceRuleIn):
     """A whitelist or point-to-point exemption, set by a regulator of the province of origin."""
     return Status(201, crossprovince.create_rule(scope=scope_of(request), **payload.model_dump()))
 
 
-@router.get("/cross-province/rules", response=RulePage)
+@router.get("/cross-province/rules", response=CrossProvinceRulePage)
 def list_rules(request, kind: str | None = None, origin: str | None = None, destination: str | None = None,
                cursor: str | None = None, limit: int = 50, updated_after: dt.datetime | None = None):
     rules = crossprovince.rules_for(scope_of(request), kind=kind, origin=origin, destination=destination)
@@ -86,8 +87,8 @@ def list_rules(request, kind: str | None = None, origin: str | None = None, dest
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.patch("/cross-province/rules/{rule_id}", response=RuleOut)
-def update_rule(request, rule_id: int, payload: RuleUpdateIn):
+@router.patch("/cross-province/rules/{rule_id}", response=CrossProvinceRuleOut)
+def update_rule(request, rule_id: int, payload: CrossProvinceRuleUpdateIn):
     return crossprovince.update_rule(scope=scope_of(request), rule_id=rule_id, **payload.model_dump())
 
 

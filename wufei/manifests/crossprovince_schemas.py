@@ -8,7 +8,7 @@ from ninja import Schema
 from wufei.manifests import crossprovince
 
 
-class ApplicationIn(Schema):
+class CrossProvinceApplicationIn(Schema):
     """An application to the province of origin (kind `approval`) or a utilization filing (kind `filing`)."""
 
     kind: str = "approval"
@@ -22,20 +22,20 @@ class ApplicationIn(Schema):
     note: str = ""
 
 
-class ReviewIn(Schema):
+class CrossProvinceReviewIn(Schema):
     consent: bool
     note: str = ""  # required to refuse
     version: int
 
 
-class DecisionIn(Schema):
+class CrossProvinceDecisionIn(Schema):
     approve: bool
     approved_tonnes: Decimal | None = None  # default: the tonnes asked for
     note: str = ""  # required to refuse
     version: int
 
 
-class HistoryEntryOut(Schema):
+class CrossProvinceHistoryEntryOut(Schema):
     step: str
     by: str
     at: str
@@ -43,7 +43,7 @@ class HistoryEntryOut(Schema):
     note: str = ""
 
 
-class ApplicationOut(Schema):
+class CrossProvinceApplicationOut(Schema):
     id: int
     kind: str
     status: str
@@ -106,9 +106,9 @@ class ApplicationOut(Schema):
         return obj.method_id
 
 
-class ApplicationDetailOut(ApplicationOut):
+class CrossProvinceApplicationDetailOut(CrossProvinceApplicationOut):
     quantity_left: Decimal | None  # approved applications only
-    history: list[HistoryEntryOut]
+    history: list[CrossProvinceHistoryEntryOut]
 
     @staticmethod
     def resolve_quantity_left(obj):
@@ -117,12 +117,12 @@ class ApplicationDetailOut(ApplicationOut):
         return crossprovince.quantity_left(obj)
 
 
-class ApplicationPage(Schema):
-    items: list[ApplicationOut]
+class CrossProvinceApplicationPage(Schema):
+    items: list[CrossProvinceApplicationOut]
     next_cursor: str | None
 
 
-class RuleIn(Schema):
+class CrossProvinceRuleIn(Schema):
     kind: str  # whitelist | point_to_point
     origin_province: str  # province code, e.g. 500000
     destination_province: str
@@ -134,14 +134,14 @@ class RuleIn(Schema):
     note: str = ""
 
 
-class RuleUpdateIn(Schema):
+class CrossProvinceRuleUpdateIn(Schema):
     version: int
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     note: str | None = None
 
 
-class RuleOut(Schema):
+class CrossProvinceRuleOut(Schema):
     id: int
     kind: str
     origin_province: str
@@ -173,6 +173,6 @@ class RuleOut(Schema):
         return obj.receiver.name if obj.receiver_id else ""
 
 
-class RulePage(Schema):
-    items: list[RuleOut]
+class CrossProvinceRulePage(Schema):
+    items: list[CrossProvinceRuleOut]
     next_cursor: str | None

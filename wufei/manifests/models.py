@@ -398,11 +398,16 @@ class CrossProvinceApplication(AuditedModel):
             return Q()
         ids = scope.organization_ids
         return (Q(generator_id__in=ids) | Q(receiver_id__in=ids) | scope.region_q("origin_province__path")
-                | scope.region_q("destination_province__path"))
+                | scope.region_q("destination_province__path") | scope.region_q("generator__region__path")
+                | scope.region_q("receiver__region__path"))
 
     @classmethod
     def editability_q(cls, scope):
-        return cls.visibility_q(scope)
+        """Acting on an application is for the two provinces (the services check which step is whose)."""
+        if scope.is_platform_admin:
+            return Q()
+        return (Q(generator_id__in=scope.writable_organization_ids) | scope.region_q("origin_province__path")
+                | scope.region_q("destination_province__path"))
 
 
 class TransferRuleKind(models.TextChoices):
@@ -441,8 +446,8 @@ class CrossProvinceRule(AuditedModel):
     def covers_code(self, code: str) -> bool:
         if not self.code:
             return True
-        if self.code.upper().startswith("HW") and len(self.code) == 4:
-            return code.endswith(self.code[2:])
+        if self.code.upper().startswith("HW") and len(self.code) == 4:  # a category covers its 8-digit codes
+            return len(code) == 10 and code[3] == "-" and code.endswith("-" + self.code[2:])
         return code == self.code
 
     @classmethod

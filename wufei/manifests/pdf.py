@@ -166,7 +166,7 @@ def covering_permits(manifest: Manifest, codes, on: dt.date) -> list[str]:
 
 def manifest_context(manifest: Manifest) -> dict:
     """Everything the template prints for one manifest."""
-    lines = list(manifest.lines.select_related("planned_method", "method").order_by("position"))
+    lines = list(manifest.lines.select_related("waste", "planned_method", "method").order_by("position"))
     legs = list(manifest.legs.select_related("transporter", "vehicle").order_by("position"))
     signatures = list(Signature.objects.filter(manifest=manifest).order_by("signed_at", "id"))
 
@@ -208,7 +208,7 @@ def manifest_context(manifest: Manifest) -> dict:
             "code": line.code,
             "name": line.waste_name,
             "form": FORM_NAMES.get(line.physical_form, line.physical_form),
-            "hazards": _hazards(line.hazards),
+            "hazards": _hazards(line.hazards or (line.waste.hazards if line.waste_id else "")),
             "packaging": PACKAGING_NAMES.get(line.packaging, line.packaging),
             "packages": line.container_count,
             "shipped": _tonnes(line.shipped_tonnes),

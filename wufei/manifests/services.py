@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.catalog.models import GeneralSolidWasteCode, TreatmentMethod
+from wufei.catalog.models import GeneralSolidWasteCode, Region, TreatmentMethod
 from wufei.core import audit, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
@@ -56,6 +56,16 @@ NO_PROCESSING = (Purpose.COLLECTION, Purpose.RETURN)  # these end at receipt
 
 # --- reading ---------------------------------------------------------------------------------------
 
+def awaiting(scope: Scope, step: str):
+    """Manifests waiting for the caller's signature of a step (pickup, handover, receive, process)."""
+    manifests = manifests_for(scope).filter(status__in=machine.STEPS[step].allowed_from)
+    if step in ("receive", "process"):
+        return manifests.filter(receiver_id__in=scope.organization_ids)
+    ids = [m.pk for m in manifests.filter(legs__transporter_id__in=scope.organization_ids).distinct()
+           if (party := party_for_step(m, step, quiet=True)) is not None and party.pk in scope.organization_ids]
+    return manifests.filter(pk__in=ids)
+
+
 def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None = None, region: str | None = None,
                   organization: int | None = None, overdue: bool | None = None, discrepancy: bool | None = None,
                   cross_province: bool | None = None, q: str | None = None, now: dt.datetime | None = None):
@@ -65,8 +75,9 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
     if kind:
         manifests = manifests.filter(kind=kind)
     if region:
-        manifests = manifests.filter(Q(generator__region_id__startswith=region.rstrip("0") or region)
-                                     | Q(receiver__region_id__startswith=region.rstrip("0") or region))
+        path = Region.objects.filter(code=region).values_list("path", flat=True).first() or f"/{region}/"
+        manifests = manifests.filter(Q(generator__region__path__startswith=path)
+                                     | Q(receiver__region__path__startswith=path))
     if organization:
         manifests = manifests.filter(Q(generator_id=organization) | Q(receiver_id=organization)
                                      | Q(pk__in=TransportLeg.objects.filter(transporter_id=organization)
@@ -136,7 +147,7 @@ def available_steps(scope: Scope, manifest: Manifest) -> list[str]:
     """Steps the caller could sign now (for pages' buttons); the services still check everything."""
     steps = []
     for name in machine.next_steps(manifest.status):
-        organization = _party_for_step(manifest, name, quiet=True)
+        organization = party_for_step(manifest, name, quiet=True)
         if organization is not None and organization.pk in scope.organization_ids:
             if name == "process" and manifest.purpose in NO_PROCESSING:
                 continue
@@ -187,9 +198,8 @@ def _text(data: dict, field: str, limit: int) -> str:
 
 
 def _require_writer(scope: Scope, organization: Organization, what: str) -> None:
-    if organization.pk not in scope.writable_organization_ids:
-        raise PermissionDenied(_("only members of %(unit)s can %(what)s") % {"unit": organization.name,
-                                                                             "what": what})
+    if organization.pk not in scope.writable_organization_ids:  # the name is not told to outsiders
+        raise PermissionDenied(_("only the organization's members can %(what)s") % {"what": what})
 
 
 def _method(code, field: str) -> TreatmentMethod | None:
@@ -615,13 +625,13 @@ def submission_problems(manifest: Manifest, *, day: dt.date) -> list[tuple[str, 
 
 # --- signing ---------------------------------------------------------------------------------------
 
-def _party_for_step(manifest: Manifest, step: str, *, quiet: bool = False) -> Organization | None:
+def party_for_step(manifest: Manifest, step: str, *, quiet: bool = False) -> Organization | None:
     party = machine.STEPS[step].party
     if party == "generator":
         return manifest.generator
     if party == "receiver":
         return manifest.receiver
-    leg = _leg_for_step(manifest, step)
+    leg = leg_for_step(manifest, step)
     if leg is None:
         if quiet:
             return None
@@ -629,7 +639,7 @@ def _party_for_step(manifest: Manifest, step: str, *, quiet: bool = False) -> Or
     return leg.transporter
 
 
-def _leg_for_step(manifest: Manifest, step: str) -> TransportLeg | None:
+def leg_for_step(manifest: Manifest, step: str) -> TransportLeg | None:
     legs = legs_of(manifest)
     if step == "pickup":
         return legs[0] if legs else None
@@ -688,7 +698,7 @@ def _verify_signing_code(organization: Organization, code: str) -> None:
 
 
 def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Organization:
-    organization = _party_for_step(manifest, step)
+    organization = party_for_step(manifest, step)
     if by_code:
         ids = set().union(*parties(manifest).values())
         if not ids & scope.organization_ids:
@@ -724,7 +734,7 @@ def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data
     if signing_code is not None:
         manifest = get_manifest(scope, manifest_id)
         _check_step(manifest, step)
-        _verify_signing_code(_party_for_step(manifest, step), signing_code)
+        _verify_signing_code(party_for_step(manifest, step), signing_code)
     with transaction.atomic():
         manifest = _locked(scope, manifest_id, version)
         _check_step(manifest, step)
@@ -786,7 +796,7 @@ def _hand_over(scope: Scope, manifest: Manifest, entries, to_organization_id: in
 
 
 def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> TransportLeg:
-    leg = _leg_for_step(manifest, "pickup")
+    leg = leg_for_step(manifest, "pickup")
     _fill_leg(leg, data)
     if leg.vehicle is None:
         raise RuleViolation(_("the vehicle is required to take the load over (危险废物转移管理办法 第11条)"),
@@ -815,7 +825,7 @@ def _fill_leg(leg: TransportLeg, data: dict) -> None:
 
 
 def _handover(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> TransportLeg:
-    current, leg = _current_leg(manifest), _leg_for_step(manifest, "handover")
+    current, leg = _current_leg(manifest), leg_for_step(manifest, "handover")
     _fill_leg(leg, data)
     if leg.vehicle is None:
         raise RuleViolation(_("the vehicle is required to take the load over (危险废物转移管理办法 第11条)"),
@@ -963,9 +973,9 @@ def _close_collections(manifest: Manifest, moment: dt.datetime) -> None:
     """A collection manifest is processed once every container it brought in is utilized or disposed downstream."""
     codes = manifest.carried.filter(refused=False).values("container_id")
     upstream = Manifest.objects.filter(purpose=Purpose.COLLECTION, status=S.RECEIVED,
-                                       carried__container_id__in=codes).distinct()
+                                       carried__container_id__in=codes).values("pk")
     final = (ContainerStatus.UTILIZED, ContainerStatus.DISPOSED)
-    for collection in upstream.select_for_update():
+    for collection in Manifest.objects.select_for_update().filter(pk__in=upstream).order_by("pk"):
         accepted = collection.carried.filter(refused=False).select_related("container")
         if any(entry.container.status not in final for entry in accepted):
             continue

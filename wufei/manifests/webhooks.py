@@ -221,7 +221,7 @@ def _claim(pk: int, now) -> WebhookDelivery | None:
         ).update(next_attempt_at=now + LEASE)
     if not claimed:
         return None
-    return WebhookDelivery.objects.select_related("webhook").get(pk=pk)
+    return WebhookDelivery.objects.select_related("webhook").filter(pk=pk).first()  # None if just deleted
 
 
 def _succeeded(delivery: WebhookDelivery) -> None:
@@ -240,8 +240,9 @@ def _failed(delivery: WebhookDelivery, error: str, now) -> tuple[str, bool]:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
             status=status, attempts=attempts, last_error=error[:300], next_attempt_at=next_attempt_at)
         Webhook.objects.filter(pk=delivery.webhook_id).update(consecutive_failures=F("consecutive_failures") + 1)
-        webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
-        switched_off = webhook.is_active and webhook.consecutive_failures >= SWITCH_OFF_AFTER
+        webhook = Webhook.objects.select_for_update().filter(pk=delivery.webhook_id).first()
+        switched_off = webhook is not None and webhook.is_active \
+            and webhook.consecutive_failures >= SWITCH_OFF_AFTER
         if switched_off:
             webhook.is_active = False
             webhook.disabled_reason = SWITCHED_OFF
