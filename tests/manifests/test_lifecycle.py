@@ -481,3 +481,34 @@ def test_small_volume_collection_keeps_the_lineage(chain, make_org, member_of, m
     lineage = services.lineage(scope_for(collector_admin), Manifest.objects.get(pk=forward.pk))
     assert {m.pk for m in lineage["related"]} == {m.pk for m in collections}
     assert _statuses([c for _s, _sc, c in shops]) == ["utilized", "utilized"]
+
+
+def test_each_signature_seals_its_section(chain):
+    """machine.FIELDS: the generator's fields close at submit, the carriers at pickup, a leg when it is taken."""
+    manifest = draft(chain, chain.record())
+    generator = chain.scopes["generator_admin"]
+    services.update_draft(scope=generator, manifest_id=manifest.pk, version=manifest.version,
+                          data={"note": "草稿可改"})
+    run(chain, manifest, "submit", "generator_admin")
+    manifest.refresh_from_db()
+    with pytest.raises(Conflict) as error:
+        services.update_draft(scope=generator, manifest_id=manifest.pk, version=manifest.version,
+                              data={"receiver_id": chain.receiver.pk})
+    assert error.value.code == "section_sealed"
+    legs = [{"transporter_id": chain.second_carrier.pk, "vehicle_id": chain.second_vehicle.pk}]
+    services.update_draft(scope=generator, manifest_id=manifest.pk, version=manifest.version, data={"legs": legs})
+    manifest.refresh_from_db()
+    services.update_leg(scope=chain.scopes["second_admin"], manifest_id=manifest.pk, version=manifest.version,
+                        position=1, data={"driver_name": "李师傅"})
+    manifest.refresh_from_db()
+    services.sign(scope=chain.scopes["second_admin"], manifest_id=manifest.pk, step="pickup",
+                  version=manifest.version)
+    manifest.refresh_from_db()
+    with pytest.raises(Conflict):
+        services.update_draft(scope=generator, manifest_id=manifest.pk, version=manifest.version, data={"legs": []})
+    with pytest.raises(Conflict):
+        services.update_leg(scope=chain.scopes["second_admin"], manifest_id=manifest.pk, version=manifest.version,
+                            position=1, data={"driver_name": "换人"})
+    with pytest.raises(ValidationFailed):
+        services.update_draft(scope=generator, manifest_id=manifest.pk, version=manifest.version,
+                              data={"status": "processed"})

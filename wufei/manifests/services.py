@@ -395,20 +395,60 @@ def _locked(scope: Scope, manifest_id: int, version: int | None) -> Manifest:
     return manifest
 
 
-def _editable_draft(scope: Scope, manifest_id: int, version) -> Manifest:
+def signed_steps(manifest: Manifest) -> set[str]:
+    return set(manifest.signatures.values_list("step", flat=True))
+
+
+def check_open(manifest: Manifest, fields, *, leg: TransportLeg | None = None) -> None:
+    """Refuse a change to a field that its sealing signature has locked (machine.FIELDS)."""
+    signed = signed_steps(manifest)
+    for field in fields:
+        step = machine.sealed_by(field)
+        locked = leg is not None and leg.taken_at is not None if field.startswith("leg.") else step in signed
+        if locked or manifest.status in machine.FINAL:
+            raise Conflict(_("%(field)s of manifest %(number)s was sealed by the '%(step)s' signature; ask for a "
+                             "revision") % {"field": field, "number": manifest, "step": step},
+                           code="section_sealed")
+
+
+def _check_required(manifest: Manifest, step: str, leg: TransportLeg | None) -> None:
+    """After a step: every field the table says the step requires is filled."""
+    missing = []
+    for field in machine.required_for(step):
+        if field in ("lines", "legs"):
+            filled = getattr(manifest, field).exists()
+        elif field.startswith("leg."):
+            filled = leg is None or getattr(leg, field[4:]) not in (None, "")
+        elif field.startswith("line."):
+            filled = all(getattr(line, field[5:]) not in (None, "")
+                         for line in manifest.lines.filter(accepted_tonnes__gt=0))
+        else:
+            filled = getattr(manifest, field) not in (None, "")
+        if not filled:
+            missing.append(field)
+    if missing:
+        raise RuleViolation(_("'%(step)s' needs %(fields)s") % {"step": step, "fields": ", ".join(missing)},
+                            code="field_missing", errors=[{"field": f, "message": _("is required")}
+                                                          for f in missing])
+
+
+def _editable_draft(scope: Scope, manifest_id: int, version, fields=("lines",)) -> Manifest:
     manifest = _locked(scope, manifest_id, version)
     _require_writer(scope, manifest.generator, _("change its draft manifests"))
-    if manifest.status != S.DRAFT:
-        raise Conflict(_("manifest %(number)s is %(status)s: the generator's section is sealed by its signature; "
-                         "ask for a revision") % {"number": manifest, "status": S(manifest.status).label},
-                       code="section_sealed")
+    check_open(manifest, fields)
     return manifest
 
 
 @transaction.atomic
 def update_draft(*, scope: Scope, manifest_id: int, version: int, data: dict) -> Manifest:
-    """Change the generator's section of a draft: receiver, sites, measures, note, carriers."""
-    manifest = _editable_draft(scope, manifest_id, version)
+    """Change the generator's section while its fields are open: everything until it signs, the carriers until
+    the first one takes the load over (machine.FIELDS)."""
+    fields = list(data)
+    unknown = [field for field in fields if field not in machine.FIELDS]
+    if unknown:
+        raise ValidationFailed(_("these fields are not part of the generator's section"),
+                               errors=[{"field": field, "message": _("cannot be changed here")} for field in unknown])
+    manifest = _editable_draft(scope, manifest_id, version, fields)
     if "receiver_id" in data:
         manifest.receiver = _organization(data["receiver_id"], "receiver_id")
         manifest.receiver_site = None
@@ -484,8 +524,7 @@ def update_leg(*, scope: Scope, manifest_id: int, version: int, position: int, d
     if leg.transporter_id not in scope.organization_ids and manifest.generator_id not in \
             scope.writable_organization_ids:
         raise PermissionDenied(_("only the carrier of this leg or the generator can fill it"))
-    if leg.taken_at is not None or manifest.status in machine.FINAL:
-        raise Conflict(_("this leg was signed when the load was taken over; it is sealed"), code="section_sealed")
+    check_open(manifest, [f"leg.{field}" for field in data], leg=leg)
     if "vehicle_id" in data:
         vehicle = Vehicle.objects.filter(pk=data["vehicle_id"], organization_id=leg.transporter_id).first() \
             if data["vehicle_id"] else None
@@ -741,6 +780,7 @@ def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data
         organization = _signer(scope, manifest, step, by_code=signing_code is not None)
         moment = now or timezone.now()
         leg = STEP_ACTIONS[step](scope, manifest, data or {}, moment)
+        _check_required(manifest, step, leg)
         method = SignatureMethod.SIGNING_CODE if signing_code is not None else SignatureMethod.SESSION
         Signature.objects.create(manifest=manifest, step=step, leg=leg, organization=organization,
                                  user_id=scope.user_id, signer_name=(signer_name or scope.username)[:150],
