@@ -22,7 +22,9 @@ Semantics (organization O, waste code W, month M):
   origin=produced, by the month of that event; containers = how many such containers.
   Containers made by merging or splitting are repackaging, never generation.
 * received_in = Σ weight at 'received' events recorded on behalf of O (event.organization).
-* transferred_out = Σ weight at 'handed_over' events by O (委外: leaves O's custody).
+* transferred_out = Σ weight at 'handed_over' events by O (委外: leaves O's custody), except a carrier's
+  hop: a handover whose previous status-changing event is itself a handover (a carrier passing the load
+  on to the next carrier or to the receiver under a manifest) moves no stock of anyone's.
 * self_utilized = Σ weight at 'self_utilized' + 'utilized' events by O;
   self_disposed = Σ weight at 'self_disposed' + 'disposed' events by O.
 * stored_in = Σ weight at 'stored' events by O (入库).
@@ -187,6 +189,18 @@ def event_weight_expression():
                     "container__net_weight_tonnes", Value(ZERO, output_field=TONNES), output_field=TONNES)
 
 
+def previous_status_kind_expression():
+    """The kind of the container's previous status-changing event (None for its first)."""
+    preceding = (ScanEvent.objects.filter(container_id=OuterRef("container_id")).exclude(kind__in=NO_STATUS_CHANGE)
+                 .filter(_earlier()).order_by("-occurred_at", "-id").values("kind")[:1])
+    return Subquery(preceding, output_field=CharField())
+
+
+def is_transit_hop(event) -> bool:
+    """A carrier handing the load on (to the next carrier or the receiver): not a transfer out of stock."""
+    return event.kind == K.HANDED_OVER and event.previous_status_kind == K.HANDED_OVER
+
+
 def next_status_event_expression():
     """The id of the container's next status-changing event (every kind but 'reweighed' and 'moved')."""
     following = (ScanEvent.objects.filter(container_id=OuterRef("container_id")).exclude(kind__in=NO_STATUS_CHANGE)
@@ -219,6 +233,9 @@ def compute_ledger(*, year: int, organization_ids=None) -> dict[tuple[int, str, 
     moves = ScanEvent.objects.filter(kind__in=[*FLOW_FIELD, K.STORED])
     if ids is not None:
         moves = moves.filter(organization_id__in=ids)
+    # a carrier's hop is no transfer out (one index lookup per handover, evaluated for handovers only)
+    moves = moves.exclude(Q(kind=K.HANDED_OVER) & Q(pk__in=ScanEvent.objects.filter(kind=K.HANDED_OVER).annotate(
+        previous_kind=previous_status_kind_expression()).filter(previous_kind=K.HANDED_OVER).values("pk")))
     movements = (moves.annotate(ledger_month=month, ledger_weight=weight)
                  .values_list("organization_id", "container__waste_id", "ledger_month", "kind")
                  .annotate(total=Sum("ledger_weight")).order_by())
@@ -763,7 +780,7 @@ def container_ledger(scope: Scope, organization_id: int, year: int, *, month: in
                     "method": event.method,
                     "facility_code": event.site_code,
                 })
-            if event.kind == K.HANDED_OVER:
+            if event.kind == K.HANDED_OVER and not is_transit_hop(event):
                 receipt = next((e for e in history.events[index + 1:] if e.kind == K.RECEIVED), None)
                 tables["entrusted"].append({
                     **_base_line(history, event, event.weight_at),
@@ -884,7 +901,7 @@ def _container_balance(history: History, org: int, start: dt.datetime, end: dt.d
         if event.kind == K.PRODUCED and container.organization_id == org and not history.repackaged:
             flows += weight
             generated_here = True
-        if event.organization_id == org and event.kind in FLOW_FIELD:
+        if event.organization_id == org and event.kind in FLOW_FIELD and not is_transit_hop(event):
             flows += weight if FLOW_FIELD[event.kind] in INFLOWS else -weight
         held = event.custodian_before == org
         changed = (event.weight is not None and event.previous_weight is not None
@@ -935,7 +952,7 @@ def _container_balance(history: History, org: int, start: dt.datetime, end: dt.d
         records.append(_record("unweighed", history, None, _("produced but never weighed")))
     for index, event in enumerate(history.events):
         if (event.kind == K.HANDED_OVER and event.organization_id == org and start <= event.occurred_at < end
-                and not any(e.kind == K.RECEIVED for e in history.events[index + 1:])):
+                and not is_transit_hop(event) and not any(e.kind == K.RECEIVED for e in history.events[index + 1:])):
             records.append(_record("not_received", history, None, _("handed over but never received"), event=event,
                                    weight=event.weight_at))
     relevant = bool(records or stock_end or stock_start or flows)
