@@ -35,7 +35,7 @@ from django.db.models import ProtectedError, RestrictedError
 from wufei.core import audit
 from wufei.core.errors import WufeiError
 
-BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.ledgers.demo"]
+BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.manifests.demo", "wufei.ledgers.demo"]
 
 
 class _Null:
