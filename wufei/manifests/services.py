@@ -884,7 +884,7 @@ def _decimal(value, field: str, *, allow_zero: bool = True) -> Decimal:
     except (ValueError, ArithmeticError):
         number = None
     if number is None or number < 0 or (number == 0 and not allow_zero):
-        message = _("a quantity in tonnes") + (_(" above zero") if not allow_zero else "")
+        message = _("a quantity in tonnes") if allow_zero else _("a quantity in tonnes above zero")
         raise ValidationFailed(message, errors=[{"field": field, "message": message}])
     return number
 
