@@ -385,7 +385,8 @@ def _refresh_totals(manifest: Manifest) -> None:
 
 
 def _locked(scope: Scope, manifest_id: int, version: int | None) -> Manifest:
-    get_manifest(scope, manifest_id)  # 404 when the caller cannot see it
+    if not Manifest.objects.visible_to(scope).filter(pk=manifest_id).exists():  # 404 when the caller cannot see it
+        raise NotFound(_("manifest %(id)s not found") % {"id": manifest_id})
     manifest = (Manifest.objects.select_for_update().select_related("generator__region", "receiver__region")
                 .get(pk=manifest_id))
     if version is not None and int(version) != manifest.version:
@@ -823,8 +824,8 @@ def _carried(manifest: Manifest, *, refused: bool | None = None) -> list[Manifes
 
 
 def _hand_over(scope: Scope, manifest: Manifest, entries, to_organization_id: int, moment) -> None:
-    for entry in entries:
-        container = Container.objects.get(pk=entry.container_id)
+    for entry in entries:  # loaded at the start of the step: no scan of this step has touched them yet
+        container = entry.container
         if container.holder_id == to_organization_id:
             continue
         holder = _holder_scope(scope, container.holder_id)
