@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "wufei.tracking",
     "wufei.ledgers",
     "wufei.manifests",
+    "wufei.programme",
     "wufei.web",
 ]
 

@@ -7,6 +7,7 @@ from wufei.ledgers.api import router as ledgers_router
 from wufei.manifests.api import router as manifests_router
 from wufei.manifests.crossprovince_api import router as crossprovince_router
 from wufei.manifests.webhooks_api import router as webhooks_router
+from wufei.programme.api import router as programme_router
 from wufei.registry.api import router as registry_router
 from wufei.tracking.api import router as tracking_router
 from wufei.tracking.views import scan_page
@@ -18,6 +19,7 @@ api.add_router("", ledgers_router)
 api.add_router("", manifests_router)
 api.add_router("", crossprovince_router)
 api.add_router("", webhooks_router)
+api.add_router("", programme_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -29,5 +31,6 @@ urlpatterns = [
     path("t/<str:code>/", scan_page, name="scan_page"),  # the short address printed in QR codes
     path("ledgers/", include("wufei.ledgers.urls")),
     path("manifests/", include("wufei.manifests.urls")),
+    path("programme/", include("wufei.programme.urls")),
     path("", include("wufei.web.urls")),
 ]

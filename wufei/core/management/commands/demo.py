@@ -35,7 +35,8 @@ from django.db.models import ProtectedError, RestrictedError
 from wufei.core import audit
 from wufei.core.errors import WufeiError
 
-BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.manifests.demo", "wufei.ledgers.demo"]
+BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.manifests.demo", "wufei.ledgers.demo",
+            "wufei.programme.demo"]
 
 
 class _Null:
