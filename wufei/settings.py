@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "wufei.ledgers",
     "wufei.manifests",
     "wufei.programme",
+    "wufei.indicators",
     "wufei.web",
 ]
 

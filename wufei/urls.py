@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
+from wufei.indicators.api import router as indicators_router
 from wufei.ledgers.api import router as ledgers_router
 from wufei.manifests.api import router as manifests_router
 from wufei.manifests.crossprovince_api import router as crossprovince_router
@@ -20,6 +21,7 @@ api.add_router("", manifests_router)
 api.add_router("", crossprovince_router)
 api.add_router("", webhooks_router)
 api.add_router("", programme_router)
+api.add_router("", indicators_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -32,5 +34,6 @@ urlpatterns = [
     path("ledgers/", include("wufei.ledgers.urls")),
     path("manifests/", include("wufei.manifests.urls")),
     path("programme/", include("wufei.programme.urls")),
+    path("indicators/", include("wufei.indicators.urls")),
     path("", include("wufei.web.urls")),
 ]

@@ -1,0 +1,29 @@
+"""The indicators demo: shipped plans, requested and approved quantities, the demo year evaluated; reset."""
+
+import pytest
+
+from wufei.core.audit import verify_chain
+from wufei.core.management.commands.demo import reset_demo
+from wufei.indicators import demo
+from wufei.indicators.models import DataRequest, Evaluation, Indicator, Plan
+from wufei.registry import demo as registry_demo
+from wufei.tracking.demo import demo_year
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_builds_evaluates_and_resets():
+    registry_demo.build(None)
+    assert not demo.is_built()
+    counts = demo.build(None)
+    assert demo.is_built() and counts["plans"] == 4
+    year = demo_year()
+    straw = Evaluation.objects.get(row__plan__key="kaizhou-2025", row__number=11, year=year)
+    assert str(straw.value.quantize(straw.value.__class__("0.01"))) == "87.93"
+    assert straw.status == "not_achieved" if year >= 2025 else straw.status in ("on_track", "at_risk")
+    rural = Evaluation.objects.get(row__plan__key="banan-2025", row__number=9, year=year)
+    assert str(rural.value.quantize(rural.value.__class__("0.01"))) == "17.68"
+    assert DataRequest.objects.filter(status="approved").count() == counts["requests"]
+    reset_demo()
+    assert not Plan.objects.exists() and not Evaluation.objects.exists() and not Indicator.objects.exists()
+    assert verify_chain().ok
