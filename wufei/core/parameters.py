@@ -84,6 +84,9 @@ DEFAULTS: dict[str, ParameterDefault] = {
         60, "Days before a permit or vehicle permit expires that it is shown as expiring",
         "platform default",
     ),
+    "indicators.evidence_max_mb": ParameterDefault(
+        20, "Largest evidence file (MB) a department attaches to an entered indicator quantity", "platform default",
+    ),
     "indicators.index": ParameterDefault(
         None, "Zero-waste index definition (sub-indices, components, weights, worst/best bounds); "
         "None = the shipped wufei/indicators/data/index.json", "platform default (no official definition found)",

@@ -1,13 +1,18 @@
 """Indicators API: catalog, quantities, plans, evaluation, roll-up, comparison, drill-down, index,
 data requests and reports. Thin: parse, call a service with the caller's scope, shape the answer."""
 
-from django.http import HttpResponse
-from ninja import Query, Router, Status
+from urllib.parse import quote
 
+from django.http import HttpResponse
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
+
+from wufei.core import files
 from wufei.core.api import scope_of
 from wufei.indicators import formulas, reports, services
 from wufei.indicators.models import Indicator
 from wufei.indicators.schemas import (
+    EvidenceOut,
     FormulaIn,
     IndicatorOut,
     JudgementIn,
@@ -172,6 +177,22 @@ def get_request(request, request_id: int):
 def enter_value(request, request_id: int, payload: ValueIn):
     services.enter_value(scope=scope_of(request), request_id=request_id, **payload.dict())
     return _request(services.get_request(scope_of(request), request_id))
+
+
+@router.post("/indicators/requests/{request_id}/values/{key}/evidence", response={201: EvidenceOut})
+def attach_evidence(request, request_id: int, key: str, file: UploadedFile = File(...)):
+    """Attach a file (pdf, images, office files, zip, ofd) to an entered quantity of an open request."""
+    evidence = services.attach_evidence(scope=scope_of(request), request_id=request_id, key=key, name=file.name,
+                                        content=file.read(), content_type=file.content_type or "")
+    return Status(201, evidence)
+
+
+@router.get("/indicators/evidence/{evidence_id}")
+def download_evidence(request, evidence_id: int):
+    evidence = services.get_evidence(scope_of(request), evidence_id)
+    response = HttpResponse(files.read(evidence.path), content_type=evidence.content_type or "application/octet-stream")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(evidence.name)}"
+    return response
 
 
 @router.post("/indicators/requests/{request_id}/submit", response=RequestOut)

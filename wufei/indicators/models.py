@@ -238,6 +238,33 @@ class QuantityValue(AuditedModel):
         return cls.visibility_q(scope)
 
 
+class QuantityEvidence(AuditedModel):
+    """A file proving an entered quantity (statistics table, survey report, photo of a facility …)."""
+
+    value = models.ForeignKey(QuantityValue, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(_("stored as"), max_length=300)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["value_id", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def visibility_q(cls, scope):
+        return Q(value__in=QuantityValue.objects.visible_to(scope))
+
+    @classmethod
+    def editability_q(cls, scope):
+        return Q(value__request__department_id__in=scope.department_ids)
+
+
 class Judgement(AuditedModel):
     """A regulator's judgement of a target that is judged by hand (完成市级任务, unparsed text)."""
 

@@ -134,3 +134,10 @@ class FormulaIn(Schema):
     numerator: str
     denominator: str = ""
     version: int | None = None
+
+
+class EvidenceOut(Schema):
+    id: int
+    name: str
+    size: int
+    sha256: str

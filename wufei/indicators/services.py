@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import Region
-from wufei.core import parameters
+from wufei.core import files, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.scope import Scope
 from wufei.indicators import formulas, targets
@@ -37,6 +37,7 @@ from wufei.indicators.models import (
     Judgement,
     Plan,
     PlanIndicator,
+    QuantityEvidence,
     QuantityValue,
     ReviewStatus,
     Target,
@@ -625,6 +626,33 @@ def enter_value(*, scope: Scope, request_id: int, key: str, value: str | None = 
     row.request, row.entered_by_id, row.status = request, scope.user_id, ReviewStatus.DRAFT
     row.save()
     return row
+
+
+def attach_evidence(*, scope: Scope, request_id: int, key: str, name: str, content: bytes,
+                    content_type: str = "") -> QuantityEvidence:
+    """The requested department attaches a file to an entered quantity while the request is open."""
+    request = get_request(scope, request_id)
+    if request.department_id not in scope.department_ids and not scope.is_platform_admin:
+        raise PermissionDenied(_("only the requested department can enter these values"))
+    if request.status not in (ReviewStatus.DRAFT, ReviewStatus.RETURNED):
+        raise Conflict(_("the request has been submitted; values can no longer change"), code="request_closed")
+    value = request.values.filter(key=key).first()
+    if value is None:
+        raise ValidationFailed(_("enter the value before attaching its evidence"), errors=[field_error("key", key)])
+    limit = int(parameters.get("indicators.evidence_max_mb", request.region)) * 2**20
+    stored = files.store_evidence(folder=f"indicators/{request.region_id}/{request.year}", name=name,
+                                  content=content, max_bytes=limit)
+    evidence = QuantityEvidence(value=value, path=stored.path, name=stored.name, size=stored.size,
+                                sha256=stored.sha256, content_type=(content_type or "")[:100])
+    evidence.save()
+    return evidence
+
+
+def get_evidence(scope: Scope, evidence_id: int) -> QuantityEvidence:
+    evidence = QuantityEvidence.objects.visible_to(scope).filter(pk=evidence_id).first()
+    if evidence is None:
+        raise NotFound(_("file not found"))
+    return evidence
 
 
 def submit_request(*, scope: Scope, request_id: int, version: int | None = None) -> DataRequest:

@@ -184,6 +184,11 @@ def request_detail(request, request_id: int):
                 services.enter_value(scope=scope, request_id=request_id, key=request.POST.get("key", ""),
                                      value=request.POST.get("value") or None, unit=request.POST.get("unit", ""),
                                      state=request.POST.get("state", ""), evidence=request.POST.get("evidence", ""))
+            elif action == "file":
+                upload = request.FILES.get("file")
+                services.attach_evidence(scope=scope, request_id=request_id, key=request.POST.get("key", ""),
+                                         name=upload.name if upload else "", content=upload.read() if upload else b"",
+                                         content_type=upload.content_type if upload else "")
             elif action == "submit":
                 services.submit_request(scope=scope, request_id=request_id, version=request.POST.get("version"))
             elif action in ("approve", "return"):

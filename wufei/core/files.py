@@ -1,0 +1,47 @@
+"""Uploaded evidence files (佐证材料): checked, stored under MEDIA_ROOT by content digest, described by a row.
+
+Each domain keeps its own evidence model (who may see it follows the record it proves); this module
+does the part they share: the allowed types, the size limit, the digest and the storage name.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+
+from wufei.core.errors import ValidationFailed
+
+EVIDENCE_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".docx", ".doc", ".xlsx", ".xls", ".zip", ".ofd")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str
+    name: str
+    size: int
+    sha256: str
+
+
+def store_evidence(*, folder: str, name: str, content: bytes, max_bytes: int,
+                   extensions: tuple[str, ...] = EVIDENCE_EXTENSIONS) -> StoredFile:
+    """Check an upload (type by extension, not empty, size) and store it; errors name the `file` field."""
+    name = (name or "").strip().replace("/", "_").replace("\\", "_")[:200]
+    errors = []
+    if not name or not name.lower().endswith(extensions):
+        errors.append({"field": "file", "message": _("allowed files: %(types)s") % {"types": " ".join(extensions)}})
+    if not content:
+        errors.append({"field": "file", "message": _("the file is empty")})
+    elif len(content) > max_bytes:
+        errors.append({"field": "file", "message": _("the file is larger than %(n)s MB") % {"n": max_bytes // 2**20}})
+    if errors:
+        raise ValidationFailed(_("evidence is not valid"), errors=errors)
+    digest = hashlib.sha256(content).hexdigest()
+    path = default_storage.save(f"{folder}/{digest[:2]}/{digest}-{name}", ContentFile(content))
+    return StoredFile(path=path, name=name, size=len(content), sha256=digest)
+
+
+def read(path: str) -> bytes:
+    with default_storage.open(path, "rb") as handle:
+        return handle.read()
