@@ -446,12 +446,6 @@ class ProgressReport(AuditedModel):
         return Q(unit__in=units_of(scope, writable=True))
 
 
-def evidence_name(report_id: int, sha256: str, filename: str) -> str:
-    """Where an evidence file is stored (default storage, under MEDIA_ROOT): by report and content digest."""
-    suffix = "." + filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else ""
-    return f"programme/evidence/{report_id}/{sha256[:16]}{suffix}"
-
-
 class Evidence(AuditedModel):
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="evidence")
     path = models.CharField(_("stored as"), max_length=200)

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
-from wufei.core import parameters
+from wufei.core import files, parameters
 from wufei.core.parameters import ParameterDefault
 
 # --- parameters ------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ PARAMETERS = {
 for _key, _default in PARAMETERS.items():
     parameters.DEFAULTS.setdefault(_key, _default)
 
-EVIDENCE_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".docx", ".doc", ".xlsx", ".xls", ".zip", ".ofd")
+EVIDENCE_EXTENSIONS = files.EVIDENCE_EXTENSIONS
 
 # --- deadlines -------------------------------------------------------------------------------
 

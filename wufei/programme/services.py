@@ -12,19 +12,16 @@ Who may do what:
 """
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core import parameters
+from wufei.core import files, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.programme import rules
@@ -46,7 +43,6 @@ from wufei.programme.models import (
     TaskAssignment,
     TaskItem,
     ZeroWasteCell,
-    evidence_name,
     overseer_q,
     units_of,
 )
@@ -530,22 +526,11 @@ def add_evidence(*, scope: Scope, report_id: int, name: str, content: bytes, con
     report = get_report(scope, report_id)
     if not ProgressReport.objects.filter(pk=report.pk, unit__in=units_of(scope, writable=True)).exists():
         raise PermissionDenied(_("only the unit that made the report can add evidence to it"))
-    name = (name or "").strip().replace("/", "_").replace("\\", "_")[:200]
     limit = int(parameters.get("programme.evidence_max_mb", report.unit.region)) * 1024 * 1024
-    errors = []
-    if not name or not name.lower().endswith(rules.EVIDENCE_EXTENSIONS):
-        errors.append({"field": "file", "message": _("allowed files: %(types)s")
-                       % {"types": " ".join(rules.EVIDENCE_EXTENSIONS)}})
-    if not content:
-        errors.append({"field": "file", "message": _("the file is empty")})
-    elif len(content) > limit:
-        errors.append({"field": "file", "message": _("the file is larger than %(n)s MB") % {"n": limit // 2**20}})
-    if errors:
-        raise ValidationFailed(_("evidence is not valid"), errors=errors)
-    digest = hashlib.sha256(content).hexdigest()
-    path = default_storage.save(evidence_name(report.pk, digest, name), ContentFile(content))
-    evidence = Evidence(report=report, name=name, size=len(content), sha256=digest, content_type=content_type[:100],
-                        path=path)
+    stored = files.store_evidence(folder=f"programme/{report.pk}", name=name, content=content, max_bytes=limit,
+                                  extensions=rules.EVIDENCE_EXTENSIONS)
+    evidence = Evidence(report=report, name=stored.name, size=stored.size, sha256=stored.sha256,
+                        content_type=content_type[:100], path=stored.path)
     evidence.save()
     return evidence
 
