@@ -61,3 +61,12 @@ def services_admin():
     from tests.indicators.conftest import ADMIN
 
     return ADMIN
+
+
+def test_a_directionless_bare_number_is_a_projection_judged_by_hand():
+    from wufei.indicators import targets
+
+    expression = targets.parse_target("1286吨/天", "none")
+    assert expression == {"op": "forecast", "value": "1286", "unit": "t/d"}
+    assert targets.describe(expression) == "≈ 1286t/d"
+    assert targets.parse_target("80%", "up")["op"] == ">="

@@ -356,7 +356,7 @@ def _better_or_equal(direction: str, value: Decimal, reference: Decimal) -> bool
 def _status(result: Result, judgement: Judgement | None) -> str:
     target, indicator, row = result.target, result.indicator, result.row
     expression = target.expression if target else None
-    if expression is None or expression["op"] in ("manual", "all"):
+    if expression is None or expression["op"] in ("manual", "all", "forecast"):
         return judgement.status if judgement else "to_judge"
     op = expression["op"]
     final = result.year >= target.year

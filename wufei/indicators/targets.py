@@ -8,11 +8,14 @@ A target string is kept verbatim; `parse_target` turns it into one of
     {"op": "maintain"}           稳定保持: value not worse than the baseline
     {"op": "state", "state": "健全"}    reach a state (有 / 健全 / 纳入 / 效果良好 / grade A …)
     {"op": "manual"}             完成市级(下达)任务: judged by hand
+    {"op": "forecast", "value": "1286", "unit": "t/d"}   a projected value of a directionless indicator: by hand
     {"op": "all", "parts": [{"label": "城区", "op": ">=", "value": "100", "unit": "%"}, …]}
                                  several thresholds on named parts (each part judged on its entered value)
 
 A bare number ("80%", "5家", "0") is a threshold in the indicator's good direction: ≥ when higher is
-better, ≤ when lower is better, = when the indicator has no direction. Anything else is not
+better, ≤ when lower is better; for an indicator with no direction it is a projection
+({"op": "forecast", …}, e.g. Banan's 1286 吨/天 of domestic waste), shown beside the value and judged
+by hand, never "met" by equality. Anything else is not
 parsed: `parse_target` returns None, the string is listed in data/unparsed_targets.csv (a test
 keeps the list exact) and the evaluation reports it as "to be judged", never as met.
 """
@@ -36,7 +39,8 @@ PART = re.compile(rf"^(.+?)(达到|超过|不低于)?\s*(≥|＞|>|≤|＜|<)?\s
 
 
 def _bare(direction: str) -> str:
-    return {"up": ">=", "down": "<="}.get(direction, "=")
+    # an indicator with no better direction (e.g. domestic waste collected, t/d) prints a projection
+    return {"up": ">=", "down": "<="}.get(direction, "forecast")
 
 
 def _threshold(match_op, number, unit, suffix, direction) -> dict:
@@ -95,6 +99,8 @@ def describe(expression: dict | None) -> str:
         return f"{op} {expression['value']}{expression.get('unit', '')}"
     if op == "state":
         return f"= {expression['state']}"
+    if op == "forecast":
+        return f"≈ {expression['value']}{expression.get('unit', '')}"
     if op == "all":
         return "; ".join(f"{p['label']} {p['op']} {p['value']}{p['unit']}" for p in expression["parts"])
     return op
