@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "wufei.manifests",
     "wufei.programme",
     "wufei.indicators",
+    "wufei.alerts",
     "wufei.web",
 ]
 

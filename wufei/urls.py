@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from wufei.alerts.api import router as alerts_router
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
 from wufei.indicators.api import router as indicators_router
@@ -22,6 +23,7 @@ api.add_router("", crossprovince_router)
 api.add_router("", webhooks_router)
 api.add_router("", programme_router)
 api.add_router("", indicators_router)
+api.add_router("", alerts_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -35,5 +37,6 @@ urlpatterns = [
     path("manifests/", include("wufei.manifests.urls")),
     path("programme/", include("wufei.programme.urls")),
     path("indicators/", include("wufei.indicators.urls")),
+    path("alerts/", include("wufei.alerts.urls")),
     path("", include("wufei.web.urls")),
 ]

@@ -36,7 +36,7 @@ from wufei.core import audit
 from wufei.core.errors import WufeiError
 
 BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.manifests.demo", "wufei.ledgers.demo",
-            "wufei.programme.demo", "wufei.indicators.demo"]
+            "wufei.programme.demo", "wufei.indicators.demo", "wufei.alerts.demo"]
 
 
 class _Null:
