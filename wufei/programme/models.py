@@ -233,6 +233,17 @@ class Role(models.TextChoices):
     RESPONSIBLE = "responsible", _("responsible / cooperating unit")
 
 
+def overseen_or_assigned_q(scope, assignments, target: str) -> Q:
+    """Rows of a plan the caller oversees, or assigned (through `assignments`, a callable giving the
+    assignment manager: the model is defined below) to one of the caller's units."""
+    if scope.is_platform_admin:
+        return Q()
+    query = overseer_q(scope, "plan__")
+    if scope.department_ids or scope.organization_ids:
+        query |= Q(pk__in=assignments().filter(unit__in=units_of(scope)).values(target))
+    return query
+
+
 class TaskItem(DeadlineFields, AuditedModel):
     """A numbered row of the task list (序号): what is to be done, by whom, by when, and how far it is."""
 
@@ -265,12 +276,7 @@ class TaskItem(DeadlineFields, AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        query = overseer_q(scope, "plan__")
-        if scope.department_ids or scope.organization_ids:
-            query |= Q(pk__in=TaskAssignment.objects.filter(unit__in=units_of(scope)).values("item_id"))
-        return query
+        return overseen_or_assigned_q(scope, lambda: TaskAssignment.objects, "item_id")
 
     @classmethod
     def editability_q(cls, scope):
@@ -349,12 +355,7 @@ class KeyProject(DeadlineFields, AuditedModel):
 
     @classmethod
     def visibility_q(cls, scope):
-        if scope.is_platform_admin:
-            return Q()
-        query = overseer_q(scope, "plan__")
-        if scope.department_ids or scope.organization_ids:
-            query |= Q(pk__in=ProjectAssignment.objects.filter(unit__in=units_of(scope)).values("project_id"))
-        return query
+        return overseen_or_assigned_q(scope, lambda: ProjectAssignment.objects, "project_id")
 
     @classmethod
     def editability_q(cls, scope):
