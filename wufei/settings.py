@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "wufei.programme",
     "wufei.indicators",
     "wufei.alerts",
+    "wufei.cases",
+    "wufei.analytics",
     "wufei.web",
 ]
 

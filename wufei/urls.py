@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from wufei.alerts.api import router as alerts_router
+from wufei.analytics.api import router as analytics_router
+from wufei.cases.api import router as cases_router
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
 from wufei.indicators.api import router as indicators_router
@@ -24,6 +26,8 @@ api.add_router("", webhooks_router)
 api.add_router("", programme_router)
 api.add_router("", indicators_router)
 api.add_router("", alerts_router)
+api.add_router("", cases_router)
+api.add_router("", analytics_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -38,5 +42,8 @@ urlpatterns = [
     path("programme/", include("wufei.programme.urls")),
     path("indicators/", include("wufei.indicators.urls")),
     path("alerts/", include("wufei.alerts.urls")),
+    path("cases/", include("wufei.cases.urls")),
+    path("cockpit/", include("wufei.analytics.urls")),
+    path("portal/", include("wufei.web.portal_urls")),
     path("", include("wufei.web.urls")),
 ]

@@ -1,0 +1,94 @@
+"""Real-browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, installed by bin/setup) against
+the live test server. Screenshots go to test-artifacts/screenshots/ (WUFEI_SCREENSHOTS to change)."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make between browser
+# steps are plain synchronous calls and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("WUFEI_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("WUFEI_SCREENSHOTS", Path(__file__).resolve().parents[2] / "test-artifacts"
+                                  / "screenshots"))
+PASSWORD = "wufei-test-pw"  # tests/conftest.py make_user's default
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+# Without the background-networking switches Chromium keeps calling Google's hosts, which this network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run bin/setup (it installs Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class User:
+    """One person at one browser: their own context (cookies), a page, and a screenshot trail."""
+
+    def __init__(self, browser, base_url: str, name: str, test_name: str, **context_options):
+        self.base_url, self.name, self.test_name = base_url, name, test_name
+        self.context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **context_options)
+        self.context.set_default_timeout(20_000)
+        self.page = self.context.new_page()
+        self.shots = 0
+        self.console_errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+
+    def goto(self, path: str):
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and response.status < 400, f"{path}: HTTP {response and response.status}"
+        return response
+
+    def login(self, username: str, password: str = PASSWORD):
+        self.goto("/accounts/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", password)
+        with self.page.expect_navigation():
+            self.page.click("main form button[type=submit]")
+        assert "/accounts/login/" not in self.page.url, f"{username} could not log in"
+
+    def submit(self, selector: str = "[data-testid=sign]"):
+        """Click a submit button and wait for the page the form leads to."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
+
+    def shot(self, label: str) -> Path:
+        self.shots += 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{self.test_name}-{self.name}-{self.shots:02d}-{re.sub(r'[^a-z0-9-]+', '-', label)}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def text(self, selector: str = "main") -> str:
+        return self.page.inner_text(selector)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def people(browser, live_server, request):
+    """people("generator") → a User with its own browser context; all are closed after the test."""
+    opened: list[User] = []
+
+    def open_(name: str, **context_options) -> User:
+        user = User(browser, live_server.url, name, request.node.name.removeprefix("test_"), **context_options)
+        opened.append(user)
+        return user
+
+    yield open_
+    for user in opened:
+        user.close()

@@ -1,0 +1,5 @@
+"""Cockpit pages under /cockpit/ (namespace "analytics")."""
+from django.urls import path  # noqa: F401
+
+app_name = "analytics"
+urlpatterns = []
