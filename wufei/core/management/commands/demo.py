@@ -36,7 +36,8 @@ from wufei.core import audit
 from wufei.core.errors import WufeiError
 
 BUILDERS = ["wufei.registry.demo", "wufei.tracking.demo", "wufei.manifests.demo", "wufei.ledgers.demo",
-            "wufei.programme.demo", "wufei.indicators.demo", "wufei.alerts.demo"]
+            "wufei.programme.demo", "wufei.indicators.demo", "wufei.alerts.demo",
+            "wufei.cases.demo"]
 
 
 class _Null:
