@@ -556,6 +556,7 @@ PAGE_CASES = {
          {"decision": "reject"})],
     "follow_up": lambda w: [("POST", reverse("manifests:follow_up", args=[w["manifest"].pk]), {
         "purpose": "return"})],
+    "today": lambda w: [("GET", reverse("manifests:today"), None)],
 }
 
 

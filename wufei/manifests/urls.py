@@ -16,6 +16,7 @@ urlpatterns = [
     path("new/", views.manifest_create, name="create"),
     path("sign/", views.bulk_sign, name="bulk_sign"),
     path("signing-code/", views.signing_code, name="signing_code"),
+    path("today/", views.today, name="today"),
     path("<int:manifest_id>/", views.manifest_detail, name="detail"),
     path("<int:manifest_id>/sign/<str:step>/", views.sign, name="sign"),
     path("<int:manifest_id>/containers/", views.edit_containers, name="containers"),

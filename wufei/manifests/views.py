@@ -771,3 +771,69 @@ register_organization_section(OrganizationSection(
     key="manifests", title=gettext_lazy("Transfer manifests"), template="manifests/_organization_section.html",
     data=_organization_section, order=30,
 ))
+
+
+# --- the carrier's day on a phone (issue 8) --------------------------------------------------------
+
+TODAY_LIMIT = 200
+
+
+def _tonnes_text(value) -> str:
+    """1.500000 → '1.5' (a phone screen has no room for six decimals that are zero)."""
+    return format(value.normalize(), "f") if value is not None else ""
+
+
+def _today_card(manifest: Manifest, step: str | None, carrier_ids: set[int]) -> dict:
+    """What a driver needs at the gate: who, where, what, how much, and the step to sign."""
+    lines = list(manifest.lines.select_related("waste").order_by("position"))
+    for line in lines:
+        line.tonnes_text = _tonnes_text(line.shipped_tonnes)
+    legs = services.legs_of(manifest)
+    party = _party_for_step(manifest, step) if step else None
+    site = manifest.generator_site
+    return {
+        "manifest": manifest, "lines": lines, "legs": legs, "step": step,
+        "step_label": STEP_LABELS[step] if step else "",
+        "party": party, "gate": party is not None and party.pk not in carrier_ids,
+        "packages": sum(line.container_count for line in lines), "tonnes": _tonnes_text(manifest.shipped_tonnes),
+        "address": (site.address if site is not None and site.address else "") or manifest.generator.address,
+    }
+
+
+@login_required
+@require_GET
+def today(request):
+    """A carrier's (and its drivers') day on a phone: loads to pick up at a generator's gate, loads on the road to
+    hand over to the next carrier or the receiver (who signs on the driver's phone with its gate code)."""
+    scope = request_scope(request)
+    carriers = list(Organization.objects.filter(pk__in=scope.organization_ids, is_transporter=True)
+                    .order_by("name", "pk"))
+    carrier_ids = {o.pk for o in carriers}
+    end_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time.min))
+    pickups, on_the_road, to_take_over = [], [], []
+    if carrier_ids:
+        base = services.manifests_for(scope).select_related("generator_site")
+        first_legs = base.filter(status=S.SUBMITTED, submitted_at__lt=end_of_today, legs__position=1,
+                                 legs__transporter_id__in=carrier_ids).distinct().order_by("submitted_at", "pk")
+        pickups = [_today_card(m, "pickup", carrier_ids) for m in first_legs[:TODAY_LIMIT]]
+        # loads a leg of ours has taken and not yet handed on
+        holding = base.filter(status=S.IN_TRANSIT, legs__transporter_id__in=carrier_ids, legs__taken_at__isnull=False,
+                              legs__handed_at__isnull=True).distinct().order_by("picked_up_at", "pk")
+        now = timezone.now()
+        for manifest in holding[:TODAY_LIMIT]:
+            waiting = services.leg_for_step(manifest, "handover")
+            if waiting is not None and waiting.transporter_id in carrier_ids:
+                continue  # the next leg is ours too: it is listed below as a load to take over
+            card = _today_card(manifest, "handover" if waiting is not None else "receive", carrier_ids)
+            card["overdue"] = _is_overdue(manifest, now)
+            on_the_road.append(card)
+        take_over = base.filter(status=S.IN_TRANSIT, legs__transporter_id__in=carrier_ids,
+                                legs__taken_at__isnull=True).distinct().order_by("picked_up_at", "pk")
+        for manifest in take_over[:TODAY_LIMIT]:
+            waiting = services.leg_for_step(manifest, "handover")
+            if waiting is not None and waiting.transporter_id in carrier_ids:
+                to_take_over.append(_today_card(manifest, "handover", carrier_ids))
+    return render(request, "manifests/today.html", {
+        "carriers": carriers, "pickups": pickups, "on_the_road": on_the_road, "to_take_over": to_take_over,
+        "today": timezone.localdate(),
+    })

@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -9,22 +11,53 @@ from wufei.core.scope import request_scope
 from wufei.core.tokens import issue_token, revoke_token
 
 
+def _main_page(scope) -> dict | None:
+    """Where the caller's work starts: the cockpit for regulators (once it exists, else the organizations),
+    the workspace for enterprise users, the data requests for departments."""
+    candidates = []
+    if scope.is_regulator:
+        candidates += [("analytics:cockpit", _("Cockpit")), ("registry:organization_list", _("Organizations"))]
+    if scope.organization_ids:
+        candidates.append(("workspace", _("Workspace")))
+    if scope.department_ids:
+        candidates.append(("indicators:requests", _("Indicator data requests")))
+    for name, label in candidates:
+        try:
+            return {"url": reverse(name), "label": label}
+        except NoReverseMatch:
+            continue
+    return None
+
+
 def home(request):
-    return render(request, "web/home.html")
+    """Anonymous visitors: the public landing (portal, verification, reports); others: their main page first."""
+    scope = request_scope(request)
+    return render(request, "web/home.html", {"main_page": _main_page(scope) if scope.is_authenticated else None})
 
 
 @login_required
 def workspace(request):
-    """An enterprise user's units with every registered section (stock, ledger, plan, declaration …)."""
+    """An enterprise user's units: the to-do list and quick actions first, then every registered section."""
     from wufei.registry.models import Organization
     from wufei.registry.views import organization_sections
+    from wufei.tracking.services import recording_organizations
+    from wufei.web import todo
 
     scope = request_scope(request)
-    organizations = Organization.objects.filter(pk__in=scope.organization_ids).select_related("region")
-    return render(request, "web/workspace.html", {"organizations": [
-        {"organization": organization, "sections": organization_sections(scope, organization)}
-        for organization in organizations
-    ]})
+    organizations = Organization.objects.filter(pk__in=scope.organization_ids).select_related("region").order_by(
+        "name", "pk")
+    recording_ids = {o.pk for o in recording_organizations(scope)} if scope.writable_organization_ids else set()
+    now = timezone.now()
+    units = []
+    for organization in organizations:
+        items = todo.todo_for(scope, organization, now=now)
+        units.append({
+            "organization": organization, "todo": items, "todo_count": sum(item.count for item in items),
+            "overdue_count": sum(1 for item in items if item.overdue),
+            "actions": todo.quick_actions(scope, organization, recording_ids=recording_ids, now=now),
+            "sections": organization_sections(scope, organization),
+        })
+    return render(request, "web/workspace.html", {"organizations": units})
 
 
 @login_required
