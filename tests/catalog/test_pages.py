@@ -242,7 +242,8 @@ def test_district_page_shows_breadcrumb_and_zones(client, platform_admin):
                          region_code="500113")
     text = _text(_page(client, reverse("catalog:region_detail", args=["500113"])))
     assert "巴南区" in text
-    breadcrumb = text[text.index('class="breadcrumb"'):text.index('aria-current="page"')]
+    start = text.index('class="breadcrumb"')
+    breadcrumb = text[start:text.index('aria-current="page"', start)]
     assert 'href="/catalog/regions/500000/"' in breadcrumb and "重庆市" in breadcrumb
     assert "巴南经开区" in text
 

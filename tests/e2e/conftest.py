@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ensure_catalogs
+from tests.manifests.conftest import chain  # noqa: F401 (the transfer chain the loop runs through)
+
 # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make between browser
 # steps are plain synchronous calls and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -34,6 +37,12 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _catalogs_for_the_live_server(transactional_db):
+    """The live server needs committed rows, so these tests flush the database afterwards: load the catalogs first."""
+    ensure_catalogs()
+
+
 class User:
     """One person at one browser: their own context (cookies), a page, and a screenshot trail."""
 
@@ -46,6 +55,8 @@ class User:
         self.console_errors: list[str] = []
         self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+        self.page.on("response", lambda response: response.status >= 400 and self.console_errors.append(
+            f"HTTP {response.status} {response.url}"))
 
     def goto(self, path: str):
         response = self.page.goto(self.base_url + path)
@@ -72,6 +83,10 @@ class User:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def unlabelled_fields(self) -> list[str]:
+        """Visible form fields a screen reader could not name (no <label for>, wrapping label or aria-label)."""
+        return self.page.evaluate(UNLABELLED_FIELDS)
+
     def text(self, selector: str = "main") -> str:
         return self.page.inner_text(selector)
 
@@ -92,3 +107,10 @@ def people(browser, live_server, request):
     yield open_
     for user in opened:
         user.close()
+
+
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll('main input, main select, main textarea')]
+  .filter(el => el.type !== 'hidden' && el.type !== 'submit' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby') && !el.title)
+  .map(el => el.outerHTML.slice(0, 120))"""

@@ -1,5 +1,9 @@
 """Cockpit pages under /cockpit/ (namespace "analytics")."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from wufei.analytics import views
 
 app_name = "analytics"
-urlpatterns = []
+urlpatterns = [
+    path("", views.cockpit, name="cockpit"),
+]

@@ -4,8 +4,8 @@
 it needs the regulator accounts). Reports are filed through `services.submit_report` and handled
 through `services.transition` as the Banan regulator (`regulator`) and the Kaizhou regulator, so
 the history and the audit chain are the real ones. One follow-up pair (number, secret) is printed
-to try the reporter's page. Every row's "created" event carries the actor "demo": `--reset` removes
-them through the audit chain, with their photos.
+to try the reporter's page. Every row's "created" event carries the actor "demo": `--reset` finds the
+demo's reports by it and deletes them with their photos.
 """
 
 import zlib
@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from wufei.cases import services
-from wufei.cases.models import Report
+from wufei.cases.models import Report, ReportPhoto
 from wufei.core import audit
 from wufei.core.scope import scope_for
 
@@ -107,11 +107,18 @@ def build(stdout=None) -> dict:
 
 
 def reset(organization_ids: list[int]) -> int:
-    """Unlink reports (filed by anyone) from the demo organizations before the registry rows go; the demo's
-    own reports are removed with the rest of the demo through the audit chain."""
+    """Delete the demo's own reports (with their photos) and unlink reports filed by anyone else from the demo
+    organizations, before the registry rows go."""
+    from wufei.core.models import AuditEvent
+
+    created = AuditEvent.objects.filter(actor_label=DEMO_ACTOR, action="created", entity_type="cases.report")
+    demo_ids = [int(i) for i in created.values_list("entity_id", flat=True)]
     with transaction.atomic():
-        reports = list(Report.objects.filter(organization_id__in=organization_ids))
-        for report in reports:
+        ReportPhoto.objects.filter(report_id__in=demo_ids).delete()
+        Report.objects.filter(pk__in=demo_ids).delete()
+        for report in Report.objects.filter(organization_id__in=organization_ids):
             report.organization = None
             report.save(audit_action="organization_linked", audit_note="demo reset")
-    return len(reports)
+        audit.record_raw(entity_type="cases.report", entity_id="demo", action="demo_reset",
+                         payload={"reports": len(demo_ids)})
+    return len(demo_ids)

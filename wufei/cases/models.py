@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wufei.catalog.models import Region
 from wufei.core.models import AuditedModel, ScopedQuerySet
@@ -24,11 +25,11 @@ class Kind(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", _("submitted")
-    ACCEPTED = "accepted", _("accepted")
-    INVESTIGATING = "investigating", _("investigating")
-    CLOSED = "closed", _("closed")
-    REJECTED = "rejected", _("rejected")
+    SUBMITTED = "submitted", pgettext_lazy("report status", "submitted")
+    ACCEPTED = "accepted", pgettext_lazy("report status", "accepted")
+    INVESTIGATING = "investigating", pgettext_lazy("report status", "investigating")
+    CLOSED = "closed", pgettext_lazy("report status", "closed")
+    REJECTED = "rejected", pgettext_lazy("report status", "rejected")
 
 
 OPEN = (Status.SUBMITTED, Status.ACCEPTED, Status.INVESTIGATING)

@@ -368,8 +368,8 @@ def transition(*, scope: Scope, report_id: int, action: str, version: int | None
     report = _locked(scope, report_id, version)
     before, after = TRANSITIONS[action]
     if report.status not in before:
-        raise Conflict(_("the report is %(status)s: it cannot be %(action)s now")
-                       % {"status": report.get_status_display(), "action": action}, code="invalid_transition")
+        raise Conflict(_("the report is %(status)s: this step is not possible now")
+                       % {"status": report.get_status_display()}, code="invalid_transition")
     result, reason, note = (result or "").strip(), (reason or "").strip(), (note or "").strip()
     if action == "close" and not result:
         raise ValidationFailed(_("write the result for the reporter"), errors=[field_error("result",

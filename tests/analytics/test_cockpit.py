@@ -1,0 +1,185 @@
+"""Golden numbers of the regulator cockpit on a small region (tests/analytics/conftest.py `region`), the
+figures moving with live records, drill-down, capacity load, in-transit list and the empty region."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from django.utils import timezone
+
+from tests.analytics.conftest import process
+from tests.manifests.conftest import OIL
+from wufei.analytics import services
+from wufei.core.scope import scope_for
+from wufei.registry.models import OperatingPermit
+
+T = Decimal
+
+
+def figures_of(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-figure="([a-z]+\.[a-z]+)" href="[^"]*">([^<]*)</a>', html))
+
+
+def flows_table(html: str) -> list[tuple[str, str, str]]:
+    table = html.split('<table id="flows"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<tr data-source[^>]*><td>([^<]*)</td><td>([^<]*)</td><td><a [^>]*>([^<]*)</a></td></tr>",
+                      table)
+
+
+def test_headline_figures_of_the_district(region, client_for):
+    data = services.cockpit(scope_for(region.banan_regulator))
+    assert data["region"].code == "500113" and data["year"] == region.year
+    assert data["headline"]["hazardous"] == {"generated": T("2.300"), "transferred": T("1.500"),
+                                             "utilized": T("0.000"), "disposed": T("1.500"), "stored": T("0.000")}
+    assert data["headline"]["medical"] == {"generated": T("0.200"), "transferred": T("0.000"),
+                                           "utilized": T("0.000"), "disposed": T("0.000"), "stored": T("0.200")}
+    assert data["headline"]["gisw"] == {"generated": T("15.000"), "transferred": T("0.000"), "utilized": T("9.000"),
+                                        "disposed": T("2.000"), "stored": T("4.000")}
+    html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
+    figures = figures_of(html)
+    assert len(figures) == 15
+    assert (figures["hazardous.generated"], figures["hazardous.transferred"], figures["hazardous.disposed"],
+            figures["medical.stored"], figures["gisw.utilized"]) == ("2.300", "1.500", "1.500", "0.200", "9.000")
+
+
+def test_figures_move_with_a_new_batch_and_a_processed_manifest(region):
+    scope = scope_for(region.banan_regulator)
+    before = services.cockpit(scope)["headline"]["hazardous"]
+    batch = region.record(count=2, tonnes="0.375")
+    after_batch = services.cockpit(scope)["headline"]["hazardous"]
+    assert after_batch["generated"] - before["generated"] == T("0.750")
+    assert after_batch["stored"] - before["stored"] == T("0.750")
+    assert after_batch["transferred"] == before["transferred"]
+    process(region, batch, method="D10")
+    after = services.cockpit(scope)["headline"]["hazardous"]
+    assert after["transferred"] - after_batch["transferred"] == T("0.750")
+    assert after["disposed"] - after_batch["disposed"] == T("0.750")
+    assert after["utilized"] == after_batch["utilized"]
+    assert after_batch["stored"] - after["stored"] == T("0.750")
+    assert after["generated"] == after_batch["generated"]
+
+
+def test_utilization_method_counts_as_utilized(region):
+    scope = scope_for(region.banan_regulator)
+    before = services.cockpit(scope)["headline"]["hazardous"]
+    oil = region.record(waste_code=OIL, waste_name="废矿物油", tonnes="1.25")
+    process(region, oil, method="R9", planned="R9")
+    after = services.cockpit(scope)["headline"]["hazardous"]
+    assert after["utilized"] - before["utilized"] == T("1.250")
+    assert after["disposed"] == before["disposed"]
+
+
+def test_sankey_links_and_table(region, client_for):
+    receiver = region.receiver
+    flows = services.cockpit_flows(scope_for(region.banan_regulator))
+    links = {(lk["source"], lk["target"]): lk["tonnes"] for lk in flows["links"]}
+    assert links == {("region:500113", "waste:HW06"): T("1.500"),
+                     ("waste:HW06", f"receiver:{receiver.pk}"): T("1.500"),
+                     (f"receiver:{receiver.pk}", "method:D10"): T("1.500")}
+    html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
+    rows = flows_table(html)
+    assert ("巴南区", "HW06", "1.500") in rows
+    assert ("HW06", receiver.name, "1.500") in rows
+    assert len(rows) == 3
+    api = client_for(region.banan_regulator).get("/api/v1/analytics/flows").json()
+    assert {(lk["source"], lk["target"], lk["tonnes"]) for lk in api["links"]} == {
+        ("region:500113", "waste:HW06", "1.500"), ("waste:HW06", f"receiver:{receiver.pk}", "1.500"),
+        (f"receiver:{receiver.pk}", "method:D10", "1.500")}
+
+
+def test_other_receivers_are_grouped_beyond_the_top_15(region, monkeypatch):
+    monkeypatch.setattr(services, "TOP_RECEIVERS", 0)
+    flows = services.cockpit_flows(scope_for(region.banan_regulator))
+    assert {lk["target"] for lk in flows["links"] if lk["source"] == "waste:HW06"} == {"receiver:other"}
+
+
+def test_capacity_load_pro_rated(region, client_for):
+    city = services.cockpit_region(scope_for(region.city_regulator), "500000")
+    start, end = services.year_bounds(region.year)
+    whole = {r["organization_id"]: r for r in services.capacity_load(city, region.year, end + dt.timedelta(days=3))}
+    row = whole[region.receiver.pk]
+    # 150 t/a permitted (100 t HW06 + 50 t HW08); 1.5 t accepted + 0.8 t shipped in transit
+    assert (row["permitted_tonnes"], row["received_tonnes"], row["load_percent"]) == (T(150), T("2.300"), T("1.5"))
+    OperatingPermit.objects.filter(organization=region.receiver).update(valid_from=dt.date(region.year, 1, 1))
+    fifth = {r["organization_id"]: r for r in services.capacity_load(city, region.year, start + dt.timedelta(days=73))}
+    assert fifth[region.receiver.pk]["load_percent"] == T("7.7")  # 2.3 / (150 × 0.2)
+    banan = services.cockpit_region(scope_for(region.banan_regulator), "500113")
+    assert services.capacity_load(banan, region.year, timezone.now()) == []  # the receiver is in Kaizhou
+    html = client_for(region.city_regulator).get("/cockpit/?region=500000").content.decode()
+    assert f'<span data-load="{region.receiver.pk}">' in html
+
+
+def test_in_transit_list_and_overdue_flag(region):
+    banan = services.cockpit_region(scope_for(region.banan_regulator), "500113")
+    now = timezone.now()
+    fresh = services.in_transit(banan, now)
+    assert (fresh["count"], fresh["overdue"]) == (1, 0)
+    [row] = fresh["oldest"]
+    assert (row["manifest_id"], row["overdue"], row["shipped_tonnes"]) == (region.moving.pk, False, T("0.8"))
+    late = services.in_transit(banan, now + dt.timedelta(days=30))
+    assert (late["count"], late["overdue"], late["oldest"][0]["overdue"]) == (1, 1, True)
+    assert late["oldest"][0]["elapsed_hours"] >= 30 * 24 - 1
+
+
+def test_drill_down_city_equals_the_sum_of_its_districts(region, client_for):
+    city = services.cockpit(scope_for(region.city_regulator), region_code="500000")
+    rows = {row["code"]: row for row in city["sub_regions"]}
+    assert rows["500113"]["figures"]["hazardous"]["generated"] == T("2.300")
+    assert rows["500154"]["figures"]["hazardous"]["generated"] == T("2.000")
+    assert rows["500154"]["figures"]["hazardous"]["stored"] == T("2.000")
+    assert city["headline"]["hazardous"]["generated"] == T("4.300")
+    for stream in services.STREAMS:
+        for figure in services.FIGURES:
+            assert city["headline"][stream][figure] == sum(
+                (row["figures"][stream][figure] for row in city["sub_regions"]), T(0)), (stream, figure)
+    banan = services.cockpit(scope_for(region.city_regulator), region_code="500113")
+    assert banan["headline"] == services.cockpit(scope_for(region.banan_regulator))["headline"]
+    assert [r.code for r in banan["breadcrumb"]] == ["500000", "500113"]
+    html = client_for(region.city_regulator).get("/cockpit/?region=500000").content.decode()
+    assert 'href="?region=500113&amp;year=' in html
+    assert figures_of(html)["hazardous.generated"] == "4.300"
+    # the district regulator's breadcrumb starts at its own district
+    assert [r.code for r in services.cockpit(scope_for(region.banan_regulator))["breadcrumb"]] == ["500113"]
+
+
+def test_sankey_of_the_city_starts_at_the_districts(region):
+    flows = services.cockpit_flows(scope_for(region.city_regulator), region_code="500000")
+    assert ("region:500113", "waste:HW06") in {(lk["source"], lk["target"]) for lk in flows["links"]}
+
+
+def test_api_returns_the_page_figures(region, client_for):
+    answer = client_for(region.banan_regulator).get("/api/v1/analytics/cockpit")
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["region"]["code"] == "500113"
+    assert data["headline"]["hazardous"]["generated"] == "2.300"
+    assert data["headline"]["gisw"]["stored"] == "4.000"
+    assert data["in_transit"]["count"] == 1
+    assert data["map"]["skipped_organizations"] >= 1
+
+
+def test_empty_region_renders(regulator_of, client_for):
+    user = regulator_of("500154")
+    answer = client_for(user).get("/cockpit/")
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert set(figures_of(html).values()) == {"0.000"}
+    assert flows_table(html) == []
+    api = client_for(user).get("/api/v1/analytics/cockpit?year=2024").json()
+    assert api["year"] == 2024 and api["flows"]["links"] == []
+
+
+def test_bad_year_is_refused(regulator_of, client_for):
+    client = client_for(regulator_of("500113"))
+    assert client.get("/cockpit/?year=1066").status_code == 400
+    assert client.get("/api/v1/analytics/cockpit?year=1066").status_code == 422
+
+
+def test_map_points_have_roles_and_links(region, client_for):
+    region.generator.longitude, region.generator.latitude = T("106.52"), T("29.38")
+    region.generator.save()
+    data = services.cockpit(scope_for(region.banan_regulator))
+    [point] = [p for p in data["map"]["points"] if p["organization_id"] == region.generator.pk]
+    assert (point["role"], point["tonnes"]) == ("generator", T("1.500"))
+    html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
+    assert f"/registry/organizations/{region.generator.pk}/" in html

@@ -1,0 +1,1 @@
+"""The cockpit has no models of its own: nothing to administer."""

@@ -1,0 +1,606 @@
+"""The regulator cockpit's queries ("selectors"): one grouped aggregate query per section, for a region
+subtree and a calendar year (Asia/Shanghai), narrowed to the caller's scope.
+
+Scope: `cockpit_region` admits regulators (and platform admins) only, and only a region inside their
+subtree; everything below is then filtered by that region's subtree, which is exactly what the regulator's
+`visible_to` querysets cover (a regulator sees every record of units in its regions, and the manifests whose
+generator or receiver lies there — so the flows to receivers elsewhere are its to see). Selectors that the
+owning apps expose for a Scope (alerts statistics, indicator plans, programme items / projects, overdue
+plans, declarations) are called with the caller's scope.
+
+Definitions (each reuses the owning app's expression or rule rather than a new one):
+
+* Streams: hazardous waste (containers of every HW category but HW01, manifests of kind 'hazardous'),
+  medical waste (HW01 containers — codes ending in -01, the list's NNN-NNN-CC numbering — and manifests of
+  kind 'medical') and general industrial solid waste (GISW: the monthly e-ledger `SolidWasteMonth`,
+  manifests of kind 'general').
+* generated — hazardous / medical: Σ weight at the 'produced' event of containers of origin 'produced'
+  whose generator lies in the region, the event in the year: the ledger's own definition and SQL
+  expression (`wufei.ledgers.ledger.event_weight_expression`). The cockpit reads the scan events directly,
+  never the stored `LedgerMonth` rows: those rows are a snapshot `build_ledger` derives from the same events,
+  so adding them to the live events would count every tonne twice, and reading only them would lag behind a
+  batch recorded today. GISW: Σ SolidWasteMonth.generated (the indicators' `gisw_generated`).
+* transferred — Σ accepted tonnes of the manifest lines of received / processed manifests whose generator
+  lies in the region, received in the year (the indicators' `manifest_tonnes`, `quantities._lines`), by kind.
+* utilized / disposed — hazardous / medical: the same manifest lines by the line's method kind (its final
+  method, else the planned one: `quantities._utilization` / `_disposal`; C-/Y-/G-codes count in neither),
+  plus in-house processing at the region's units (scan events 'self_utilized' / 'self_disposed', weight as
+  the ledger weighs them). The receivers' own 'utilized' / 'disposed' events are not added: the manifests
+  service records them when a manifest is processed, so they are the manifest lines seen from the other
+  side. GISW: the e-ledger (in-house + entrusted utilization / disposal, as `gisw_utilized` /
+  `gisw_disposed`); GISW manifest lines show in transferred only (the e-ledger already holds the entrusted
+  tonnes: adding the lines would count them twice).
+* stored — the current stock: Σ net weight of containers held by a unit of the region in an in-stock status
+  (`tracking.rules.IN_STOCK`, the mass balance's "actual stock"), whatever year is shown; GISW: the closing
+  stock of each unit's and code's latest recorded month of the year shown.
+* Load of a facility: as the alert rules `facility.load_high` / `load_low` compute it (wufei/alerts/rules.py
+  `_load`, `_receiver_usage`): Σ annual capacity of the valid permit lines against the tonnes of this year's
+  live manifests to the receiver (shipped while submitted / in transit, accepted once received), pro-rated to
+  the days elapsed in the year (min(elapsed, 365) / 365); a past year counts whole.
+"""
+
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, Min, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from wufei.catalog.models import Region, TreatmentMethod
+from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed
+from wufei.core.scope import Scope
+from wufei.indicators import quantities
+from wufei.ledgers.ledger import event_weight_expression
+from wufei.ledgers.models import SolidWasteMonth
+from wufei.manifests.models import Manifest, ManifestLine, ManifestStatus
+from wufei.registry.models import OperatingPermit, Organization, PermitLine, Site
+from wufei.tracking.models import Container, ContainerOrigin, ScanEvent, ScanKind
+from wufei.tracking.rules import IN_STOCK
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+ZERO = Decimal(0)
+THREE = Decimal("0.001")
+STREAMS = ("hazardous", "medical", "gisw")
+FIGURES = ("generated", "transferred", "utilized", "disposed", "stored")
+KIND_STREAM = {"hazardous": "hazardous", "medical": "medical", "general": "gisw"}
+STREAM_KIND = {v: k for k, v in KIND_STREAM.items()}
+DONE = (ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
+LIVE = (ManifestStatus.SUBMITTED, ManifestStatus.IN_TRANSIT, ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
+MEDICAL_SUFFIX = "-01"
+TOP_RECEIVERS = 15
+OTHER_RECEIVERS = "other"
+MAP_LIMIT = 5000
+IN_TRANSIT_LIMIT = 10
+OVERDUE_LIMIT = 10
+INDICATOR_PLAN_LIMIT = 5
+ROLES = ("generator", "transporter", "collector", "receiver")
+
+
+# --- region and year ---------------------------------------------------------------------------------
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime(year, 1, 1, tzinfo=LOCAL_TZ), dt.datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
+
+
+def check_year(year) -> int:
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        year = 0
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(_("year out of range"), errors=[{"field": "year", "message": str(year)}])
+    return year
+
+
+def default_region_code(scope: Scope) -> str:
+    if scope.region_codes:
+        return scope.region_codes[0]
+    first = Region.objects.filter(level=Region.Level.PROVINCE, status="current").order_by("code").first()
+    return first.code if first else ""
+
+
+def cockpit_region(scope: Scope, code: str | None = None) -> Region:
+    """The region the caller may see the cockpit of: regulators (and platform admins) only, inside their subtree.
+
+    Anyone else gets PermissionDenied; a region outside the caller's subtree is NotFound (a probe learns nothing).
+    """
+    if not scope.is_regulator:
+        raise PermissionDenied(_("the cockpit is for regulators"))
+    code = (code or "").strip() or default_region_code(scope)
+    region = Region.objects.filter(pk=code).first()
+    if region is None or not scope.covers_region_path(region.path):
+        raise NotFound(_("Region %(code)s not found") % {"code": code})
+    return region
+
+
+def breadcrumb(scope: Scope, region: Region) -> list[Region]:
+    """The regions from the caller's own region (or the top for admins) down to `region`."""
+    codes = [c for c in region.path.strip("/").split("/") if c]
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    chain = [regions[c] for c in codes if c in regions]
+    return [r for r in chain if scope.covers_region_path(r.path)]
+
+
+def sub_regions(region: Region) -> list[Region]:
+    return list(Region.objects.filter(parent=region, status="current").order_by("code"))
+
+
+def _child_code(region: Region, path: str | None) -> str:
+    """The child of `region` a descendant path falls in ('' for the region itself)."""
+    rest = (path or "")[len(region.path):]
+    return rest.split("/", 1)[0] if rest else ""
+
+
+def region_paths(region: Region) -> dict[str, str]:
+    """{code: path} of the region subtree (a few dozen rows for a province): the queries group by the
+    units' region code and the children are found here, instead of joining the region table per row."""
+    cached = getattr(region, "_cockpit_paths", None)
+    if cached is None:
+        cached = dict(Region.objects.filter(path__startswith=region.path).values_list("code", "path"))
+        region._cockpit_paths = cached
+    return cached
+
+
+def units_of(region: Region):
+    """The ids of the units registered in the region subtree, as a subquery (the index-driving filter)."""
+    return Organization.objects.filter(region__path__startswith=region.path).values("pk")
+
+
+def within(region: Region, field: str) -> Q:
+    """Rows whose organization (reached by `field`) is registered in the region subtree.
+
+    The two databases want different shapes (measured with bench/cockpit.py): SQLite walks the organization's
+    indexes best from an `IN (subquery)` of the region's units. PostgreSQL misestimates both that subquery and
+    a LIKE on the region path (it assumes units spread evenly over the 3,000 regions of the country: a plan for
+    400 rows that meets 2,000,000, nested loops for 17 s); with the subtree's region codes as a list it reads
+    the estimate from organization.region_id's statistics and chooses hash joins.
+    """
+    if connection.vendor == "sqlite":
+        return Q(**{f"{field}__in": units_of(region)})
+    return Q(**{f"{field}__region_id__in": sorted(region_paths(region))})
+
+
+@contextlib.contextmanager
+def _no_jit():
+    """PostgreSQL: the CASE and correlated lookups make the estimates high enough to JIT-compile the queries,
+    which costs more than it saves (the ledger's `compute_ledger` switches it off the same way)."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _tonnes(value) -> Decimal:
+    """A sum read back from the database (quantities._sum: whole micro-tonnes on SQLite), in tonnes."""
+    if not value:
+        return ZERO
+    if isinstance(value, int):
+        return Decimal(value).scaleb(-6)
+    return Decimal(value)
+
+
+def _stream_case(code_field: str):
+    """'medical' for HW01 codes, else 'hazardous': a code NNN-NNN-CC belongs to category HWCC (the national
+    list's numbering, as the alert rules read it), so no join to the catalog is needed per row."""
+    return Case(When(**{f"{code_field}__endswith": MEDICAL_SUFFIX}, then=Value("medical")),
+                default=Value("hazardous"), output_field=CharField())
+
+
+# --- 1. headline figures by stream (and per sub-region) -----------------------------------------------
+
+def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """{child code ('' = the region itself): {stream: {figure: tonnes}}} for the region subtree and year."""
+    start, end = year_bounds(year)
+    paths = region_paths(region)
+    out: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
+        lambda: {stream: dict.fromkeys(FIGURES, ZERO) for stream in STREAMS})
+
+    def add(region_code, stream, figure, value):
+        out[_child_code(region, paths.get(region_code, ""))][stream][figure] += _tonnes(value)
+
+    # generation: the ledger's 'produced' events and weights, attributed to the container's generator. On SQLite
+    # the event's own organization (the generator that records the batch) also drives the index (organization,
+    # kind, occurred_at).
+    produced = (ScanEvent.objects.filter(within(region, "container__organization"), kind=ScanKind.PRODUCED,
+                                         occurred_at__gte=start, occurred_at__lt=end,
+                                         container__origin=ContainerOrigin.PRODUCED))
+    if connection.vendor == "sqlite":
+        produced = produced.filter(within(region, "organization"))
+    produced = (produced
+                .annotate(cockpit_weight=event_weight_expression(), stream=_stream_case("container__waste__code"))
+                .values("container__organization__region_id", "stream")
+                .annotate(total=quantities._sum("cockpit_weight")).order_by())
+    for row in produced:
+        add(row["container__organization__region_id"], row["stream"], "generated", row["total"])
+
+    # in-house utilization / disposal at the region's units
+    in_house = (ScanEvent.objects.filter(within(region, "organization"),
+                                         kind__in=(ScanKind.SELF_UTILIZED, ScanKind.SELF_DISPOSED),
+                                         occurred_at__gte=start, occurred_at__lt=end)
+                .annotate(cockpit_weight=event_weight_expression(), stream=_stream_case("container__waste__code"))
+                .values("organization__region_id", "stream", "kind")
+                .annotate(total=quantities._sum("cockpit_weight")).order_by())
+    for row in in_house:
+        figure = "utilized" if row["kind"] == ScanKind.SELF_UTILIZED else "disposed"
+        add(row["organization__region_id"], row["stream"], figure, row["total"])
+
+    # manifests: transferred, utilized / disposed by the line's method
+    lines = (ManifestLine.objects.filter(within(region, "manifest__generator"), manifest__status__in=DONE,
+                                         manifest__received_at__gte=start, manifest__received_at__lt=end)
+             .values("manifest__generator__region_id", "manifest__kind")
+             .annotate(transferred=quantities._sum("accepted_tonnes"),
+                       utilized=quantities._sum("accepted_tonnes", quantities._utilization()),
+                       disposed=quantities._sum("accepted_tonnes", quantities._disposal())).order_by())
+    for row in lines:
+        stream = KIND_STREAM.get(row["manifest__kind"])
+        if stream is None:
+            continue
+        add(row["manifest__generator__region_id"], stream, "transferred", row["transferred"])
+        if stream != "gisw":
+            add(row["manifest__generator__region_id"], stream, "utilized", row["utilized"])
+            add(row["manifest__generator__region_id"], stream, "disposed", row["disposed"])
+
+    # current stock of containers held in the region
+    stock = (Container.objects.filter(within(region, "holder"), status__in=list(IN_STOCK))
+             .annotate(stream=_stream_case("waste__code"))
+             .values("holder__region_id", "stream")
+             .annotate(total=quantities._sum("net_weight_tonnes")).order_by())
+    for row in stock:
+        add(row["holder__region_id"], row["stream"], "stored", row["total"])
+
+    # GISW: the monthly e-ledger
+    solid = (SolidWasteMonth.objects.filter(within(region, "organization"), year=year)
+             .values("organization__region_id")
+             .annotate(generated=quantities._sum("generated"),
+                       utilized=quantities._sum("self_utilized") + quantities._sum("entrusted_utilization"),
+                       disposed=quantities._sum("self_disposed") + quantities._sum("entrusted_disposal")).order_by())
+    for row in solid:
+        for figure in ("generated", "utilized", "disposed"):
+            add(row["organization__region_id"], "gisw", figure, row[figure])
+    latest = (SolidWasteMonth.objects.filter(organization_id=OuterRef("organization_id"), code=OuterRef("code"),
+                                             year=year).order_by("-month").values("month")[:1])
+    closing = (SolidWasteMonth.objects.filter(within(region, "organization"), year=year)
+               .filter(month=Subquery(latest)).values("organization__region_id")
+               .annotate(total=quantities._sum("closing_stock")).order_by())
+    for row in closing:
+        add(row["organization__region_id"], "gisw", "stored", row["total"])
+    return out
+
+
+def headline(figures_by_child: dict) -> dict[str, dict[str, Decimal]]:
+    total = {stream: dict.fromkeys(FIGURES, ZERO) for stream in STREAMS}
+    for per_stream in figures_by_child.values():
+        for stream, figures in per_stream.items():
+            for figure, value in figures.items():
+                total[stream][figure] += value
+    return {s: {f: v.quantize(THREE) for f, v in figures.items()} for s, figures in total.items()}
+
+
+def sub_region_rows(region: Region, figures_by_child: dict) -> list[dict]:
+    """One row per child region (and one for units registered at the region itself, if any)."""
+    rows = []
+    children = sub_regions(region)
+    known = {c.code for c in children}
+    for child in children:
+        figures = headline({child.code: figures_by_child[child.code]} if child.code in figures_by_child else {})
+        rows.append({"region": child, "code": child.code, "name": child.name, "figures": figures,
+                     "total": _stream_total(figures)})
+    own = {k: v for k, v in figures_by_child.items() if k == "" or k not in known}
+    if own and any(v for per in own.values() for f in per.values() for v in f.values()):
+        figures = headline(own)
+        rows.append({"region": region, "code": "", "name": region.name, "figures": figures,
+                     "total": _stream_total(figures), "own": True})
+    return rows
+
+
+def _stream_total(figures: dict) -> dict[str, Decimal]:
+    return {f: sum((figures[s][f] for s in STREAMS), ZERO) for f in FIGURES}
+
+
+# --- 2. flows (Sankey) ---------------------------------------------------------------------------------
+
+def _category_of(kind: str, waste_code: str | None, general_code: str) -> str:
+    """HWxx of a hazardous waste code (NNN-NNN-xx), SWxx / Sxx of a general solid waste code, or 'medical'."""
+    if kind == "medical" or (waste_code or "").endswith(MEDICAL_SUFFIX):
+        return "medical"
+    if waste_code:
+        return f"HW{waste_code[-2:]}"
+    code = (general_code or "").strip()
+    if code.startswith("SW"):
+        return code[:4]
+    return code.rsplit("-", 1)[-1] if code else "SW"
+
+
+def flows(region: Region, year: int) -> dict:
+    """Nodes and links of accepted tonnes: generator sub-region → waste category → receiver → method.
+
+    Source: lines of received / processed manifests whose generator lies in the region, received in the year
+    (receivers anywhere). Receivers beyond the top 15 by tonnes are grouped as "Other receivers".
+    """
+    start, end = year_bounds(year)
+    paths = region_paths(region)
+    rows = list(ManifestLine.objects.filter(
+        within(region, "manifest__generator"), manifest__status__in=DONE,
+        manifest__received_at__gte=start, manifest__received_at__lt=end)
+        .annotate(line_method=Coalesce("method_id", "planned_method_id"))
+        .values("manifest__generator__region_id", "manifest__kind", "waste_id", "general_code",
+                "manifest__receiver_id", "line_method")
+        .annotate(total=quantities._sum("accepted_tonnes")).order_by())
+    children = {c.code: c for c in sub_regions(region)}
+    by_receiver: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        row["tonnes"] = _tonnes(row["total"])
+        by_receiver[row["manifest__receiver_id"]] += row["tonnes"]
+    ranked = sorted(by_receiver.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = {pk for pk, _t in ranked[:TOP_RECEIVERS]}
+    names = dict(Organization.objects.filter(pk__in=top).values_list("pk", "name"))
+    methods = {m.code: m for m in TreatmentMethod.objects.filter(
+        code__in={r["line_method"] for r in rows if r["line_method"]})}
+
+    nodes: dict[str, dict] = {}
+    links: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    medical_label, other_label, no_method_label = _("Medical waste"), _("Other receivers"), _("Method not stated")
+    chinese = (get_language() or "zh-hans").startswith("zh")
+
+    def node(key: str, name: str, layer: str, **extra) -> str:
+        if key not in nodes:
+            nodes[key] = {"id": key, "name": name, "layer": layer, **extra}
+        return key
+
+    for row in rows:
+        if not row["tonnes"]:
+            continue
+        child = _child_code(region, paths.get(row["manifest__generator__region_id"], ""))
+        place = children.get(child, region)
+        source = node(f"region:{place.code}", place.name, "region", code=place.code)
+        category = _category_of(row["manifest__kind"], row["waste_id"], row["general_code"])
+        category_name = medical_label if category == "medical" else category
+        waste = node(f"waste:{category}", category_name, "waste", code=category,
+                     kind=row["manifest__kind"])
+        receiver_id = row["manifest__receiver_id"]
+        if receiver_id in top:
+            receiver = node(f"receiver:{receiver_id}", names.get(receiver_id, str(receiver_id)), "receiver",
+                            organization_id=receiver_id)
+        else:
+            receiver = node(f"receiver:{OTHER_RECEIVERS}", other_label, "receiver", organization_id=None)
+        code = row["line_method"] or ""
+        method = methods.get(code)
+        name = (method.name_zh if chinese else method.name_en) if method else ""
+        label = f"{code} {name}".strip() if code else no_method_label
+        target = node(f"method:{code or '-'}", label, "method", code=code)
+        links[(source, waste)] += row["tonnes"]
+        links[(waste, receiver)] += row["tonnes"]
+        links[(receiver, target)] += row["tonnes"]
+    link_rows = [{"source": s, "target": t, "source_name": nodes[s]["name"], "target_name": nodes[t]["name"],
+                  "tonnes": v.quantize(THREE)} for (s, t), v in links.items()]
+    layer_order = {"region": 0, "waste": 1, "receiver": 2, "method": 3}
+    link_rows.sort(key=lambda r: (layer_order[nodes[r["source"]]["layer"]], -r["tonnes"], r["source"], r["target"]))
+    return {"nodes": list(nodes.values()), "links": link_rows,
+            "total": sum((r["tonnes"] for r in rows), ZERO).quantize(THREE)}
+
+
+# --- 3. map of units ----------------------------------------------------------------------------------
+
+def _role_of(org: dict) -> str:
+    for role in ("receiver", "collector", "transporter", "generator"):
+        if org[f"is_{role}"]:
+            return role
+    return "generator"
+
+
+def map_points(region: Region, year: int) -> dict:
+    """Units and facilities of the region with coordinates, coloured by role, sized by this year's tonnes."""
+    start, end = year_bounds(year)
+    path = region.path
+    orgs = Organization.objects.filter(region__path__startswith=path, status="active")
+    counts = orgs.aggregate(total=Count("pk"), placed=Count("pk", filter=Q(longitude__isnull=False,
+                                                                          latitude__isnull=False)))
+    done = {"manifest__status__in": DONE, "manifest__received_at__gte": start, "manifest__received_at__lt": end}
+    out_tonnes = dict((pk, _tonnes(v)) for pk, v in ManifestLine.objects.filter(
+        within(region, "manifest__generator"), **done).values("manifest__generator_id").annotate(
+        t=quantities._sum("accepted_tonnes")).order_by().values_list("manifest__generator_id", "t"))
+    in_tonnes = dict((pk, _tonnes(v)) for pk, v in ManifestLine.objects.filter(
+        within(region, "manifest__receiver"), **done).values("manifest__receiver_id").annotate(
+        t=quantities._sum("accepted_tonnes")).order_by().values_list("manifest__receiver_id", "t"))
+    points = []
+    for org in orgs.filter(longitude__isnull=False, latitude__isnull=False).values(
+            "pk", "name", "longitude", "latitude", *[f"is_{r}" for r in ROLES]).order_by("pk")[:MAP_LIMIT]:
+        tonnes = out_tonnes.get(org["pk"], ZERO) + in_tonnes.get(org["pk"], ZERO)
+        points.append({"organization_id": org["pk"], "name": org["name"], "role": _role_of(org), "kind": "unit",
+                       "longitude": float(org["longitude"]), "latitude": float(org["latitude"]),
+                       "tonnes": tonnes.quantize(THREE)})
+    sites = Site.objects.filter(organization__region__path__startswith=path, organization__status="active",
+                                is_active=True)
+    site_counts = sites.aggregate(total=Count("pk"), placed=Count("pk", filter=Q(longitude__isnull=False,
+                                                                                latitude__isnull=False)))
+    for site in sites.filter(longitude__isnull=False, latitude__isnull=False).values(
+            "pk", "name", "longitude", "latitude", "organization_id", "organization__name",
+            *[f"organization__is_{r}" for r in ROLES]).order_by("pk")[:MAP_LIMIT]:
+        org = {f"is_{r}": site[f"organization__is_{r}"] for r in ROLES}
+        points.append({"organization_id": site["organization_id"], "name": f"{site['organization__name']} · "
+                       f"{site['name']}", "role": _role_of(org), "kind": "site",
+                       "longitude": float(site["longitude"]), "latitude": float(site["latitude"]),
+                       "tonnes": in_tonnes.get(site["organization_id"], ZERO).quantize(THREE)})
+    return {"points": points, "organizations": counts["total"],
+            "skipped_organizations": counts["total"] - counts["placed"], "sites": site_counts["total"],
+            "skipped_sites": site_counts["total"] - site_counts["placed"],
+            "truncated": counts["placed"] > MAP_LIMIT or site_counts["placed"] > MAP_LIMIT}
+
+
+# --- 4. capacity and load -------------------------------------------------------------------------------
+
+def elapsed_days(year: int, now: dt.datetime) -> float:
+    start, end = year_bounds(year)
+    if now >= end:
+        return 365.0
+    return max(0.0, (now - start).total_seconds() / 86400)
+
+
+def capacity_load(region: Region, year: int, now: dt.datetime) -> list[dict]:
+    """Receivers of the region: permitted annual capacity (valid permit lines), design capacity of their
+    sites, this year's tonnes and the load pro-rated to the elapsed days (as the alert rules' `_load`)."""
+    path = region.path
+    start, end = year_bounds(year)
+    day = min(timezone.localtime(now).date(), dt.date(year, 12, 31))
+    capacity = dict(PermitLine.objects.filter(
+        permit__organization__region__path__startswith=path, permit__status=OperatingPermit.Status.VALID,
+        permit__valid_from__lte=day, permit__valid_until__gte=day)
+        .values("permit__organization_id").annotate(t=Sum("annual_capacity_tonnes")).order_by()
+        .values_list("permit__organization_id", "t"))
+    design = dict(Site.objects.filter(organization__region__path__startswith=path,
+                                      design_capacity_tonnes_per_year__isnull=False, is_active=True)
+                  .values("organization_id").annotate(t=Sum("design_capacity_tonnes_per_year")).order_by()
+                  .values_list("organization_id", "t"))
+    usage: dict[int, Decimal] = defaultdict(Decimal)
+    for receiver, status, shipped, accepted in (ManifestLine.objects.filter(
+            within(region, "manifest__receiver"), manifest__status__in=LIVE,
+            manifest__submitted_at__gte=start, manifest__submitted_at__lt=end, waste__isnull=False)
+            .values("manifest__receiver_id", "manifest__status")
+            .annotate(shipped=quantities._sum("shipped_tonnes"), accepted=quantities._sum("accepted_tonnes"))
+            .order_by().values_list("manifest__receiver_id", "manifest__status", "shipped", "accepted")):
+        taken = shipped if status in (ManifestStatus.SUBMITTED, ManifestStatus.IN_TRANSIT) else accepted
+        usage[receiver] += _tonnes(taken)
+    ids = set(capacity) | set(design)
+    names = dict(Organization.objects.filter(pk__in=ids).values_list("pk", "name"))
+    fraction = Decimal(str(min(elapsed_days(year, now), 365) / 365))
+    rows = []
+    for pk in ids:
+        permitted = capacity.get(pk) or ZERO
+        used = usage.get(pk, ZERO)
+        expected = permitted * fraction
+        load = (used * 100 / expected).quantize(Decimal("0.1")) if expected else None
+        rows.append({"organization_id": pk, "name": names.get(pk, str(pk)), "permitted_tonnes": permitted,
+                     "design_tonnes": design.get(pk), "received_tonnes": used.quantize(THREE),
+                     "load_percent": load, "bar_percent": min(float(load), 100.0) if load is not None else 0.0})
+    rows.sort(key=lambda r: (-(r["load_percent"] or Decimal(-1)), r["name"]))
+    return rows
+
+
+# --- 5. indicators --------------------------------------------------------------------------------------
+
+def indicator_board(scope: Scope, region: Region, year: int) -> list[dict]:
+    """The region's indicator plans (its own, else those of its sub-regions) with counts by status."""
+    from wufei.indicators import services as indicators
+
+    plans = indicators.plans_for(scope).filter(region=region).order_by("key", "pk")
+    if not plans.exists():
+        plans = indicators.plans_for(scope).filter(region__path__startswith=region.path).order_by("region_id", "pk")
+    out = []
+    for plan in list(plans[:INDICATOR_PLAN_LIMIT]):
+        results = indicators.evaluate_plan(scope=scope, plan_id=plan.pk, year=year)
+        counts = indicators.status_counts(results)
+        out.append({"plan_id": plan.pk, "name": str(plan), "region": plan.region_id, "counts": counts,
+                    "total": sum(counts.values())})
+    return out
+
+
+# --- 6. alerts ------------------------------------------------------------------------------------------
+
+def alert_board(scope: Scope, region: Region) -> dict:
+    from wufei.alerts import services as alerts
+    from wufei.alerts.models import Level, Rule
+
+    stats = alerts.statistics(scope, region=region.code)
+    descriptions = dict(Rule.objects.filter(pk__in=list(stats["by_rule"])).values_list("pk", "description"))
+    rules = sorted(stats["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return {"open": stats["open"], "overdue": stats["overdue"],
+            "by_level": [{"level": code, "label": str(label), "count": stats["by_level"].get(code, 0)}
+                         for code, label in Level.choices],
+            "top_rules": [{"rule": pk, "description": _(descriptions.get(pk, pk)), "count": n} for pk, n in rules]}
+
+
+# --- 7. manifests in transit ----------------------------------------------------------------------------
+
+def in_transit(region: Region, now: dt.datetime) -> dict:
+    from wufei.manifests import services as manifests
+
+    since = manifests.overdue_since(now, region)
+    transit = Manifest.objects.filter(within(region, "generator"), status=ManifestStatus.IN_TRANSIT)
+    counts = transit.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(picked_up_at__lt=since)),
+                               oldest=Min("picked_up_at"))
+    oldest = []
+    for row in transit.order_by("picked_up_at", "pk").values(
+            "pk", "number", "kind", "picked_up_at", "generator__name", "receiver__name", "shipped_tonnes")[
+            :IN_TRANSIT_LIMIT]:
+        picked = row["picked_up_at"]
+        hours = (now - picked).total_seconds() / 3600 if picked else None
+        oldest.append({"manifest_id": row["pk"], "number": row["number"] or f"#{row['pk']}", "kind": row["kind"],
+                       "picked_up_at": picked, "elapsed_hours": round(hours, 1) if hours is not None else None,
+                       "overdue": bool(picked and picked < since), "generator": row["generator__name"],
+                       "receiver": row["receiver__name"], "shipped_tonnes": row["shipped_tonnes"]})
+    return {"count": counts["total"], "overdue": counts["overdue"], "oldest": oldest}
+
+
+# --- 8. overdue tasks -----------------------------------------------------------------------------------
+
+def overdue_work(scope: Scope, region: Region, year: int, today: dt.date) -> dict:
+    from wufei.ledgers import declarations, plans
+    from wufei.programme import services as programme
+
+    path = region.path
+    items = programme.items_for(scope, overdue=True, today=today).filter(plan__region__path__startswith=path)
+    projects = programme.projects_for(scope, overdue=True, today=today).filter(plan__region__path__startswith=path)
+    late_plans = plans.overdue_plans(scope, year=year, today=today).filter(organization__region__path__startswith=path)
+    late_declarations = declarations.declarations_for(scope, year=year - 1, status="draft").filter(
+        organization__region__path__startswith=path, due_date__lt=today)
+    by_plan = list(items.order_by().values("plan_id", "plan__title").annotate(n=Count("pk")).order_by("plan_id"))
+    return {
+        "task_items": items.count(),
+        "task_items_by_plan": [{"plan_id": r["plan_id"], "title": r["plan__title"], "count": r["n"]}
+                               for r in by_plan],
+        "task_item_list": [{"item_id": i.pk, "plan_id": i.plan_id, "label": str(i), "due_date": i.due_date}
+                           for i in items.order_by("due_date", "pk")[:OVERDUE_LIMIT]],
+        "key_projects": projects.count(),
+        "key_project_list": [{"project_id": p.pk, "plan_id": p.plan_id, "label": str(p), "due_date": p.due_date}
+                             for p in projects.order_by("due_date", "pk")[:OVERDUE_LIMIT]],
+        "management_plans": late_plans.count(),
+        "declarations": late_declarations.count(),
+        "plan_year": year,
+        "declaration_year": year - 1,
+    }
+
+
+# --- the whole cockpit ----------------------------------------------------------------------------------
+
+def cockpit(scope: Scope, *, region_code: str | None = None, year: int | None = None,
+            now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    region = cockpit_region(scope, region_code)
+    year = check_year(year if year is not None else timezone.localtime(now).year)
+    today = timezone.localtime(now).date()
+    with _no_jit():
+        by_child = stream_figures(region, year)
+        flow_data = flows(region, year)
+        map_data = map_points(region, year)
+        capacity = capacity_load(region, year, now)
+    return {
+        "region": region,
+        "year": year,
+        "as_of": now,
+        "breadcrumb": breadcrumb(scope, region),
+        "headline": headline(by_child),
+        "sub_regions": sub_region_rows(region, by_child),
+        "flows": flow_data,
+        "map": map_data,
+        "capacity": capacity,
+        "indicators": indicator_board(scope, region, year),
+        "alerts": alert_board(scope, region),
+        "in_transit": in_transit(region, now),
+        "overdue": overdue_work(scope, region, year, today),
+    }
+
+
+def cockpit_flows(scope: Scope, *, region_code: str | None = None, year: int | None = None,
+                  now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    region = cockpit_region(scope, region_code)
+    year = check_year(year if year is not None else timezone.localtime(now).year)
+    with _no_jit():
+        return {"region": region, "year": year, **flows(region, year)}

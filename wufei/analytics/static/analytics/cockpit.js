@@ -1,0 +1,55 @@
+/* The cockpit's two charts (ECharts, vendored): the Sankey of flows and the scatter of units on plain
+   longitude / latitude axes (no map tiles). Data comes from the json_script "cockpit-chart-data"; the same
+   figures are in the tables beside the charts. A click opens the records behind a node, link or point. */
+(function () {
+  "use strict";
+  function start() {
+    var source = document.getElementById("cockpit-chart-data");
+    if (!source || typeof echarts === "undefined") { return; }
+    var data = JSON.parse(source.textContent);
+    var flowsBox = document.getElementById("sankey");
+    if (flowsBox && data.sankey.nodes.length) {
+      var labels = {};
+      data.sankey.nodes.forEach(function (n) { labels[n.name] = n.label; });
+      var sankey = echarts.init(flowsBox);
+      sankey.setOption({
+        tooltip: { trigger: "item", formatter: function (p) {
+          if (p.dataType === "edge") {
+            return labels[p.data.source] + " → " + labels[p.data.target] + ": " + p.data.value.toFixed(3) + " t";
+          }
+          return labels[p.name] + (p.value !== undefined ? ": " + Number(p.value).toFixed(3) + " t" : "");
+        } },
+        series: [{ type: "sankey", data: data.sankey.nodes, links: data.sankey.links, nodeAlign: "left",
+                   emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5 },
+                   label: { formatter: function (p) { return labels[p.name]; } } }]
+      });
+      sankey.on("click", function (p) { if (p.data && p.data.url) { window.location.href = p.data.url; } });
+      window.addEventListener("resize", function () { sankey.resize(); });
+    } else if (flowsBox) {
+      flowsBox.style.display = "none";
+    }
+    var mapBox = document.getElementById("map-chart");
+    if (mapBox && data.map.points.length) {
+      var max = 0;
+      data.map.points.forEach(function (p) { max = Math.max(max, p.value[2]); });
+      var series = data.map.roles.map(function (role) {
+        return { name: role.label, type: "scatter", itemStyle: { color: role.colour, opacity: 0.75 },
+                 data: data.map.points.filter(function (p) { return p.role === role.role; }),
+                 symbolSize: function (v) { return max ? 6 + 24 * Math.sqrt(v[2] / max) : 8; } };
+      });
+      var scatter = echarts.init(mapBox);
+      scatter.setOption({
+        legend: { top: 0 },
+        tooltip: { trigger: "item", formatter: function (p) {
+          return p.data.name + "<br>" + p.data.value[2].toFixed(3) + " t"; } },
+        xAxis: { type: "value", scale: true, name: "E" }, yAxis: { type: "value", scale: true, name: "N" },
+        series: series
+      });
+      scatter.on("click", function (p) { if (p.data && p.data.url) { window.location.href = p.data.url; } });
+      window.addEventListener("resize", function () { scatter.resize(); });
+    } else if (mapBox) {
+      mapBox.style.display = "none";
+    }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
