@@ -137,7 +137,6 @@ def test_the_whole_loop_as_four_users(people, chain, regulator_of, make_user):
 
     # 5. The regulator sees the tonnes move: generated and transferred by 1.3 t, disposed by 1.3 t, stock back.
     after = cockpit_figures(city, CHONGQING)
-    city.shot("cockpit-after")
     assert after["hazardous.generated"] - before["hazardous.generated"] == Decimal("1.300")
     assert after["hazardous.transferred"] - before["hazardous.transferred"] == Decimal("1.300")
     assert after["hazardous.disposed"] - before["hazardous.disposed"] == Decimal("1.300")
@@ -145,11 +144,13 @@ def test_the_whole_loop_as_four_users(people, chain, regulator_of, make_user):
     flows = flow_rows(city)
     assert any(chain.receiver.name in row and "1.3" in row for row in flows), flows
     assert any("D10" in row for row in flows), flows
-    assert city.page.locator("#sankey canvas, #sankey svg").count() >= 1
+    city.page.wait_for_selector("#sankey[data-rendered=true] canvas")
+    city.shot("cockpit-after")
 
     # Drill down to the generator's district: the same tonnes, generated there.
     banan = cockpit_figures(city, BANAN)
     assert banan["hazardous.generated"] >= Decimal("1.300")
+    city.page.wait_for_selector("#sankey[data-rendered=true] canvas")
     city.shot("cockpit-banan")
     for user in (generator, driver, receiver, city):
         assert not user.console_errors, (user.name, user.console_errors)

@@ -12,7 +12,9 @@
       var labels = {};
       data.sankey.nodes.forEach(function (n) { labels[n.name] = n.label; });
       var sankey = echarts.init(flowsBox);
+      sankey.on("finished", function () { flowsBox.setAttribute("data-rendered", "true"); });
       sankey.setOption({
+        animation: false,
         tooltip: { trigger: "item", formatter: function (p) {
           if (p.dataType === "edge") {
             return labels[p.data.source] + " → " + labels[p.data.target] + ": " + p.data.value.toFixed(3) + " t";
@@ -38,7 +40,9 @@
                  symbolSize: function (v) { return max ? 6 + 24 * Math.sqrt(v[2] / max) : 8; } };
       });
       var scatter = echarts.init(mapBox);
+      scatter.on("finished", function () { mapBox.setAttribute("data-rendered", "true"); });
       scatter.setOption({
+        animation: false,
         legend: { top: 0 },
         tooltip: { trigger: "item", formatter: function (p) {
           return p.data.name + "<br>" + p.data.value[2].toFixed(3) + " t"; } },
