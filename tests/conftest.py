@@ -47,8 +47,10 @@ def _catalogs_present(request):
     if marker is None and "db" not in request.fixturenames:
         return
     if marker is not None and marker.kwargs.get("transaction"):
-        return  # transactional tests get their data back through serialized rollback
-    request.getfixturevalue("db")
+        # a transactional test before this one (on this worker) flushed the database, catalogs included
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
     ensure_catalogs()
 
 

@@ -33,7 +33,8 @@ def test_another_districts_regulator_sees_nothing_of_banan(region, client_for):
     assert own["headline"]["hazardous"]["generated"] == "2.000"  # the Kaizhou generator only
     assert all(row["code"] != "500113" for row in own["sub_regions"])
     own_page = client.get("/cockpit/").content.decode()
-    assert 'data-figure="hazardous.generated" href="/tracking/">2.000</a>' in own_page
+    assert (f'data-figure="hazardous.generated" href="/tracking/?region=500154&amp;year={region.year}'
+            f'&amp;stream=hazardous&amp;origin=produced">2.000</a>') in own_page
     assert "巴南精细化工" not in own_page and "500113" not in own_page
 
 

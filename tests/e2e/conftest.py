@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ensure_catalogs
 from tests.manifests.conftest import chain  # noqa: F401 (the transfer chain the loop runs through)
 
 # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make between browser
@@ -35,12 +34,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(autouse=True)
-def _catalogs_for_the_live_server(transactional_db):
-    """The live server needs committed rows, so these tests flush the database afterwards: load the catalogs first."""
-    ensure_catalogs()
 
 
 class User:

@@ -1,8 +1,19 @@
 """The regulator cockpit page /cockpit/ (?region=&year=). Thin: scope, services, links, render.
 
-Every figure links to the records behind it through the existing list pages' filters; where a list page has
-no filter for something (year, waste category, method, a region subtree for containers), the link goes to the
-nearest page and the template says so in a note.
+Every figure links to the records behind it through the list pages' filters (services.py's definitions):
+
+* generated (hazardous / medical): the containers produced in the year (origin 'produced') whose generator
+  lies in the region, of the stream — `tracking:container_list` ?region=&year=&stream=&origin=produced;
+* stored: the containers in stock held in the region — ?holder_region=&in_stock=yes&stream=;
+* transferred / utilized / disposed: the received / processed manifests of the region's generators received
+  in the year — `manifests:list` ?region=&side=generator&year=&status=received,processed&kind= (utilized /
+  disposed add method_kind=: the list then totals the accepted tonnes of those lines only);
+* Sankey nodes and links: the same manifests narrowed by waste category, receiver and method;
+* the e-ledger figures (GISW): the e-ledger list of the year.
+
+What a list cannot show: in-house utilization / disposal (scan events, part of the utilized / disposed figures
+but of no manifest), "Other receivers" of the Sankey (the receivers beyond the top 15: the link lists every
+receiver) and units registered at the region's own level (the region filter takes the whole subtree).
 """
 
 from urllib.parse import urlencode
@@ -20,6 +31,7 @@ from wufei.core.scope import request_scope
 
 ROLE_COLOURS = {"generator": "#1f77b4", "transporter": "#ff7f0e", "collector": "#9467bd", "receiver": "#2ca02c"}
 LEVEL_COLOURS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6c300", "blue": "#1f77b4"}
+DONE = ",".join(services.DONE)  # received, processed: the manifests the cockpit's tonnes count
 
 
 def _url(name: str, *args, **query) -> str:
@@ -28,27 +40,47 @@ def _url(name: str, *args, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def _manifests(region_code: str, year: int, **query) -> str:
+    """The received / processed manifests of the region's generators received in the year, narrowed."""
+    return _url("manifests:list", region=region_code, side="generator", year=year, status=DONE, **query)
+
+
 def figure_links(region_code: str, year: int) -> dict[str, dict[str, str]]:
     """The page behind each headline figure (stream.figure)."""
     links = {}
     for stream in ("hazardous", "medical"):
         kind = services.STREAM_KIND[stream]
         links[stream] = {
-            # the container list has no region or year filter: all containers the regulator sees
-            "generated": _url("tracking:container_list"),
-            "transferred": _url("manifests:list", kind=kind, region=region_code),
-            "utilized": _url("manifests:list", kind=kind, region=region_code, status="processed"),
-            "disposed": _url("manifests:list", kind=kind, region=region_code, status="processed"),
-            "stored": _url("tracking:container_list", in_stock="yes"),
+            "generated": _url("tracking:container_list", region=region_code, year=year, stream=stream,
+                              origin="produced"),
+            "transferred": _manifests(region_code, year, kind=kind),
+            "utilized": _manifests(region_code, year, kind=kind, method_kind="utilization"),
+            "disposed": _manifests(region_code, year, kind=kind, method_kind="disposal"),
+            "stored": _url("tracking:container_list", holder_region=region_code, in_stock="yes", stream=stream),
         }
     solid = _url("ledgers:solid_waste_months", year=year)
-    links["gisw"] = {"generated": solid, "transferred": _url("manifests:list", kind="general", region=region_code),
+    links["gisw"] = {"generated": solid, "transferred": _manifests(region_code, year, kind="general"),
                      "utilized": solid, "disposed": solid, "stored": solid}
     return links
 
 
-def flow_links(region_code: str, flows: dict) -> None:
-    """A manifests:list address on every Sankey node and link (region, kind and receiver filters)."""
+def sub_region_links(rows: list[dict], year: int) -> None:
+    """Links on a sub-region row's figures (the own-level row has none: a region filter takes the subtree)."""
+    for row in rows:
+        if row.get("own"):
+            row["links"] = {}
+            continue
+        links = figure_links(row["code"], year)
+        row["links"] = {"hazardous_generated": links["hazardous"]["generated"],
+                        "medical_generated": links["medical"]["generated"],
+                        "gisw_generated": links["gisw"]["generated"],
+                        "transferred": _manifests(row["code"], year),
+                        "stored": _url("tracking:container_list", holder_region=row["code"], in_stock="yes")}
+
+
+def flow_links(region_code: str, year: int, flows: dict) -> None:
+    """A manifests:list address on every Sankey node and link: the lines counted, by region, category,
+    receiver and method (the list totals the accepted tonnes of the matching lines)."""
     nodes = {n["id"]: n for n in flows["nodes"]}
 
     def query(*parts) -> dict:
@@ -57,17 +89,21 @@ def flow_links(region_code: str, flows: dict) -> None:
             if node["layer"] == "region":
                 out["region"] = node["code"]
             elif node["layer"] == "waste":
-                out["kind"] = node.get("kind")
+                out["category"] = node["code"]
             elif node["layer"] == "receiver" and node.get("organization_id"):
-                out["organization"] = node["organization_id"]
+                out["receiver"] = node["organization_id"]
             elif node["layer"] == "method":
-                out["status"] = "processed"
+                out["method"] = node["code"] or "none"
         return out
 
+    def url(*parts) -> str:
+        found = query(*parts)
+        return _manifests(found.pop("region"), year, **found)
+
     for node in flows["nodes"]:
-        node["url"] = _url("manifests:list", **query(node))
+        node["url"] = url(node)
     for link in flows["links"]:
-        link["url"] = _url("manifests:list", **query(nodes[link["source"]], nodes[link["target"]]))
+        link["url"] = url(nodes[link["source"]], nodes[link["target"]])
 
 
 @login_required
@@ -84,7 +120,8 @@ def cockpit(request):
     except ValidationFailed as exc:
         return HttpResponseBadRequest(exc.message)
     region, year = data["region"], data["year"]
-    flow_links(region.code, data["flows"])
+    flow_links(region.code, year, data["flows"])
+    sub_region_links(data["sub_regions"], year)
     streams = [(stream, label, data["headline"][stream], figure_links(region.code, year)[stream])
                for stream, label in (("hazardous", _label("hazardous")), ("medical", _label("medical")),
                                      ("gisw", _label("gisw")))]
@@ -109,8 +146,8 @@ def cockpit(request):
         "level_colours": LEVEL_COLOURS,
         "years": list(range(year - 4, year + 2)),
         "alert_board": _url("alerts:board", region=region.code),
-        "transit_list": _url("manifests:list", region=region.code, status="in_transit"),
-        "transit_overdue": _url("manifests:list", region=region.code, overdue="yes"),
+        "transit_list": _url("manifests:list", region=region.code, side="generator", status="in_transit"),
+        "transit_overdue": _url("manifests:list", region=region.code, side="generator", overdue="yes"),
         "plan_list": _url("ledgers:plan_list", year=year),
         "declaration_list": _url("ledgers:declaration_list", year=year - 1, status="draft"),
     }

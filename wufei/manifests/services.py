@@ -7,6 +7,7 @@ loading, handovers, receipt and utilization / disposal, so ledgers and traces st
 """
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -66,22 +67,100 @@ def awaiting(scope: Scope, step: str):
     return manifests.filter(pk__in=ids)
 
 
+LIST_SIDES = ("generator", "receiver")
+METHOD_KINDS = ("utilization", "disposal")
+NO_METHOD = "none"
+CATEGORY_PATTERN = re.compile(r"^(medical|HW\d{2}|SW(\d{2})?|[A-Z]{1,3}\d{1,3})$")
+
+
+def line_filter(*, category: str | None = None, method: str | None = None, method_kind: str | None = None) -> Q:
+    """The manifest lines of a waste category and / or treatment method, as the cockpit's Sankey groups them
+    (wufei/analytics/services.py `_category_of`, the line's final method else its planned one).
+
+    category: 'medical' (lines of medical manifests or of an HW01 code NNN-NNN-01), 'HWxx' (other lines of a
+    code ending in -xx), 'SWxx' (typed general solid waste lines of a code starting so), 'SW' (no code), or the
+    last part of another general code; method: a treatment method code, or 'none' (neither stated);
+    method_kind: 'utilization' / 'disposal' (as indicators.quantities `_utilization` / `_disposal`).
+    Raises ValidationFailed naming the field for a value it cannot read.
+    """
+    query = Q()
+    if category:
+        category = category.strip()
+        category = category if category == "medical" else category.upper()
+        if not CATEGORY_PATTERN.match(category):
+            raise ValidationFailed(_("unknown waste category"), errors=[{"field": "category", "message": category}])
+        medical = Q(manifest__kind=ManifestKind.MEDICAL) | Q(waste__code__endswith="-01")
+        if category in ("medical", "HW01"):
+            query &= medical
+        elif category.startswith("HW"):
+            query &= Q(waste__code__endswith=f"-{category[2:]}") & ~medical
+        elif category == "SW":
+            query &= Q(waste__isnull=True, general_code="") & ~Q(manifest__kind=ManifestKind.MEDICAL)
+        elif category.startswith("SW"):
+            query &= (Q(waste__isnull=True, general_code__startswith=category)
+                      & ~Q(manifest__kind=ManifestKind.MEDICAL))
+        else:
+            query &= (Q(waste__isnull=True) & ~Q(general_code__startswith="SW")
+                      & (Q(general_code=category) | Q(general_code__endswith=f"-{category}"))
+                      & ~Q(manifest__kind=ManifestKind.MEDICAL))
+    if method:
+        method = method.strip()
+        if method.lower() == NO_METHOD:
+            query &= Q(method__isnull=True, planned_method__isnull=True)
+        else:
+            method = method.upper()
+            if not TreatmentMethod.objects.filter(code=method).exists():
+                raise ValidationFailed(_("unknown treatment method"), errors=[{"field": "method", "message": method}])
+            query &= Q(method_id=method) | Q(method__isnull=True, planned_method_id=method)
+    if method_kind:
+        if method_kind not in METHOD_KINDS:
+            raise ValidationFailed(_("unknown method kind"),
+                                   errors=[{"field": "method_kind", "message": method_kind}])
+        query &= Q(method__kind=method_kind) | Q(method__isnull=True, planned_method__kind=method_kind)
+    return query
+
+
 def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None = None, region: str | None = None,
                   organization: int | None = None, overdue: bool | None = None, discrepancy: bool | None = None,
-                  cross_province: bool | None = None, q: str | None = None, now: dt.datetime | None = None):
+                  cross_province: bool | None = None, q: str | None = None, now: dt.datetime | None = None,
+                  year: int | None = None, side: str | None = None, receiver: int | None = None,
+                  category: str | None = None, method: str | None = None, method_kind: str | None = None):
+    """The manifests the caller may see, narrowed by the filters.
+
+    region: the generator's or the receiver's region lies in the subtree (side='generator' / 'receiver': that
+    party's only); status: one status or several ('received,processed'); organization: any party (generator,
+    receiver or a transporter); receiver: the receiver only;
+    year: received in that calendar year (Asia/Shanghai); category / method / method_kind: the manifest has a
+    line matching all of them (`line_filter`). Raises ValidationFailed for a value it cannot read.
+    """
+    if side and side not in LIST_SIDES:
+        raise ValidationFailed(_("unknown side"), errors=[{"field": "side", "message": side}])
+    lines = line_filter(category=category, method=method, method_kind=method_kind)
     manifests = Manifest.objects.visible_to(scope).select_related("generator__region", "receiver__region")
     if status:
-        manifests = manifests.filter(status=status)
+        statuses = status.split(",") if isinstance(status, str) else list(status)
+        manifests = manifests.filter(status__in=statuses) if len(statuses) > 1 else manifests.filter(status=statuses[0])
     if kind:
         manifests = manifests.filter(kind=kind)
     if region:
         path = Region.objects.filter(code=region).values_list("path", flat=True).first() or f"/{region}/"
-        manifests = manifests.filter(Q(generator__region__path__startswith=path)
-                                     | Q(receiver__region__path__startswith=path))
+        by_side = {"generator": Q(generator__region__path__startswith=path),
+                   "receiver": Q(receiver__region__path__startswith=path)}
+        manifests = manifests.filter(by_side[side] if side else by_side["generator"] | by_side["receiver"])
     if organization:
         manifests = manifests.filter(Q(generator_id=organization) | Q(receiver_id=organization)
                                      | Q(pk__in=TransportLeg.objects.filter(transporter_id=organization)
                                          .values("manifest_id")))
+    if receiver:
+        manifests = manifests.filter(receiver_id=receiver)
+    if year is not None:
+        if not 2000 <= year <= 2100:
+            raise ValidationFailed(_("year out of range"), errors=[{"field": "year", "message": str(year)}])
+        tz = timezone.get_default_timezone()
+        manifests = manifests.filter(received_at__gte=dt.datetime(year, 1, 1, tzinfo=tz),
+                                     received_at__lt=dt.datetime(year + 1, 1, 1, tzinfo=tz))
+    if lines:
+        manifests = manifests.filter(pk__in=ManifestLine.objects.filter(lines).values("manifest_id"))
     if discrepancy is not None:
         manifests = manifests.filter(discrepancy=discrepancy)
     if cross_province is not None:

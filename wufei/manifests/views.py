@@ -10,13 +10,14 @@ Importing this module registers the "Transfer manifests" section of the organiza
 import datetime as dt
 import functools
 import re
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,6 +33,7 @@ from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
     ManifestKind,
+    ManifestLine,
     ManifestStatus,
     Purpose,
     Revision,
@@ -176,41 +178,92 @@ def _region_choices(scope: Scope) -> list[Region]:
                 .order_by("code")[:DIRECTORY_LIMIT]) or list(Region.objects.filter(code__in=scope.region_codes))
 
 
+DONE_STATUSES = f"{S.RECEIVED},{S.PROCESSED}"  # the manifests the cockpit's tonnes count
+LIST_FILTERS = ("q", "status", "kind", "region", "side", "year", "overdue", "discrepancy", "cross_province",
+                "organization", "receiver", "category", "method", "method_kind")
+SIDE_CHOICES = (("", gettext_lazy("generator or receiver")), ("generator", gettext_lazy("generator")),
+                ("receiver", gettext_lazy("receiver")))
+METHOD_KIND_CHOICES = (("", gettext_lazy("any")), ("utilization", gettext_lazy("utilization")),
+                       ("disposal", gettext_lazy("disposal")))
+
+
+def _year(value: str):
+    year = _int(value)
+    return year if year is not None and 2000 <= year <= 2100 else None
+
+
 @login_required
 @require_GET
 def manifest_list(request):
     scope = request_scope(request)
-    names = ("q", "status", "kind", "region", "overdue", "discrepancy", "cross_province", "organization")
-    filters = {name: request.GET.get(name, "").strip() for name in names}
+    filters = {name: request.GET.get(name, "").strip() for name in LIST_FILTERS}
+    errors: dict[str, list[str]] = {}
+    for name, ok in (("year", _year(filters["year"]) is not None), ("organization", _int(filters["organization"])),
+                     ("receiver", _int(filters["receiver"]))):
+        if filters[name] and not ok:
+            errors[name] = [_("Not a valid value; this filter is ignored.")]
+    region = filters["region"] if filters["region"].isdigit() and len(filters["region"]) == 6 else None
+    if filters["region"] and region is None:
+        errors["region"] = [_("Not a region code; this filter is ignored.")]
     selection = {
         "kind": filters["kind"] if filters["kind"] in ManifestKind.values else None,
-        "organization": _int(filters["organization"]),
+        "region": region, "side": filters["side"] if filters["side"] in services.LIST_SIDES else None,
+        "year": _year(filters["year"]), "organization": _int(filters["organization"]),
+        "receiver": _int(filters["receiver"]),
         "overdue": _flag(filters["overdue"]), "discrepancy": _flag(filters["discrepancy"]),
         "cross_province": _flag(filters["cross_province"]), "q": filters["q"] or None,
     }
-    status = filters["status"] if filters["status"] in S.values else None
-    unfiltered = services.manifests_for(scope, **selection)
-    if filters["region"].isdigit() and len(filters["region"]) == 6:
-        # services.manifests_for(region=…) filters `generator__region_id__startswith`, which Django refuses on a
-        # foreign key (FieldError); until it changes, the region subtree is matched on the region path here
-        region = f"/{filters['region']}/"
-        unfiltered = unfiltered.filter(Q(generator__region__path__contains=region)
-                                       | Q(receiver__region__path__contains=region))
+    lines = {name: filters[name] or None for name in ("category", "method", "method_kind")}
+    try:
+        line_q = services.line_filter(**lines)
+    except WufeiError as exc:
+        # a value the services cannot read names its field: say so there and leave that filter out
+        errors.update(_field_errors(exc))
+        lines = {name: value for name, value in lines.items() if name not in errors}
+        line_q = services.line_filter(**lines)
+    for name, message in errors.items():
+        messages.error(request, f"{LIST_LABELS.get(name, name)}: {'; '.join(message)}")
+    statuses = [value for value in filters["status"].split(",") if value in S.values]
+    status = ",".join(statuses) if statuses and len(statuses) == len(filters["status"].split(",")) else None
+    unfiltered = services.manifests_for(scope, **selection, **lines)
     counts = dict(unfiltered.order_by().values_list("status").annotate(n=Count("pk")))
+    kept = {k: v for k, v in filters.items() if v and k not in errors}
     status_counts = [{"status": value, "label": label, "count": counts.get(value, 0),
-                      "query": urlencode({**{k: v for k, v in filters.items() if v}, "status": value})}
+                      "query": urlencode({**kept, "status": value})}
                      for value, label in S.choices]
-    manifests = unfiltered.filter(status=status) if status else unfiltered
+    manifests = unfiltered.filter(status__in=statuses) if status else unfiltered
     page = Paginator(manifests.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
-    rows = [{"manifest": m, "overdue": _is_overdue(m, now)} for m in page.object_list]
+    # accepted tonnes of the lines the filters select (all lines without a category / method filter), per row
+    # and for the whole selection: the figure a cockpit link promises
+    matching = ManifestLine.objects.filter(line_q)
+    per_row = dict(matching.filter(manifest_id__in=[m.pk for m in page.object_list]).values("manifest_id")
+                   .annotate(t=Sum("accepted_tonnes")).order_by().values_list("manifest_id", "t"))
+    total_tonnes = matching.filter(manifest__in=manifests.order_by().values("pk")).aggregate(
+        t=Sum("accepted_tonnes"))["t"] or 0
+    rows = [{"manifest": m, "overdue": _is_overdue(m, now), "accepted": _t(per_row.get(m.pk))}
+            for m in page.object_list]
     return render(request, "manifests/list.html", {
-        "page": page, "rows": rows, "filters": filters, "status_counts": status_counts,
-        "total": sum(counts.values()), "statuses": S.choices, "kinds": ManifestKind.choices,
+        "page": page, "rows": rows, "filters": filters, "errors": errors, "status_counts": status_counts,
+        "total": sum(counts.values()), "total_tonnes": _t(total_tonnes), "line_filtered": bool(line_q),
+        "statuses": [*S.choices, (DONE_STATUSES, _("received or processed"))], "kinds": ManifestKind.choices,
+        "sides": SIDE_CHOICES,
+        "method_kinds": METHOD_KIND_CHOICES, "methods": list(TreatmentMethod.objects.order_by("code")),
         "regions": _region_choices(scope), "flag_choices": FLAG_CHOICES,
         "can_create": bool(tracking.recording_organizations(scope)),
         "can_bulk_sign": bool(scope.organization_ids),
     })
+
+
+LIST_LABELS = {"year": gettext_lazy("Received in year"), "region": gettext_lazy("Region"),
+               "organization": gettext_lazy("Unit"), "receiver": gettext_lazy("Receiver"),
+               "category": gettext_lazy("Waste category"), "method": gettext_lazy("Method"),
+               "method_kind": gettext_lazy("Method kind"), "side": gettext_lazy("Region of")}
+
+
+def _t(value) -> Decimal:
+    """A sum of tonnes, exact to the gram (SQLite sums decimals as floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.000001"))
 
 
 # --- create by scanning containers -----------------------------------------------------------------

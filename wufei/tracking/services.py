@@ -79,10 +79,43 @@ TONNE = Decimal("0.000001")
 def containers_for(scope: Scope, *, organization: int | None = None, holder: int | None = None,
                    waste: str | None = None, status: str | list[str] | None = None, stored_before=None,
                    updated_after=None, site: int | None = None, storage_site: int | None = None,
-                   in_stock: bool | None = None, q: str | None = None):
-    """Containers the caller may see, filtered; `waste` is a code (900-041-49) or a category (HW49)."""
+                   in_stock: bool | None = None, q: str | None = None, region: str | None = None,
+                   holder_region: str | None = None, year: int | None = None, stream: str | None = None,
+                   origin: str | None = None):
+    """Containers the caller may see, filtered; `waste` is a code (900-041-49) or a category (HW49).
+
+    region / holder_region: the generator's / the current holder's region lies in that region's subtree (a
+    six-digit code); year: produced in that calendar year (Asia/Shanghai); stream: 'medical' (codes ending
+    in -01, HW01) or 'hazardous' (every other code), as the cockpit's `stream_case`; origin: produced /
+    merged / split. Raises ValidationFailed naming the field for a value it cannot read.
+    """
+    from wufei.catalog.models import Region
+
     containers = Container.objects.visible_to(scope).select_related(
         "organization", "holder__region", "storage_site", "site", "waste")
+    for field, code, party in (("region", region, "organization"), ("holder_region", holder_region, "holder")):
+        if not code:
+            continue
+        code = str(code).strip()
+        if not (code.isdigit() and len(code) == 6):
+            raise ValidationFailed(_("not a region code"), errors=[{"field": field, "message": code}])
+        path = Region.objects.filter(code=code).values_list("path", flat=True).first() or f"/{code}/"
+        containers = containers.filter(**{f"{party}__region__path__startswith": path})
+    if year is not None:
+        if not 2000 <= year <= 2100:
+            raise ValidationFailed(_("year out of range"), errors=[{"field": "year", "message": str(year)}])
+        tz = timezone.get_default_timezone()
+        containers = containers.filter(produced_at__gte=dt.datetime(year, 1, 1, tzinfo=tz),
+                                       produced_at__lt=dt.datetime(year + 1, 1, 1, tzinfo=tz))
+    if stream:
+        if stream not in ("hazardous", "medical"):
+            raise ValidationFailed(_("unknown stream"), errors=[{"field": "stream", "message": stream}])
+        medical = Q(waste__code__endswith="-01")
+        containers = containers.filter(medical if stream == "medical" else ~medical)
+    if origin:
+        if origin not in ContainerOrigin.values:
+            raise ValidationFailed(_("unknown origin"), errors=[{"field": "origin", "message": origin}])
+        containers = containers.filter(origin=origin)
     if organization:
         containers = containers.filter(organization_id=organization)
     if holder:

@@ -139,25 +139,47 @@ def _safe_next(request, fallback: str) -> str:
 @login_required
 @require_GET
 def container_list(request):
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from wufei.tracking.models import ContainerOrigin
+
     scope = request_scope(request)
-    filters = {name: request.GET.get(name, "").strip() for name in ("q", "waste", "status", "organization",
-                                                                    "in_stock")}
+    filters = {name: request.GET.get(name, "").strip() for name in CONTAINER_FILTERS}
     errors: dict[str, list[str]] = {}
+    year = _int(filters["year"])
+    if filters["year"] and not (year is not None and 2000 <= year <= 2100):
+        errors["year"] = [_("Not a valid year; this filter is ignored.")]
+        year = None
+    selection = {"q": filters["q"] or None, "waste": filters["waste"] or None, "status": filters["status"] or None,
+                 "organization": _int(filters["organization"]),
+                 "in_stock": {"yes": True, "no": False}.get(filters["in_stock"]),
+                 "region": filters["region"] or None, "holder_region": filters["holder_region"] or None,
+                 "year": year, "stream": filters["stream"] or None, "origin": filters["origin"] or None}
     try:
-        containers = services.containers_for(
-            scope, q=filters["q"] or None, waste=filters["waste"] or None, status=filters["status"] or None,
-            organization=_int(filters["organization"]),
-            in_stock={"yes": True, "no": False}.get(filters["in_stock"]))
+        containers = services.containers_for(scope, **selection)
     except WufeiError as exc:
         messages.error(request, exc.message)
-        errors = _field_errors(exc)
+        errors.update(_field_errors(exc))
         containers = services.containers_for(scope).none()
+    for message in errors.get("year", []):
+        messages.error(request, message)
+    total = containers.aggregate(t=Sum("net_weight_tonnes"))["t"] or 0
     page = Paginator(containers.order_by("-produced_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _decorate(services.annotate_storage(page.object_list))
     return render(request, "tracking/container_list.html", {
         "page": page, "filters": filters, "errors": errors, "statuses": ContainerStatus.choices,
+        "streams": STREAM_CHOICES, "origins": ContainerOrigin.choices,
+        "total_tonnes": Decimal(str(total)).quantize(Decimal("0.000001")),
         "can_record": bool(services.recording_organizations(scope)),
     })
+
+
+CONTAINER_FILTERS = ("q", "waste", "status", "organization", "in_stock", "region", "holder_region", "year", "stream",
+                     "origin")
+STREAM_CHOICES = (("", gettext_lazy("any")), ("hazardous", gettext_lazy("Hazardous waste")),
+                  ("medical", gettext_lazy("Medical waste")))
 
 
 # --- record a batch (五即) ---------------------------------------------------------------------------
