@@ -26,6 +26,7 @@ from django.utils.translation import gettext_noop
 from wufei.alerts import geo
 from wufei.alerts.models import Level, TrackPoint
 from wufei.ledgers.models import AnnualDeclaration, DeclarationStatus, LedgerMonth, ManagementPlan, PlanStream
+from wufei.manifests import services as manifest_services
 from wufei.manifests.models import (
     Manifest,
     ManifestKind,
@@ -227,18 +228,10 @@ def _year_bounds(year):
 def _receiver_usage(ctx, part, receivers=None):
     """Tonnes per (receiver, waste code) this year as manifests.services.capacity_left counts them."""
     start, end = _year_bounds(ctx.today.year)
-    lines = ManifestLine.objects.filter(manifest__submitted_at__gte=start, manifest__submitted_at__lt=end,
-                                        waste__isnull=False).filter(part.q("manifest__receiver__region__path"))
+    narrowed = part.q("manifest__receiver__region__path")
     if receivers is not None:
-        lines = lines.filter(manifest__receiver_id__in=receivers)
-    usage: dict[tuple[int, str], Decimal] = {}
-    for receiver, code, status, shipped, accepted in lines.filter(
-            manifest__status__in=LIVE).values("manifest__receiver_id", "waste_id", "manifest__status").annotate(
-            shipped=Sum("shipped_tonnes"), accepted=Sum("accepted_tonnes")).values_list(
-            "manifest__receiver_id", "waste_id", "manifest__status", "shipped", "accepted"):
-        taken = shipped if status in (S.SUBMITTED, S.IN_TRANSIT) else accepted
-        usage[(receiver, code)] = usage.get((receiver, code), ZERO) + (taken or ZERO)
-    return usage
+        narrowed &= Q(manifest__receiver_id__in=receivers)
+    return manifest_services.capacity_usage(start=start, end=end, receivers=narrowed)
 
 
 def _valid_lines(ctx, part, ids=None):

@@ -59,6 +59,7 @@ from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.indicators import quantities
 from wufei.ledgers.models import SolidWasteMonth
+from wufei.manifests import services as manifest_services
 from wufei.manifests.models import Manifest, ManifestLine, ManifestStatus
 from wufei.registry.models import OperatingPermit, Organization, PermitLine, Site
 from wufei.tracking.models import Container, ScanKind
@@ -72,7 +73,6 @@ FIGURES = ("generated", "transferred", "utilized", "disposed", "stored")
 KIND_STREAM = {"hazardous": "hazardous", "medical": "medical", "general": "gisw"}
 STREAM_KIND = {v: k for k, v in KIND_STREAM.items()}
 DONE = (ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
-LIVE = (ManifestStatus.SUBMITTED, ManifestStatus.IN_TRANSIT, ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
 MEDICAL_SUFFIX = "-01"
 TOP_RECEIVERS = 15
 OTHER_RECEIVERS = "other"
@@ -191,7 +191,6 @@ def _tonnes(value) -> Decimal:
     return Decimal(value)
 
 
-_stream_case = rollup.stream_case
 
 
 # --- 1. headline figures by stream (and per sub-region) -----------------------------------------------
@@ -233,7 +232,7 @@ def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, D
 
     # current stock of containers held in the region
     stock = (Container.objects.filter(within(region, "holder"), status__in=list(IN_STOCK))
-             .annotate(stream=_stream_case("waste__code"))
+             .annotate(stream=rollup.stream_case("waste__code"))
              .values("holder__region_id", "stream")
              .annotate(total=quantities._sum("net_weight_tonnes")).order_by())
     for row in stock:
@@ -443,14 +442,9 @@ def capacity_load(region: Region, year: int, now: dt.datetime) -> list[dict]:
                   .values("organization_id").annotate(t=Sum("design_capacity_tonnes_per_year")).order_by()
                   .values_list("organization_id", "t"))
     usage: dict[int, Decimal] = defaultdict(Decimal)
-    for receiver, status, shipped, accepted in (ManifestLine.objects.filter(
-            within(region, "manifest__receiver"), manifest__status__in=LIVE,
-            manifest__submitted_at__gte=start, manifest__submitted_at__lt=end, waste__isnull=False)
-            .values("manifest__receiver_id", "manifest__status")
-            .annotate(shipped=quantities._sum("shipped_tonnes"), accepted=quantities._sum("accepted_tonnes"))
-            .order_by().values_list("manifest__receiver_id", "manifest__status", "shipped", "accepted")):
-        taken = shipped if status in (ManifestStatus.SUBMITTED, ManifestStatus.IN_TRANSIT) else accepted
-        usage[receiver] += _tonnes(taken)
+    for (receiver, _code), tonnes in manifest_services.capacity_usage(
+            start=start, end=end, receivers=within(region, "manifest__receiver")).items():
+        usage[receiver] += tonnes
     ids = set(capacity) | set(design)
     names = dict(Organization.objects.filter(pk__in=ids).values_list("pk", "name"))
     fraction = Decimal(str(min(elapsed_days(year, now), 365) / 365))

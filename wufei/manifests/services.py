@@ -639,6 +639,26 @@ def capacity_left(receiver: Organization, code: str, *, on: dt.date, exclude_man
     return best.annual_capacity_tonnes - (in_flight or 0) - (done or 0)
 
 
+def capacity_usage(*, start: dt.datetime, end: dt.datetime, receivers: Q | None = None
+                   ) -> dict[tuple[int, str], Decimal]:
+    """Tonnes counted against receivers' annual capacity, per (receiver, waste code), for the manifests submitted
+    in [start, end), as `capacity_left` counts them: shipped while submitted or in transit, accepted once received
+    or processed. `receivers` narrows the lines (a Q on ManifestLine, e.g. on manifest__receiver)."""
+    lines = ManifestLine.objects.filter(manifest__submitted_at__gte=start, manifest__submitted_at__lt=end,
+                                        manifest__status__in=(S.SUBMITTED, S.IN_TRANSIT, S.RECEIVED, S.PROCESSED),
+                                        waste__isnull=False)
+    if receivers is not None:
+        lines = lines.filter(receivers)
+    usage: dict[tuple[int, str], Decimal] = {}
+    for receiver, code, status, shipped, accepted in (
+            lines.values("manifest__receiver_id", "waste_id", "manifest__status")
+            .annotate(shipped=Sum("shipped_tonnes"), accepted=Sum("accepted_tonnes")).order_by()
+            .values_list("manifest__receiver_id", "waste_id", "manifest__status", "shipped", "accepted")):
+        taken = shipped if status in (S.SUBMITTED, S.IN_TRANSIT) else accepted
+        usage[(receiver, code)] = usage.get((receiver, code), Decimal(0)) + (taken or Decimal(0))
+    return usage
+
+
 def _check_parties(manifest: Manifest, legs: list[TransportLeg], day: dt.date, problems: list) -> None:
     for organization, role, field in [(manifest.generator, None, "generator_id"),
                                       (manifest.receiver, None, "receiver_id")]:
