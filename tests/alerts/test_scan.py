@@ -51,7 +51,7 @@ def test_the_database_refuses_a_second_open_alert_for_the_same_rule_and_entity(c
         twin.save()
 
 
-def test_a_false_positive_is_not_reopened_but_a_closed_alert_whose_condition_persists_is(chain, regulator_of):
+def test_neither_a_false_positive_nor_a_closed_alert_whose_facts_persist_is_reopened(chain, regulator_of):
     from wufei.core.scope import scope_for
 
     _everything(chain)
@@ -67,7 +67,7 @@ def test_a_false_positive_is_not_reopened_but_a_closed_alert_whose_condition_per
     services.transition(scope=admin, alert_id=same.pk, action="close", version=same.version, comment="fined")
     scan(full=True)
     assert active("manifest.overweight") == []
-    assert len(active("manifest.same_parties")) == 1  # still the same parties: a new occurrence
+    assert active("manifest.same_parties") == []  # the same facts the regulator closed (test_judged_facts.py)
     assert regulator.is_regulator
 
 

@@ -13,7 +13,6 @@ from wufei.alerts import services, tracks
 from wufei.alerts.models import AlertAttachment
 from wufei.alerts.schemas import (
     AlertDetailOut,
-    AlertOut,
     AlertPage,
     AssignIn,
     AttachmentOut,
@@ -37,13 +36,12 @@ from wufei.core.errors import NotFound
 router = Router(tags=["alerts"])
 
 
-def detail(scope, alert_id: int) -> dict:
+def detail(scope, alert_id: int):
+    """The alert as the caller sees it now, with its comments, attachments, history and the caller's actions."""
     alert = services.get_alert(scope, alert_id)
-    return {**{f: getattr(alert, f) for f in AlertOut.model_fields if hasattr(alert, f)},
-            "rule": alert.rule, "organization": alert.organization, "rule_description": alert.rule.description,
-            "organization_name": alert.organization.name if alert.organization_id else "",
-            "comments": list(alert.comments.all()), "attachments": list(alert.attachments.all()),
-            "history": services.history(alert), "actions": services.available_actions(scope, alert)}
+    alert.history = services.history(alert)
+    alert.actions = services.available_actions(scope, alert)
+    return alert
 
 
 @router.get("/alerts", response=AlertPage)

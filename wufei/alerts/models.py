@@ -129,6 +129,9 @@ class Alert(AuditedModel):
     cleared_at = models.DateTimeField(_("condition cleared at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     resolution = models.CharField(_("resolution"), max_length=1000, blank=True)
+    closed_by_system = models.BooleanField(_("closed itself"), default=False)
+    recurrence_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="recurrences", verbose_name=_("recurrence of"))
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
 

@@ -13,8 +13,14 @@ mark the cleared ones. Incremental, idempotent, safe to run twice or twice at on
   watermark. A rule whose settings (Rule, RuleOverride, shared Parameter rows) changed since the
   watermark re-reads everything once. `--full` ignores the watermark.
 * Idempotent. An entity with an open alert of the rule gets no second one (a partial unique
-  constraint also says so, so a concurrent scan that loses the race skips the row); an entity whose
-  alert of the rule was judged a false positive is not alerted again by the same rule.
+  constraint also says so, so a concurrent scan that loses the race skips the row).
+* Judged facts hold. The facts of a hit are the evidence keys its rule names (`RuleSpec.facts`);
+  an open alert's evidence follows them while it is open, so a closure judges the facts as they were
+  when the regulator closed it. An entity whose alert of the rule was judged a false positive is not
+  alerted again by the rule; one whose alert a regulator closed is alerted again only when its facts
+  differ from the closed alert's, and the new alert links to the closed one as its recurrence. An
+  alert that closed itself (its condition cleared) holds nothing back: a return of the condition is a
+  recurrence.
 * Clearing. When the condition clears, the alert closes itself if its rule says so (auto_close),
   else it stays open with `cleared_at` set, for the regulator to close.
 """
@@ -31,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from wufei.alerts import rules as table
-from wufei.alerts.models import ACTIVE, Alert, Rule, RuleOverride, ScanRun, Status
+from wufei.alerts.models import ACTIVE, ENDED, Alert, Rule, RuleOverride, ScanRun, Status
 from wufei.catalog.models import Region
 from wufei.core import audit, parameters
 from wufei.core.models import Parameter
@@ -154,7 +160,9 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
                 continue
             for hit in spec.check(rule_ctx, part, None):
                 hits[hit.entity_id] = (hit, part)
-        active = dict(Alert.objects.filter(rule=rule, status__in=ACTIVE).values_list("entity_id", "pk"))
+        open_rows = Alert.objects.filter(rule=rule, status__in=ACTIVE).values_list("entity_id", "pk", "evidence")
+        active = {entity: pk for entity, pk, _evidence in open_rows}
+        open_facts = {entity: spec.facts_of(evidence) for entity, _pk, evidence in open_rows}
         if active:  # re-check the entities of open alerts whatever the watermark
             missing = [entity for entity in active if entity not in hits]
             for part in parts:
@@ -166,23 +174,23 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
                             hits.setdefault(hit.entity_id, (hit, part))
         result["hits"] = len(hits)
         new = [entity for entity in hits if entity not in active]
-        dismissed = set()
-        for start in range(0, len(new), CHUNK):
-            dismissed |= set(Alert.objects.filter(rule=rule, status=Status.FALSE_POSITIVE,
-                                                  entity_id__in=new[start:start + CHUNK]).values_list(
-                "entity_id", flat=True))
+        judged = _judged(rule, new)
         with audit.acting_as("alerts-scan"):
             for entity in new:
-                if entity in dismissed:
-                    continue
                 hit, part = hits[entity]
-                alert = _open(rule, spec, hit, part, now)
+                earlier = judged.get(entity)
+                if earlier is not None and _holds(spec, earlier, hit):
+                    result["held"] = result.get("held", 0) + 1
+                    continue
+                alert = _open(rule, spec, hit, part, now, recurrence_of=earlier)
                 if alert is not None:
                     opened_alerts.append(alert)
                     result["opened"] += 1
             seen = [pk for entity, pk in active.items() if entity in hits]
             for start in range(0, len(seen), CHUNK):
                 Alert.objects.filter(pk__in=seen[start:start + CHUNK]).update(last_seen_at=now, cleared_at=None)
+            _follow_facts(spec, {active[e]: hits[e][0] for e in active if e in hits
+                                 and spec.facts_of(hits[e][0].evidence) != open_facts[e]})
             gone = [pk for entity, pk in active.items() if entity not in hits] if any(p.enabled for p in parts) else []
             for alert in Alert.objects.filter(pk__in=gone, status__in=ACTIVE):
                 if rule.auto_close:
@@ -212,13 +220,43 @@ def _region_path(code: str) -> str:
     return _REGION_PATHS[code]
 
 
-def _open(rule: Rule, spec, hit, part: Partition, now) -> Alert | None:
+def _judged(rule: Rule, entities: list[str]) -> dict[str, Alert]:
+    """The latest ended alert of the rule for each entity (one query per CHUNK entities)."""
+    latest: dict[str, Alert] = {}
+    for start in range(0, len(entities), CHUNK):
+        for alert in Alert.objects.filter(rule=rule, status__in=ENDED, entity_id__in=entities[start:start + CHUNK]
+                                          ).order_by("closed_at", "pk").only(
+                "pk", "entity_id", "status", "evidence", "closed_by_system", "closed_at"):
+            latest[alert.entity_id] = alert
+    return latest
+
+
+def _holds(spec, earlier: Alert, hit) -> bool:
+    """Whether an ended alert still answers for this hit: see the module docstring."""
+    if earlier.status == Status.FALSE_POSITIVE:
+        return True
+    if earlier.closed_by_system:
+        return False
+    return spec.facts_of(earlier.evidence) == spec.facts_of(hit.evidence)
+
+
+def _follow_facts(spec, changed: dict[int, object]) -> None:
+    """Open alerts whose facts changed take the new evidence (audited: the closure will judge these facts)."""
+    for alert in Alert.objects.filter(pk__in=list(changed)):
+        hit = changed[alert.pk]
+        before = spec.facts_of(alert.evidence)
+        Alert.objects.filter(pk=alert.pk).update(evidence=hit.evidence, entity_label=hit.label[:200])
+        audit.record(entity=alert, action="facts_changed", payload={
+            "before": before, "after": spec.facts_of(hit.evidence)})
+
+
+def _open(rule: Rule, spec, hit, part: Partition, now, recurrence_of: Alert | None = None) -> Alert | None:
     deadline_days = int(part.params.get("deadline_days", DEADLINE_DAYS.get(part.level, 15)))
     alert = Alert(rule=rule, level=part.level, entity_type=hit.entity_type, entity_id=hit.entity_id,
                   entity_label=hit.label[:200], organization_id=hit.organization_id, region_id=hit.region_id,
                   region_path=_region_path(hit.region_id), evidence=hit.evidence, opened_at=now, last_seen_at=now,
                   deadline=timezone.localtime(now).date() + dt.timedelta(days=deadline_days),
-                  longitude=hit.longitude, latitude=hit.latitude)
+                  longitude=hit.longitude, latitude=hit.latitude, recurrence_of=recurrence_of)
     try:
         with transaction.atomic():
             alert.save(audit_action="opened")

@@ -27,6 +27,7 @@ class AlertOut(Schema):
     resolution: str
     longitude: Decimal | None
     latitude: Decimal | None
+    recurrence_of_id: int | None
     version: int
     updated_at: dt.datetime
 

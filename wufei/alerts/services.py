@@ -162,6 +162,12 @@ def transition(*, scope: Scope, alert_id: int, action: str, version: int | None,
     if alert.status not in before:
         raise Conflict(_("the alert is %(status)s: it cannot be %(action)s now")
                        % {"status": alert.get_status_display(), "action": action}, code="invalid_transition")
+    if action == "reopen":
+        newer = Alert.objects.filter(rule_id=alert.rule_id, entity_type=alert.entity_type, entity_id=alert.entity_id,
+                                     status__in=ACTIVE).exclude(pk=alert.pk).first()
+        if newer is not None:
+            raise Conflict(_("a newer alert about the same is open (No. %(id)s): handle that one")
+                           % {"id": newer.pk}, code="invalid_transition")
     comment = (comment or "").strip()
     if action in ("close", "false_positive", "reopen") and not comment:
         raise ValidationFailed(_("give the reason"), errors=[field_error("comment", _("is required"))])
@@ -172,9 +178,9 @@ def transition(*, scope: Scope, alert_id: int, action: str, version: int | None,
         alert.assignee_id = assignee_id
     if after in (Status.CLOSED, Status.FALSE_POSITIVE):
         alert.closed_at = timezone.now()
-        alert.resolution = comment[:1000]
+        alert.resolution, alert.closed_by_system = comment[:1000], False
     elif action == "reopen":
-        alert.closed_at, alert.resolution = None, ""
+        alert.closed_at, alert.resolution, alert.closed_by_system = None, "", False
     alert.save(audit_action=action, audit_note=comment[:300])
     _comment(alert, scope, action, comment)
     notify(alert, action)
@@ -242,7 +248,7 @@ def close_by_system(*, alert: Alert, now, announce: bool = True) -> Alert:
     from wufei.alerts.scanner import CLEARED
 
     alert.status, alert.closed_at, alert.cleared_at = Status.CLOSED, now, alert.cleared_at or now
-    alert.resolution = CLEARED
+    alert.resolution, alert.closed_by_system = CLEARED, True
     alert.save(audit_action="auto_closed", audit_note=CLEARED)
     if announce:
         notify(alert, "auto_closed")

@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "auto_closed": gettext_lazy("closed by itself (condition cleared)"), "cleared": gettext_lazy("condition cleared"),
     "attachment_added": gettext_lazy("rectification uploaded"), "upload": gettext_lazy("rectification uploaded"),
     "assigned": gettext_lazy("assigned"), "comment": gettext_lazy("comment"), "updated": gettext_lazy("updated"),
+    "facts_changed": gettext_lazy("the facts changed while open"),
 }
 
 
