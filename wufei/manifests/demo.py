@@ -378,7 +378,7 @@ def import_history() -> dict:
             "receiver_id": receiver_id, "receiver_site_id": sites.most_common(1)[0][0] if sites else None,
             "emergency_measures": EMERGENCY[kind], "note": "", "cross_province_basis": "", "application_id": None,
             "plan_warning": "", "shipped_tonnes": shipped, "received_tonnes": received_tonnes,
-            "accepted_tonnes": shipped, "refused_tonnes": ZERO,
+            "accepted_tonnes": received_tonnes if received else ZERO, "refused_tonnes": ZERO,
             "reception": str(Reception.ACCEPTED) if received else "", "refusal_reason": "",
             "discrepancy": bool(received and shipped and abs(received_tonnes - shipped) * 100 / shipped > 5),
             "discrepancy_percent": ((abs(received_tonnes - shipped) * 100 / shipped).quantize(Decimal("0.001"))
@@ -401,7 +401,8 @@ def import_history() -> dict:
                 "hazards": box["hazards"], "packaging": box["packaging"], "container_count": len(carried),
                 "shipped_tonnes": tonnes,
                 "received_tonnes": sum((e["received"] for e in carried), ZERO) if received else None,
-                "accepted_tonnes": tonnes, "refused_tonnes": ZERO,
+                "accepted_tonnes": sum((e["received"] for e in carried), ZERO) if received else ZERO,
+                "refused_tonnes": ZERO,
                 "planned_method_id": methods.most_common(1)[0][0] if methods else None, "method_id": method,
                 "processed_on": (timezone.localtime(max(e["final_at"] for e in carried)).date() if method else None)})
             for entry in carried:

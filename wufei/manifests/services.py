@@ -9,7 +9,7 @@ loading, handovers, receipt and utilization / disposal, so ledgers and traces st
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
@@ -990,7 +990,14 @@ def _decimal(value, field: str, *, allow_zero: bool = True) -> Decimal:
 
 
 def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> None:
-    """Check in: refused containers (or lines), the weighbridge quantity, the reason; containers follow."""
+    """Check in: refused containers (or lines), the weighbridge quantity, the reason; containers follow.
+
+    What the receiver weighed and signed is what it received: the weighbridge total is apportioned to the
+    accepted containers by their shipped weight (unless per-container weights are given), each container's
+    'received' scan carries its weighed share (so the receiver's ledger receives it), and the lines' and
+    the manifest's accepted tonnes are the weighed tonnes. The generator's ledger keeps what it shipped; the
+    difference is the manifest's recorded discrepancy (and the containers' re-weigh records).
+    """
     refuse_all = bool(data.get("refuse_all"))
     refused_codes = set(data.get("refused_containers") or [])
     refused_lines = {int(p) for p in (data.get("refused_lines") or [])}
@@ -1011,15 +1018,22 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
                                errors=[{"field": "refusal_reason", "message": _("is required")}])
     weights = {code: _decimal(w, f"container_weights.{code}") for code, w in (data.get("container_weights") or {})
                .items()}
-    last = _current_leg(manifest)
+    received = data.get("received_tonnes")
+    total = _decimal(received, "received_tonnes") if received not in (None, "") else None
     accepted_entries = [e for e in entries if not e.refused]
+    if entries:
+        weighed = _apportion(total, {e.container.code: e.shipped_tonnes for e in accepted_entries}, weights)
+    else:  # a manifest of lines without containers
+        weighed = _apportion(total, {line.position: line.shipped_tonnes for line in lines
+                                     if line.position not in refused_positions}, {})
+    last = _current_leg(manifest)
     _hand_over(scope, manifest, accepted_entries, manifest.receiver_id, moment)
     receiver_scope = _holder_scope(scope, manifest.receiver_id)
     site_id = manifest.receiver_site_id if manifest.receiver_site and \
         manifest.receiver_site.kind in tracking.STORAGE_SITE_KINDS else None
     for entry in entries:
         if not entry.refused:
-            weight = weights.get(entry.container.code)
+            weight = weighed.get(entry.container.code)
             tracking.scan(scope=receiver_scope, code=entry.container.code, kind=ScanKind.RECEIVED,
                           occurred_at=moment, weight_tonnes=weight, site_id=site_id, reference=manifest.number)
             entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
@@ -1032,18 +1046,19 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         else:
             refused = line.position in refused_positions
             line.refused_tonnes = line.shipped_tonnes if refused else Decimal(0)
-            line.received_tonnes = Decimal(0) if refused else line.shipped_tonnes
-        line.accepted_tonnes = line.shipped_tonnes - line.refused_tonnes
+            line.received_tonnes = Decimal(0) if refused else weighed.get(line.position, line.shipped_tonnes)
+        line.accepted_tonnes = line.received_tonnes
         line.save(update_fields=["refused_tonnes", "received_tonnes", "accepted_tonnes"])
     _refresh_totals(manifest)
-    received = data.get("received_tonnes")
-    manifest.received_tonnes = (_decimal(received, "received_tonnes") if received not in (None, "")
-                                else sum((line.received_tonnes for line in lines), Decimal(0)))
+    manifest.received_tonnes = total if total is not None else sum((line.received_tonnes for line in lines),
+                                                                   Decimal(0))
     _flag_discrepancy(manifest)
     manifest.refusal_reason = reason
-    if manifest.accepted_tonnes == 0:
+    with_containers = {e.line_id for e in entries}
+    open_lines = [line for line in lines if line.pk not in with_containers and line.position not in refused_positions]
+    if not accepted_entries and not open_lines:
         manifest.reception, manifest.status = Reception.REFUSED, S.REFUSED
-        manifest.received_tonnes = Decimal(0) if received in (None, "") else manifest.received_tonnes
+        manifest.received_tonnes = Decimal(0) if total is None else manifest.received_tonnes
     else:
         manifest.reception = Reception.PARTIAL if anything_refused else Reception.ACCEPTED
         manifest.status = S.RECEIVED
@@ -1053,8 +1068,32 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         last.save()
 
 
+def _apportion(total: Decimal | None, shipped: dict, given: dict) -> dict:
+    """The weighed tonnes of each accepted item (container code or line position): the given weights, and the
+    rest of the weighbridge total shared by shipped weight (to 0.000001 t; the remainder goes to the heaviest)."""
+    weighed = {key: given[key] for key in shipped if key in given}
+    if total is None:
+        return weighed
+    rest = [key for key in shipped if key not in given]
+    remaining = total - sum(weighed.values(), Decimal(0))
+    if remaining < 0 or (not rest and remaining != 0):
+        message = _("the weighbridge total (%(total)s t) does not match the containers' weights (%(sum)s t)") % {
+            "total": f"{total.normalize():f}", "sum": f"{sum(weighed.values(), Decimal(0)).normalize():f}"}
+        raise ValidationFailed(message, errors=[{"field": "received_tonnes", "message": message}])
+    if not rest:
+        return weighed
+    base = sum((shipped[key] for key in rest), Decimal(0))
+    for key in rest:
+        share = remaining * shipped[key] / base if base else remaining / len(rest)
+        weighed[key] = share.quantize(TONNE, rounding=ROUND_DOWN)
+    heaviest = max(rest, key=lambda key: (shipped[key], str(key)))
+    weighed[heaviest] += remaining - sum((weighed[key] for key in rest), Decimal(0))
+    return weighed
+
+
 def _flag_discrepancy(manifest: Manifest) -> None:
-    expected = manifest.accepted_tonnes
+    """The weighbridge against what was shipped and not refused, beyond the region's tolerance."""
+    expected = manifest.shipped_tonnes - manifest.refused_tonnes
     if expected == 0:
         manifest.discrepancy, manifest.discrepancy_percent = False, None
         return
