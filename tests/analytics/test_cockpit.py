@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tests.analytics.conftest import process
-from tests.manifests.conftest import OIL
+from tests.manifests.conftest import OIL, draft, run
 from wufei.analytics import services
 from wufei.core.scope import scope_for
 from wufei.registry.models import OperatingPermit
@@ -29,15 +29,18 @@ def flows_table(html: str) -> list[tuple[str, str, str]]:
 def test_headline_figures_of_the_district(region, client_for):
     data = services.cockpit(scope_for(region.banan_regulator))
     assert data["region"].code == "500113" and data["year"] == region.year
+    none = {"received": T("0.000"), "inflow": T("0.000")}  # Banan has no receiver: the solvent went to Kaizhou
     assert data["headline"]["hazardous"] == {"generated": T("2.300"), "transferred": T("1.500"),
-                                             "utilized": T("0.000"), "disposed": T("1.500"), "stored": T("0.000")}
+                                             "utilized": T("0.000"), "disposed": T("1.500"), "stored": T("0.000"),
+                                             **none}
     assert data["headline"]["medical"] == {"generated": T("0.200"), "transferred": T("0.000"),
-                                           "utilized": T("0.000"), "disposed": T("0.000"), "stored": T("0.200")}
+                                           "utilized": T("0.000"), "disposed": T("0.000"), "stored": T("0.200"),
+                                           **none}
     assert data["headline"]["gisw"] == {"generated": T("15.000"), "transferred": T("0.000"), "utilized": T("9.000"),
-                                        "disposed": T("2.000"), "stored": T("4.000")}
+                                        "disposed": T("2.000"), "stored": T("4.000"), **none}
     html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
     figures = figures_of(html)
-    assert len(figures) == 15
+    assert len(figures) == 21
     assert (figures["hazardous.generated"], figures["hazardous.transferred"], figures["hazardous.disposed"],
             figures["medical.stored"], figures["gisw.utilized"]) == ("2.300", "1.500", "1.500", "0.200", "9.000")
 
@@ -183,3 +186,53 @@ def test_map_points_have_roles_and_links(region, client_for):
     assert (point["role"], point["tonnes"]) == ("generator", T("1.500"))
     html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
     assert f"/registry/organizations/{region.generator.pk}/" in html
+
+
+def test_a_province_sees_what_enters_it_from_another(region, make_org, member_of, make_permit, regulator_of,
+                                                     client_for):
+    """Two 0.6 t drums of Banan solvent go to a Chengdu receiver on a whitelist and are weighed at 1.18 t.
+    Sichuan's cockpit: received 1.180 t, all of it from outside (inflow 1.180 t), nothing generated or
+    transferred by Sichuan's own units; its flows start at "重庆市（区外）" and the link lists that manifest.
+    Chongqing's cockpit counts the 1.180 t among what its generators transferred (1.500 + 1.180 = 2.680 t)."""
+    from wufei.manifests import crossprovince
+    from wufei.manifests import services as manifests
+    from wufei.manifests.models import Manifest
+
+    chengdu = make_org("四川环资再生有限公司", region="510104", roles=("receiver",))
+    make_permit(chengdu, lines=(("HW06", "100", ("D10",)),))
+    crossprovince.create_rule(scope=scope_for(regulator_of("500000")), kind="whitelist", origin_province="500000",
+                              destination_province="510000", code="HW06",
+                              valid_from=region.processed.received_at.date() - dt.timedelta(days=1),
+                              valid_until=region.processed.received_at.date() + dt.timedelta(days=30))
+    drums = region.record(count=2, tonnes="0.6")
+    manifest = draft(region, drums, receiver_id=chengdu.pk)
+    run(region, manifest, "submit", "generator_admin")
+    run(region, manifest, "pickup", "driver")
+    manifest.refresh_from_db()
+    manifests.sign(scope=scope_for(member_of(chengdu, "admin")), manifest_id=manifest.pk, step="receive",
+                   version=manifest.version, data={"received_tonnes": "1.18"})
+
+    sichuan = client_for(regulator_of("510000"))
+    data = sichuan.get("/api/v1/analytics/cockpit").json()
+    hazardous = data["headline"]["hazardous"]
+    assert (hazardous["generated"], hazardous["transferred"], hazardous["received"], hazardous["inflow"]) == (
+        "0.000", "0.000", "1.180", "1.180")
+    sources = [n for n in data["flows"]["nodes"] if n["layer"] == "region"]
+    assert [n["name"] for n in sources] == ["重庆市（区外）"] and data["flows"]["total"] == "1.180"
+    page = sichuan.get("/cockpit/").content.decode()
+    assert 'data-figure="hazardous.inflow"' in page
+    [link] = [lk for lk in _chart(page)["sankey"]["links"] if lk["source"] == "region:500000"]
+    listed = sichuan.get(link["url"]).content.decode()
+    assert manifest.number in listed and region.processed.number not in listed
+    received = services.cockpit(scope_for(region.city_regulator))["headline"]["hazardous"]
+    assert received["transferred"] == T("2.680") and received["received"] == T("1.500")
+    assert received["inflow"] == T("0.000")
+    assert Manifest.objects.get(pk=manifest.pk).accepted_tonnes == T("1.18")
+
+
+def _chart(page):
+    import json
+    import re
+
+    return json.loads(re.search(r'<script id="cockpit-chart-data" type="application/json">(.*?)</script>', page,
+                                re.S).group(1))

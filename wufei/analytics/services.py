@@ -23,6 +23,10 @@ Definitions (each reuses the owning app's expression or rule rather than a new o
   batch recorded today. GISW: Σ SolidWasteMonth.generated (the indicators' `gisw_generated`).
 * transferred — Σ accepted tonnes of the manifest lines of received / processed manifests whose generator
   lies in the region, received in the year (the indicators' `manifest_tonnes`, `quantities._lines`), by kind.
+  Accepted tonnes are what the receiver weighed and signed (the weighbridge figure, see manifests.services).
+* received — the same lines seen from the other end: those whose receiver lies in the region, wherever the
+  generator is; inflow — the part of them whose generator lies outside the region (a province sees what enters
+  it from other provinces, a district what enters it from other districts). By the receiver's sub-region.
 * utilized / disposed — hazardous / medical: the same manifest lines by the line's method kind (its final
   method, else the planned one: `quantities._utilization` / `_disposal`; C-/Y-/G-codes count in neither),
   plus in-house processing at the region's units (scan events 'self_utilized' / 'self_disposed', weight as
@@ -69,7 +73,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal(0)
 THREE = Decimal("0.001")
 STREAMS = ("hazardous", "medical", "gisw")
-FIGURES = ("generated", "transferred", "utilized", "disposed", "stored")
+FIGURES = ("generated", "transferred", "received", "inflow", "utilized", "disposed", "stored")
 KIND_STREAM = {"hazardous": "hazardous", "medical": "medical", "general": "gisw"}
 STREAM_KIND = {v: k for k, v in KIND_STREAM.items()}
 DONE = (ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
@@ -230,6 +234,19 @@ def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, D
             add(row["manifest__generator__region_id"], stream, "utilized", row["utilized"])
             add(row["manifest__generator__region_id"], stream, "disposed", row["disposed"])
 
+    # received by the region's receivers, and the part from generators outside the region (inflow)
+    inbound = (ManifestLine.objects.filter(within(region, "manifest__receiver"), manifest__status__in=DONE,
+                                           manifest__received_at__gte=start, manifest__received_at__lt=end)
+               .values("manifest__receiver__region_id", "manifest__kind")
+               .annotate(received=quantities._sum("accepted_tonnes"),
+                         inflow=quantities._sum("accepted_tonnes", ~within(region, "manifest__generator")))
+               .order_by())
+    for row in inbound:
+        stream = KIND_STREAM.get(row["manifest__kind"])
+        if stream is not None:
+            add(row["manifest__receiver__region_id"], stream, "received", row["received"])
+            add(row["manifest__receiver__region_id"], stream, "inflow", row["inflow"])
+
     # current stock of containers held in the region
     stock = (Container.objects.filter(within(region, "holder"), status__in=list(IN_STOCK))
              .annotate(stream=rollup.stream_case("waste__code"))
@@ -301,21 +318,32 @@ def _category_of(kind: str, waste_code: str | None, general_code: str) -> str:
     return code.rsplit("-", 1)[-1] if code else "SW"
 
 
+def _outside_region(region: Region, path: str) -> str:
+    """The code of the largest region holding `path` but not `region` (the province, for another province's
+    generator seen from a province; the district, for another district's seen from a district)."""
+    inside = set(region.path.strip("/").split("/"))
+    return next((code for code in path.strip("/").split("/") if code not in inside), "")
+
+
 def flows(region: Region, year: int) -> dict:
     """Nodes and links of accepted tonnes: generator sub-region → waste category → receiver → method.
 
-    Source: lines of received / processed manifests whose generator lies in the region, received in the year
-    (receivers anywhere). Receivers beyond the top 15 by tonnes are grouped as "Other receivers".
+    Source: lines of received / processed manifests received in the year whose generator lies in the region
+    (receivers anywhere) or whose receiver lies in it (inflow: the source node is the generator's region
+    outside, marked `outside`). Receivers beyond the top 15 by tonnes are grouped as "Other receivers".
     """
     start, end = year_bounds(year)
     paths = region_paths(region)
     rows = list(ManifestLine.objects.filter(
-        within(region, "manifest__generator"), manifest__status__in=DONE,
+        within(region, "manifest__generator") | within(region, "manifest__receiver"), manifest__status__in=DONE,
         manifest__received_at__gte=start, manifest__received_at__lt=end)
         .annotate(line_method=Coalesce("method_id", "planned_method_id"))
-        .values("manifest__generator__region_id", "manifest__kind", "waste_id", "general_code",
-                "manifest__receiver_id", "line_method")
+        .values("manifest__generator__region_id", "manifest__generator__region__path", "manifest__kind", "waste_id",
+                "general_code", "manifest__receiver_id", "line_method")
         .annotate(total=quantities._sum("accepted_tonnes")).order_by())
+    outside_codes = {_outside_region(region, r["manifest__generator__region__path"]) for r in rows
+                     if r["manifest__generator__region_id"] not in paths}
+    outside = {r.code: r for r in Region.objects.filter(code__in=outside_codes - {""})}
     children = {c.code: c for c in sub_regions(region)}
     by_receiver: dict[int, Decimal] = defaultdict(Decimal)
     for row in rows:
@@ -340,9 +368,15 @@ def flows(region: Region, year: int) -> dict:
     for row in rows:
         if not row["tonnes"]:
             continue
-        child = _child_code(region, paths.get(row["manifest__generator__region_id"], ""))
-        place = children.get(child, region)
-        source = node(f"region:{place.code}", place.name, "region", code=place.code)
+        if row["manifest__generator__region_id"] in paths:
+            child = _child_code(region, paths[row["manifest__generator__region_id"]])
+            place = children.get(child, region)
+            source = node(f"region:{place.code}", place.name, "region", code=place.code)
+        else:
+            code = _outside_region(region, row["manifest__generator__region__path"])
+            name = outside[code].name if code in outside else code
+            source = node(f"region:{code}", _("%(region)s (outside)") % {"region": name}, "region", code=code,
+                          outside=True)
         category = _category_of(row["manifest__kind"], row["waste_id"], row["general_code"])
         category_name = medical_label if category == "medical" else category
         waste = node(f"waste:{category}", category_name, "waste", code=category,

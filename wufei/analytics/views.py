@@ -8,7 +8,10 @@ Every figure links to the records behind it through the list pages' filters (ser
 * transferred / utilized / disposed: the received / processed manifests of the region's generators received
   in the year — `manifests:list` ?region=&side=generator&year=&status=received,processed&kind= (utilized /
   disposed add method_kind=: the list then totals the accepted tonnes of those lines only);
-* Sankey nodes and links: the same manifests narrowed by waste category, receiver and method;
+* received / inflow: the same list by the receiver's side (side=receiver), or the receiver's side with the
+  generator outside the region (side=inflow);
+* Sankey nodes and links: the same manifests narrowed by waste category, receiver and method; a source node
+  outside the region lists its generators' manifests received in the region (to_region=);
 * the e-ledger figures (GISW): the e-ledger list of the year.
 
 What a list cannot show: in-house utilization / disposal (scan events, part of the utilized / disposed figures
@@ -40,9 +43,10 @@ def _url(name: str, *args, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def _manifests(region_code: str, year: int, **query) -> str:
-    """The received / processed manifests of the region's generators received in the year, narrowed."""
-    return _url("manifests:list", region=region_code, side="generator", year=year, status=DONE, **query)
+def _manifests(region_code: str, year: int, side: str = "generator", **query) -> str:
+    """The received / processed manifests of the region's generators (or receivers: side) received in the year,
+    narrowed."""
+    return _url("manifests:list", region=region_code, side=side, year=year, status=DONE, **query)
 
 
 def figure_links(region_code: str, year: int) -> dict[str, dict[str, str]]:
@@ -54,12 +58,16 @@ def figure_links(region_code: str, year: int) -> dict[str, dict[str, str]]:
             "generated": _url("tracking:container_list", region=region_code, year=year, stream=stream,
                               origin="produced"),
             "transferred": _manifests(region_code, year, kind=kind),
+            "received": _manifests(region_code, year, side="receiver", kind=kind),
+            "inflow": _manifests(region_code, year, side="inflow", kind=kind),
             "utilized": _manifests(region_code, year, kind=kind, method_kind="utilization"),
             "disposed": _manifests(region_code, year, kind=kind, method_kind="disposal"),
             "stored": _url("tracking:container_list", holder_region=region_code, in_stock="yes", stream=stream),
         }
     solid = _url("ledgers:solid_waste_months", year=year)
     links["gisw"] = {"generated": solid, "transferred": _manifests(region_code, year, kind="general"),
+                     "received": _manifests(region_code, year, side="receiver", kind="general"),
+                     "inflow": _manifests(region_code, year, side="inflow", kind="general"),
                      "utilized": solid, "disposed": solid, "stored": solid}
     return links
 
@@ -75,6 +83,7 @@ def sub_region_links(rows: list[dict], year: int) -> None:
                         "medical_generated": links["medical"]["generated"],
                         "gisw_generated": links["gisw"]["generated"],
                         "transferred": _manifests(row["code"], year),
+                        "received": _manifests(row["code"], year, side="receiver"),
                         "stored": _url("tracking:container_list", holder_region=row["code"], in_stock="yes")}
 
 
@@ -84,10 +93,12 @@ def flow_links(region_code: str, year: int, flows: dict) -> None:
     nodes = {n["id"]: n for n in flows["nodes"]}
 
     def query(*parts) -> dict:
-        out = {"region": region_code}
+        out = {"region": region_code, "side": ""}  # generator or receiver in the region, as the flows count
         for node in parts:
             if node["layer"] == "region":
-                out["region"] = node["code"]
+                out["region"], out["side"] = node["code"], "generator"
+                if node.get("outside"):  # from that region into this one
+                    out["to_region"] = region_code
             elif node["layer"] == "waste":
                 out["category"] = node["code"]
             elif node["layer"] == "receiver" and node.get("organization_id"):

@@ -67,7 +67,7 @@ def awaiting(scope: Scope, step: str):
     return manifests.filter(pk__in=ids)
 
 
-LIST_SIDES = ("generator", "receiver")
+LIST_SIDES = ("generator", "receiver", "inflow")
 METHOD_KINDS = ("utilization", "disposal")
 NO_METHOD = "none"
 CATEGORY_PATTERN = re.compile(r"^(medical|HW\d{2}|SW(\d{2})?|[A-Z]{1,3}\d{1,3})$")
@@ -124,12 +124,15 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
                   organization: int | None = None, overdue: bool | None = None, discrepancy: bool | None = None,
                   cross_province: bool | None = None, q: str | None = None, now: dt.datetime | None = None,
                   year: int | None = None, side: str | None = None, receiver: int | None = None,
-                  category: str | None = None, method: str | None = None, method_kind: str | None = None):
+                  category: str | None = None, method: str | None = None, method_kind: str | None = None,
+                  to_region: str | None = None):
     """The manifests the caller may see, narrowed by the filters.
 
     region: the generator's or the receiver's region lies in the subtree (side='generator' / 'receiver': that
-    party's only); status: one status or several ('received,processed'); organization: any party (generator,
-    receiver or a transporter); receiver: the receiver only;
+    party's only; side='inflow': the receiver's lies in it and the generator's outside); to_region: the
+    receiver's region lies in that subtree (with region and side='generator': from one region to another);
+    status: one status or several ('received,processed'); organization: any party (generator, receiver or a
+    transporter); receiver: the receiver only;
     year: received in that calendar year (Asia/Shanghai); category / method / method_kind: the manifest has a
     line matching all of them (`line_filter`). Raises ValidationFailed for a value it cannot read.
     """
@@ -143,10 +146,13 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
     if kind:
         manifests = manifests.filter(kind=kind)
     if region:
-        path = Region.objects.filter(code=region).values_list("path", flat=True).first() or f"/{region}/"
+        path = _region_path(region)
         by_side = {"generator": Q(generator__region__path__startswith=path),
                    "receiver": Q(receiver__region__path__startswith=path)}
+        by_side["inflow"] = by_side["receiver"] & ~by_side["generator"]
         manifests = manifests.filter(by_side[side] if side else by_side["generator"] | by_side["receiver"])
+    if to_region:
+        manifests = manifests.filter(receiver__region__path__startswith=_region_path(to_region))
     if organization:
         manifests = manifests.filter(Q(generator_id=organization) | Q(receiver_id=organization)
                                      | Q(pk__in=TransportLeg.objects.filter(transporter_id=organization)
@@ -173,6 +179,10 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
         manifests = manifests.filter(Q(number__startswith=q.strip()) | Q(generator__name__contains=q.strip())
                                      | Q(receiver__name__contains=q.strip()))
     return manifests
+
+
+def _region_path(code: str) -> str:
+    return Region.objects.filter(code=code).values_list("path", flat=True).first() or f"/{code}/"
 
 
 def overdue_since(now: dt.datetime | None = None, region=None) -> dt.datetime:

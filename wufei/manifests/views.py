@@ -179,10 +179,10 @@ def _region_choices(scope: Scope) -> list[Region]:
 
 
 DONE_STATUSES = f"{S.RECEIVED},{S.PROCESSED}"  # the manifests the cockpit's tonnes count
-LIST_FILTERS = ("q", "status", "kind", "region", "side", "year", "overdue", "discrepancy", "cross_province",
-                "organization", "receiver", "category", "method", "method_kind")
+LIST_FILTERS = ("q", "status", "kind", "region", "side", "to_region", "year", "overdue", "discrepancy",
+                "cross_province", "organization", "receiver", "category", "method", "method_kind")
 SIDE_CHOICES = (("", gettext_lazy("generator or receiver")), ("generator", gettext_lazy("generator")),
-                ("receiver", gettext_lazy("receiver")))
+                ("receiver", gettext_lazy("receiver")), ("inflow", gettext_lazy("receiver, from outside the region")))
 METHOD_KIND_CHOICES = (("", gettext_lazy("any")), ("utilization", gettext_lazy("utilization")),
                        ("disposal", gettext_lazy("disposal")))
 
@@ -202,12 +202,15 @@ def manifest_list(request):
                      ("receiver", _int(filters["receiver"]))):
         if filters[name] and not ok:
             errors[name] = [_("Not a valid value; this filter is ignored.")]
-    region = filters["region"] if filters["region"].isdigit() and len(filters["region"]) == 6 else None
-    if filters["region"] and region is None:
-        errors["region"] = [_("Not a region code; this filter is ignored.")]
+    region, to_region = (filters[name] if filters[name].isdigit() and len(filters[name]) == 6 else None
+                         for name in ("region", "to_region"))
+    for name, code in (("region", region), ("to_region", to_region)):
+        if filters[name] and code is None:
+            errors[name] = [_("Not a region code; this filter is ignored.")]
     selection = {
         "kind": filters["kind"] if filters["kind"] in ManifestKind.values else None,
         "region": region, "side": filters["side"] if filters["side"] in services.LIST_SIDES else None,
+        "to_region": to_region,
         "year": _year(filters["year"]), "organization": _int(filters["organization"]),
         "receiver": _int(filters["receiver"]),
         "overdue": _flag(filters["overdue"]), "discrepancy": _flag(filters["discrepancy"]),
@@ -258,7 +261,8 @@ def manifest_list(request):
 LIST_LABELS = {"year": gettext_lazy("Received in year"), "region": gettext_lazy("Region"),
                "organization": gettext_lazy("Unit"), "receiver": gettext_lazy("Receiver"),
                "category": gettext_lazy("Waste category"), "method": gettext_lazy("Method"),
-               "method_kind": gettext_lazy("Method kind"), "side": gettext_lazy("Region of")}
+               "method_kind": gettext_lazy("Method kind"), "side": gettext_lazy("Region of"),
+               "to_region": gettext_lazy("Received in region")}
 
 
 def _t(value) -> Decimal:
