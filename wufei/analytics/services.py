@@ -22,19 +22,22 @@ Definitions (each reuses the owning app's expression or rule rather than a new o
   so adding them to the live events would count every tonne twice, and reading only them would lag behind a
   batch recorded today. GISW: Σ SolidWasteMonth.generated (the indicators' `gisw_generated`).
 * transferred — Σ accepted tonnes of the manifest lines of received / processed manifests whose generator
-  lies in the region, received in the year (the indicators' `manifest_tonnes`, `quantities._lines`), by kind.
-  Accepted tonnes are what the receiver weighed and signed (the weighbridge figure, see manifests.services).
-* received — the same lines seen from the other end: those whose receiver lies in the region, wherever the
-  generator is; inflow — the part of them whose generator lies outside the region (a province sees what enters
-  it from other provinces, a district what enters it from other districts). By the receiver's sub-region.
-* utilized / disposed — hazardous / medical: the same manifest lines by the line's method kind (its final
-  method, else the planned one: `quantities._utilization` / `_disposal`; C-/Y-/G-codes count in neither),
-  plus in-house processing at the region's units (scan events 'self_utilized' / 'self_disposed', weight as
-  the ledger weighs them). The receivers' own 'utilized' / 'disposed' events are not added: the manifests
-  service records them when a manifest is processed, so they are the manifest lines seen from the other
-  side. GISW: the e-ledger (in-house + entrusted utilization / disposal, as `gisw_utilized` /
-  `gisw_disposed`); GISW manifest lines show in transferred only (the e-ledger already holds the entrusted
-  tonnes: adding the lines would count them twice).
+  lies in the region, received in the year (the indicators' `manifest_tonnes`, `quantities._lines`), by kind,
+  of the purposes that move waste away from the unit that produced it (`manifests.models.TRANSFERRED_PURPOSES`:
+  not a collector's forwarding, not a returned load). Accepted tonnes are what the receiver weighed and signed
+  (the weighbridge figure, see manifests.services).
+* received — the lines whose receiver lies in the region, wherever the generator is, of the purposes that bring
+  waste to the facility that treats it (`RECEIVED_PURPOSES`: not a collector's intake, not a return); inflow —
+  the part of them whose generator lies outside the region (a province sees what enters it from other
+  provinces, a district what enters it from other districts). By the receiver's sub-region.
+* utilized / disposed — hazardous / medical: the manifest lines of the region's generators of the received
+  purposes by the line's method kind (its final method, else the planned one: `quantities._utilization` /
+  `_disposal`; C-/Y-/G-codes count in neither), plus in-house processing at the region's units (scan events
+  'self_utilized' / 'self_disposed', weight as the ledger weighs them). The receivers' own 'utilized' /
+  'disposed' events are not added: the manifests service records them when a manifest is processed, so they
+  are the manifest lines seen from the other side. GISW: the e-ledger (in-house + entrusted utilization /
+  disposal, as `gisw_utilized` / `gisw_disposed`); GISW manifest lines show in transferred only (the e-ledger
+  already holds the entrusted tonnes: adding the lines would count them twice).
 * stored — the current stock: Σ net weight of containers held by a unit of the region in an in-stock status
   (`tracking.rules.IN_STOCK`, the mass balance's "actual stock"), whatever year is shown; GISW: the closing
   stock of each unit's and code's latest recorded month of the year shown.
@@ -64,7 +67,14 @@ from wufei.core.scope import Scope
 from wufei.indicators import quantities
 from wufei.ledgers.models import SolidWasteMonth
 from wufei.manifests import services as manifest_services
-from wufei.manifests.models import Manifest, ManifestLine, ManifestStatus
+from wufei.manifests.models import (
+    RECEIVED_PURPOSES,
+    TRANSFERRED_PURPOSES,
+    Manifest,
+    ManifestLine,
+    ManifestStatus,
+    Purpose,
+)
 from wufei.registry.models import OperatingPermit, Organization, PermitLine, Site
 from wufei.tracking.models import Container, ScanKind
 from wufei.tracking.rules import IN_STOCK
@@ -77,6 +87,8 @@ FIGURES = ("generated", "transferred", "received", "inflow", "utilized", "dispos
 KIND_STREAM = {"hazardous": "hazardous", "medical": "medical", "general": "gisw"}
 STREAM_KIND = {v: k for k, v in KIND_STREAM.items()}
 DONE = (ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
+TRANSFERRED = Q(manifest__purpose__in=TRANSFERRED_PURPOSES)
+RECEIVED = Q(manifest__purpose__in=RECEIVED_PURPOSES)
 MEDICAL_SUFFIX = "-01"
 TOP_RECEIVERS = 15
 OTHER_RECEIVERS = "other"
@@ -222,9 +234,9 @@ def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, D
     lines = (ManifestLine.objects.filter(within(region, "manifest__generator"), manifest__status__in=DONE,
                                          manifest__received_at__gte=start, manifest__received_at__lt=end)
              .values("manifest__generator__region_id", "manifest__kind")
-             .annotate(transferred=quantities._sum("accepted_tonnes"),
-                       utilized=quantities._sum("accepted_tonnes", quantities._utilization()),
-                       disposed=quantities._sum("accepted_tonnes", quantities._disposal())).order_by())
+             .annotate(transferred=quantities._sum("accepted_tonnes", TRANSFERRED),
+                       utilized=quantities._sum("accepted_tonnes", quantities._utilization() & RECEIVED),
+                       disposed=quantities._sum("accepted_tonnes", quantities._disposal() & RECEIVED)).order_by())
     for row in lines:
         stream = KIND_STREAM.get(row["manifest__kind"])
         if stream is None:
@@ -235,7 +247,7 @@ def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, D
             add(row["manifest__generator__region_id"], stream, "disposed", row["disposed"])
 
     # received by the region's receivers, and the part from generators outside the region (inflow)
-    inbound = (ManifestLine.objects.filter(within(region, "manifest__receiver"), manifest__status__in=DONE,
+    inbound = (ManifestLine.objects.filter(within(region, "manifest__receiver"), RECEIVED, manifest__status__in=DONE,
                                            manifest__received_at__gte=start, manifest__received_at__lt=end)
                .values("manifest__receiver__region_id", "manifest__kind")
                .annotate(received=quantities._sum("accepted_tonnes"),
@@ -335,7 +347,8 @@ def flows(region: Region, year: int) -> dict:
     start, end = year_bounds(year)
     paths = region_paths(region)
     rows = list(ManifestLine.objects.filter(
-        within(region, "manifest__generator") | within(region, "manifest__receiver"), manifest__status__in=DONE,
+        within(region, "manifest__generator") | within(region, "manifest__receiver"), RECEIVED,
+        manifest__status__in=DONE,
         manifest__received_at__gte=start, manifest__received_at__lt=end)
         .annotate(line_method=Coalesce("method_id", "planned_method_id"))
         .values("manifest__generator__region_id", "manifest__generator__region__path", "manifest__kind", "waste_id",
@@ -421,10 +434,11 @@ def map_points(region: Region, year: int) -> dict:
                                                                           latitude__isnull=False)))
     done = {"manifest__status__in": DONE, "manifest__received_at__gte": start, "manifest__received_at__lt": end}
     out_tonnes = dict((pk, _tonnes(v)) for pk, v in ManifestLine.objects.filter(
-        within(region, "manifest__generator"), **done).values("manifest__generator_id").annotate(
+        within(region, "manifest__generator"), TRANSFERRED, **done).values("manifest__generator_id").annotate(
         t=quantities._sum("accepted_tonnes")).order_by().values_list("manifest__generator_id", "t"))
     in_tonnes = dict((pk, _tonnes(v)) for pk, v in ManifestLine.objects.filter(
-        within(region, "manifest__receiver"), **done).values("manifest__receiver_id").annotate(
+        within(region, "manifest__receiver"), ~Q(manifest__purpose=Purpose.RETURN), **done
+    ).values("manifest__receiver_id").annotate(
         t=quantities._sum("accepted_tonnes")).order_by().values_list("manifest__receiver_id", "t"))
     points = []
     for org in orgs.filter(longitude__isnull=False, latitude__isnull=False).values(

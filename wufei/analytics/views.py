@@ -57,17 +57,18 @@ def figure_links(region_code: str, year: int) -> dict[str, dict[str, str]]:
         links[stream] = {
             "generated": _url("tracking:container_list", region=region_code, year=year, stream=stream,
                               origin="produced"),
-            "transferred": _manifests(region_code, year, kind=kind),
-            "received": _manifests(region_code, year, side="receiver", kind=kind),
-            "inflow": _manifests(region_code, year, side="inflow", kind=kind),
-            "utilized": _manifests(region_code, year, kind=kind, method_kind="utilization"),
-            "disposed": _manifests(region_code, year, kind=kind, method_kind="disposal"),
+            "transferred": _manifests(region_code, year, purpose="transferred", kind=kind),
+            "received": _manifests(region_code, year, side="receiver", purpose="received", kind=kind),
+            "inflow": _manifests(region_code, year, side="inflow", purpose="received", kind=kind),
+            "utilized": _manifests(region_code, year, purpose="received", kind=kind, method_kind="utilization"),
+            "disposed": _manifests(region_code, year, purpose="received", kind=kind, method_kind="disposal"),
             "stored": _url("tracking:container_list", holder_region=region_code, in_stock="yes", stream=stream),
         }
     solid = _url("ledgers:solid_waste_months", year=year)
-    links["gisw"] = {"generated": solid, "transferred": _manifests(region_code, year, kind="general"),
-                     "received": _manifests(region_code, year, side="receiver", kind="general"),
-                     "inflow": _manifests(region_code, year, side="inflow", kind="general"),
+    links["gisw"] = {"generated": solid, "transferred": _manifests(region_code, year, purpose="transferred",
+                                                                   kind="general"),
+                     "received": _manifests(region_code, year, side="receiver", purpose="received", kind="general"),
+                     "inflow": _manifests(region_code, year, side="inflow", purpose="received", kind="general"),
                      "utilized": solid, "disposed": solid, "stored": solid}
     return links
 
@@ -82,8 +83,8 @@ def sub_region_links(rows: list[dict], year: int) -> None:
         row["links"] = {"hazardous_generated": links["hazardous"]["generated"],
                         "medical_generated": links["medical"]["generated"],
                         "gisw_generated": links["gisw"]["generated"],
-                        "transferred": _manifests(row["code"], year),
-                        "received": _manifests(row["code"], year, side="receiver"),
+                        "transferred": _manifests(row["code"], year, purpose="transferred"),
+                        "received": _manifests(row["code"], year, side="receiver", purpose="received"),
                         "stored": _url("tracking:container_list", holder_region=row["code"], in_stock="yes")}
 
 
@@ -109,7 +110,7 @@ def flow_links(region_code: str, year: int, flows: dict) -> None:
 
     def url(*parts) -> str:
         found = query(*parts)
-        return _manifests(found.pop("region"), year, **found)
+        return _manifests(found.pop("region"), year, purpose="received", **found)
 
     for node in flows["nodes"]:
         node["url"] = url(node)

@@ -59,6 +59,15 @@ class Purpose(models.TextChoices):
     ONWARD = "onward", _("refused load sent onward")
 
 
+# What a manifest's accepted tonnes count as in the figures (cockpit, indicators, lists), by its purpose.
+# Transferred (转移): waste leaving the unit that produced it — to a receiver, to a collector, or onward after a
+# refusal; a collector forwarding what it collected is the same waste moving on, a return brings it back.
+# Received (接收): waste reaching the facility that utilizes or disposes of it — a collector's intake is not
+# (the forwarding that follows is), nor is a returned load.
+TRANSFERRED_PURPOSES = (Purpose.TRANSFER, Purpose.COLLECTION, Purpose.ONWARD)
+RECEIVED_PURPOSES = (Purpose.TRANSFER, Purpose.FORWARD, Purpose.ONWARD)
+
+
 class CrossProvinceBasis(models.TextChoices):
     NONE = "", _("not cross-province")
     APPROVAL = "approval", _("approved application")

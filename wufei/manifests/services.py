@@ -24,6 +24,8 @@ from wufei.core.scope import Scope
 from wufei.ledgers.plans import planned_transfer_for
 from wufei.manifests import machine
 from wufei.manifests.models import (
+    RECEIVED_PURPOSES,
+    TRANSFERRED_PURPOSES,
     CrossProvinceBasis,
     Manifest,
     ManifestContainer,
@@ -125,12 +127,14 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
                   cross_province: bool | None = None, q: str | None = None, now: dt.datetime | None = None,
                   year: int | None = None, side: str | None = None, receiver: int | None = None,
                   category: str | None = None, method: str | None = None, method_kind: str | None = None,
-                  to_region: str | None = None):
+                  to_region: str | None = None, purpose: str | None = None):
     """The manifests the caller may see, narrowed by the filters.
 
     region: the generator's or the receiver's region lies in the subtree (side='generator' / 'receiver': that
     party's only; side='inflow': the receiver's lies in it and the generator's outside); to_region: the
     receiver's region lies in that subtree (with region and side='generator': from one region to another);
+    purpose: one purpose or several ('transfer,collection,onward'), or 'transferred' / 'received' for the purposes
+    those figures count (models.TRANSFERRED_PURPOSES / RECEIVED_PURPOSES);
     status: one status or several ('received,processed'); organization: any party (generator, receiver or a
     transporter); receiver: the receiver only;
     year: received in that calendar year (Asia/Shanghai); category / method / method_kind: the manifest has a
@@ -145,6 +149,8 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
         manifests = manifests.filter(status__in=statuses) if len(statuses) > 1 else manifests.filter(status=statuses[0])
     if kind:
         manifests = manifests.filter(kind=kind)
+    if purpose:
+        manifests = manifests.filter(purpose__in=_purposes(purpose))
     if region:
         path = _region_path(region)
         by_side = {"generator": Q(generator__region__path__startswith=path),
@@ -179,6 +185,17 @@ def manifests_for(scope: Scope, *, status: str | None = None, kind: str | None =
         manifests = manifests.filter(Q(number__startswith=q.strip()) | Q(generator__name__contains=q.strip())
                                      | Q(receiver__name__contains=q.strip()))
     return manifests
+
+
+def _purposes(value: str) -> tuple:
+    named = {"transferred": TRANSFERRED_PURPOSES, "received": RECEIVED_PURPOSES}
+    if value in named:
+        return named[value]
+    purposes = tuple(value.split(","))
+    unknown = [p for p in purposes if p not in Purpose.values]
+    if unknown:
+        raise ValidationFailed(_("unknown purpose"), errors=[{"field": "purpose", "message": ", ".join(unknown)}])
+    return purposes
 
 
 def _region_path(code: str) -> str:
@@ -656,7 +673,7 @@ def capacity_usage(*, start: dt.datetime, end: dt.datetime, receivers: Q | None 
     or processed. `receivers` narrows the lines (a Q on ManifestLine, e.g. on manifest__receiver)."""
     lines = ManifestLine.objects.filter(manifest__submitted_at__gte=start, manifest__submitted_at__lt=end,
                                         manifest__status__in=(S.SUBMITTED, S.IN_TRANSIT, S.RECEIVED, S.PROCESSED),
-                                        waste__isnull=False)
+                                        waste__isnull=False).exclude(manifest__purpose=Purpose.RETURN)
     if receivers is not None:
         lines = lines.filter(receivers)
     usage: dict[tuple[int, str], Decimal] = {}

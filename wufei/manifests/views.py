@@ -179,10 +179,11 @@ def _region_choices(scope: Scope) -> list[Region]:
 
 
 DONE_STATUSES = f"{S.RECEIVED},{S.PROCESSED}"  # the manifests the cockpit's tonnes count
-LIST_FILTERS = ("q", "status", "kind", "region", "side", "to_region", "year", "overdue", "discrepancy",
+LIST_FILTERS = ("q", "status", "kind", "purpose", "region", "side", "to_region", "year", "overdue", "discrepancy",
                 "cross_province", "organization", "receiver", "category", "method", "method_kind")
 SIDE_CHOICES = (("", gettext_lazy("generator or receiver")), ("generator", gettext_lazy("generator")),
                 ("receiver", gettext_lazy("receiver")), ("inflow", gettext_lazy("receiver, from outside the region")))
+PURPOSE_FILTERS = ("transferred", "received", *Purpose.values)
 METHOD_KIND_CHOICES = (("", gettext_lazy("any")), ("utilization", gettext_lazy("utilization")),
                        ("disposal", gettext_lazy("disposal")))
 
@@ -210,7 +211,7 @@ def manifest_list(request):
     selection = {
         "kind": filters["kind"] if filters["kind"] in ManifestKind.values else None,
         "region": region, "side": filters["side"] if filters["side"] in services.LIST_SIDES else None,
-        "to_region": to_region,
+        "to_region": to_region, "purpose": filters["purpose"] if filters["purpose"] in PURPOSE_FILTERS else None,
         "year": _year(filters["year"]), "organization": _int(filters["organization"]),
         "receiver": _int(filters["receiver"]),
         "overdue": _flag(filters["overdue"]), "discrepancy": _flag(filters["discrepancy"]),

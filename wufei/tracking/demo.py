@@ -55,7 +55,7 @@ take a quarter of an hour. `transfer()` below writes the same four scans for a w
 once: the same rule table (`tracking.rules.TRANSITIONS`), the same checks (custody receiver,
 method code, receiver permit on the day, event order, no future), the same ScanEvent rows and
 the same audit links (`{"changes": …, "events": […]}` per container and scan, through the
-tracking services' own chain writer). tests/test_demo_year.py checks that a container moved by
+tracking services' own chain writer). tests/demo/test_demo_year.py checks that a container moved by
 `transfer()` ends with the same events, values and audit payloads as one moved by `scan()`.
 
 Current year: the prior year's closing stock leaves in the first weeks of the year (up to today),

@@ -1,8 +1,8 @@
 """`wufei demo`: the district it builds, its accounts, and that running it again changes nothing.
 
-The demo is built once for the module inside a transaction rolled back at the end; each test
-runs in a savepoint of its own on top of it (pytest-django's `db`), so a test that resets or
-rebuilds the demo leaves the next one the same data.
+The demo is built once for the package (tests/demo/conftest.py); each test runs in a savepoint of
+its own on top of it (pytest-django's `db`), so a test that resets or rebuilds the demo leaves the
+next one the same data.
 """
 
 import datetime as dt
@@ -13,9 +13,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Sum
-from django.test import override_settings
 from django.utils import timezone
 
 from wufei.catalog.models import Zone
@@ -38,20 +36,8 @@ from wufei.registry.models import (
 )
 
 BANAN, KAIZHOU = "500113", "500154"
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="module")
-def demo_db(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER), transaction.atomic():
-        call_command("demo", quiet=True)
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def built(demo_db, db):
-    """The demo, in a savepoint of the test's own."""
 
 
 def counts() -> dict:

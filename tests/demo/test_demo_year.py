@@ -1,7 +1,7 @@
 """`wufei demo`'s year of containers, ledgers, plans, declarations and e-ledgers: the figures it reproduces.
 
-The whole demo is built once for the module inside a transaction rolled back at the end (as in
-tests/test_demo.py); each test runs in a savepoint of its own on top of it.
+The whole demo is built once for the package (tests/demo/conftest.py); each test runs in a savepoint of its own
+on top of it.
 """
 
 import datetime as dt
@@ -11,9 +11,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection, transaction
 from django.db.models import Count, F, Sum
-from django.test import override_settings
 from django.utils import timezone
 
 from wufei.core.audit import verify_chain
@@ -36,24 +34,9 @@ from wufei.tracking import services as tracking
 from wufei.tracking.models import Container, ScanEvent
 
 BANAN, KAIZHOU = "500113", "500154"
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 T = Decimal
 
 
-@pytest.fixture(scope="module")
-def demo_db(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER), transaction.atomic():
-        call_command("demo", quiet=True)
-        # PostgreSQL: check the deferred foreign keys of the build now, once; otherwise every test's teardown
-        # (Django's TestCase checks constraints) checks the whole demo again (seconds per test)
-        connection.check_constraints()
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def built(demo_db, db):
-    """The demo, in a savepoint of the test's own."""
 
 
 @pytest.fixture(scope="module")
