@@ -2,7 +2,12 @@
 with status, trend and drill-down, roll-up and comparison, the zero-waste index.
 
 Status of a plan row for a year Y, against the target of the first target year T ≥ Y (else the last):
-- "no_data": a computed target but no value (an input is missing or a denominator is 0);
+- "no_data": a computed target but no value: an input is missing (an entered quantity not approved, or a
+  platform quantity of a year the platform holds no record of its stream for — see
+  `wufei.indicators.quantities`), or numerator and denominator are both 0;
+- a ratio whose denominator is a recorded 0 and whose numerator is not has no value shown, but is
+  judged as ±∞ by the numerator's sign: a landfill decline from 0 t in the baseline year to 30 t is
+  −∞ %, "not_achieved" (or "at_risk" before the target year), never "no_data";
 - "to_judge": the target is judged by hand (完成市级任务), not parsed, or a composite of parts,
   and no regulator has judged it yet (a judgement, when given, is the status) — never "achieved";
 - Y ≥ T: "achieved" when the value meets the target, else "not_achieved";
@@ -200,7 +205,11 @@ class Values:
             todo = {k for k in platform if any((k, y) not in self.cache for y in todo_years)}
             for year, found in platform_values_years(self.region.path, todo_years, todo).items():
                 for key, value in found.items():
-                    self.cache[(key, year)] = (value, "constant" if specs[key].source == "constant" else "platform")
+                    if value is None:  # the platform holds no record of the quantity's stream that year
+                        self.cache[(key, year)] = (None, "missing")
+                    else:
+                        self.cache[(key, year)] = (value, "constant" if specs[key].source == "constant"
+                                                   else "platform")
         todo = {(k, y) for k in entered for y in years if (k, y) not in self.cache}
         if not todo:
             return
@@ -353,6 +362,18 @@ def _better_or_equal(direction: str, value: Decimal, reference: Decimal) -> bool
     return value <= reference if direction == "down" else value >= reference
 
 
+def _comparable(result: Result) -> Decimal | None:
+    """The value a status or a trend compares: the value as shown (rounded); for a ratio whose denominator is a
+    recorded 0 while its numerator is not 0, ±Infinity by the sign of the numerator (a decline from a
+    baseline year that landfilled 0 t to a year that landfills 30 t is −∞: worse, not "no data")."""
+    if result.value is not None:
+        return formulas.rounded(result.value, result.indicator.decimals)
+    if result.numerator is not None and result.numerator != 0 and result.denominator == 0:
+        positive = (result.numerator > 0) == (result.indicator.scale > 0)
+        return Decimal("Infinity") if positive else Decimal("-Infinity")
+    return None
+
+
 def _status(result: Result, judgement: Judgement | None) -> str:
     target, indicator, row = result.target, result.indicator, result.row
     expression = target.expression if target else None
@@ -366,9 +387,9 @@ def _status(result: Result, judgement: Judgement | None) -> str:
         want, have = expression["state"], result.state
         met = have == want or STATE_ORDER.get(have, 0) >= STATE_ORDER.get(want, 99)
         return ("achieved" if final else "on_track") if met else ("not_achieved" if final else "at_risk")
-    if result.value is None:
+    value = _comparable(result)
+    if value is None:
         return "no_data"
-    value = formulas.rounded(result.value, indicator.decimals)
     if op in ("no_growth", "decline", "maintain"):
         relative_to_rate = "base(" in _formula(result)[0]
         if op == "decline" and relative_to_rate:
@@ -395,10 +416,10 @@ def _status(result: Result, judgement: Judgement | None) -> str:
 
 
 def _trend(result: Result) -> str:
-    if result.value is None or result.baseline is None or result.indicator.direction == "none":
+    value = _comparable(result)
+    if value is None or result.baseline is None or result.indicator.direction == "none":
         return ""
-    delta = formulas.rounded(result.value, result.indicator.decimals) - formulas.rounded(
-        result.baseline, result.indicator.decimals)
+    delta = value - formulas.rounded(result.baseline, result.indicator.decimals)
     if delta == 0:
         return "stable"
     better = delta > 0 if result.indicator.direction == "up" else delta < 0
