@@ -74,6 +74,20 @@ class Industrial:
     landfilled: str = "300"  # manifest line, D1
 
 
+# The plans' 2020 figures (golden tests)
+# Banan 2020 (B §4.3): industrial HW generated 3.10万t, prior-year stock 0.30万t, utilised 7.10 % (the plan also
+# says "about 0.21万t"; 7.10 % of 3.10万t is 2,200 t: 50 t in-house + 2,150 t by a licensed operator); the
+# rest here: 25 t disposed in-house, 5,000 t incinerated, 9,000 t landfilled (not in the plan).
+BANAN_HW = Industrial(generated="31000", opening="3000", self_utilized="50", self_disposed="25", utilized="2150",
+                      incinerated="5000", landfilled="9000")
+BANAN_GISW = ("708900", "433800", "275100")  # 70.89万t generated, 43.38万t utilised, 27.51万t disposed
+# Kaizhou 2020 (K §4.3): 7,193.58 t declared = 612.71 t prior-year stock + 6,580.87 t generated
+# harmless disposal 100 %: 6,904.28 t landfilled (K indicator 22's baseline), 289.30 t utilised
+KAIZHOU_HW = Industrial(generated="6580.87", opening="612.71", self_utilized="0", self_disposed="0", utilized="289.3",
+                        incinerated="0", landfilled="6904.28")
+KAIZHOU_GISW = ("830300", "780600", "42400")  # 7,300 t stay in stock
+
+
 # What the fixture adds around the factory's industrial hazardous waste, in every year it is built (t). None
 # of it is industrial hazardous waste; all of it but the GISW manifest is hazardous waste (hw_*):
 #   ledger generated 384.143 = factory's clinic HW01 70 + auto repair (GB/T 4754 8111) 120

@@ -292,3 +292,29 @@ def test_the_decline_report_rows_in_pdf(shipped, streams, english):
     pdf = PdfReader(io.BytesIO(reports.render_pdf(scope=ADMIN, plan_id=plan.pk, year=2025)))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert "-20.00" in text and "-2000.000000" in text and "10000.000000" in text
+
+
+def test_a_printed_baseline_quantity_stands_for_an_unrecorded_baseline_year(shipped, streams, english):
+    """Kaizhou prints its landfill decline's baseline as a quantity: "6904.28吨" (row 22, unit t), and its GISW
+    decline's as "4.98万吨/年" (row 24). The platform holds records of 2025 only:
+        row 22: base = printed 6,904.28 t; 2025 industrial HW landfilled 5,000 t
+                (6,904.28 − 5,000) ÷ 6,904.28 × 100 = 1,904.28 ÷ 6,904.28 × 100 = 27.5812 → 27.58 %, 适当降低 → achieved
+        row 24: base = 4.98万t = 49,800 t; 2025 disposed 450 + year-end stock 50 = 500 t
+                (49,800 − 500) ÷ 49,800 × 100 = 98.9960 → 99.00 %, achieved
+    The printed tonnes are not a baseline of the rate (no 6,904.28 % baseline, no trend against it).
+    """
+    plan = shipped["kaizhou-2025"]
+    streams(KAIZHOU, 2025, Industrial(landfilled="5000"), ("1000", "500", "450"))
+    row = _row(plan, 2025, 22)
+    assert (row.numerator, row.denominator, row.display, row.status) == (
+        Decimal("1904.28"), Decimal("6904.28"), "27.58", "achieved")
+    assert [(i.when, i.year, i.value, i.source) for i in row.inputs] == [
+        ("base", 2020, Decimal("6904.28"), "printed"), ("year", 2025, Decimal("5000"), "platform")]
+    assert (row.baseline, row.trend) == (None, "")
+    gisw = _row(plan, 2025, 24)
+    assert (gisw.numerator, gisw.denominator, gisw.display, gisw.status) == (
+        Decimal("49300"), Decimal("49800"), "99.00", "achieved")
+    cells = _xlsx_row(plan, 2025, 22)
+    assert (cells[5], cells[6], cells[9], cells[12]) == (
+        "6904.28吨", None, 27.58, "(base(ihw_landfilled) - ihw_landfilled) ÷ (base(ihw_landfilled)) × 100")
+    assert "ihw_landfilled@base(2020)=6904.28000000 t [printed]" in cells[13]

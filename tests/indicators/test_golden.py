@@ -12,25 +12,13 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import BANAN, KAIZHOU
-from tests.indicators.conftest import SIDE, Industrial
+from tests.indicators.conftest import BANAN_GISW, BANAN_HW, KAIZHOU_GISW, KAIZHOU_HW, SIDE
 from wufei.catalog.models import HazardousWaste, Region
 from wufei.indicators import services
 from wufei.indicators.models import Indicator
 from wufei.ledgers.models import LedgerMonth
 
 pytestmark = pytest.mark.django_db
-
-# Banan 2020 (B §4.3): industrial HW generated 3.10万t, prior-year stock 0.30万t, resource-utilised 0.22万t
-# (50 t in-house + 2,150 t by a licensed operator: 7.10 %); the rest incinerated 5,000 t, landfilled 9,000 t.
-BANAN_HW = Industrial(generated="31000", opening="3000", self_utilized="50", self_disposed="25", utilized="2150",
-                      incinerated="5000", landfilled="9000")
-BANAN_GISW = ("708900", "433800", "275100")  # 70.89万t generated, 43.38万t utilised, 27.51万t disposed
-# Kaizhou 2020 (K §4.3): 7,193.58 t declared = 612.71 t prior-year stock + 6,580.87 t generated
-# harmless disposal 100 %: 6,904.28 t landfilled (K indicator 22's baseline), 289.30 t utilised
-KAIZHOU_HW = Industrial(generated="6580.87", opening="612.71", self_utilized="0", self_disposed="0", utilized="289.3",
-                        incinerated="0", landfilled="6904.28")
-KAIZHOU_GISW = ("830300", "780600", "42400")  # 7,300 t stay in stock
-
 
 @pytest.fixture
 def plans_2020(shipped, streams):

@@ -53,10 +53,11 @@ def is_industrial_source(industry_code: str | None, *, is_medical_institution: b
 
 
 def industrial_source_q(organization: str = "organization") -> Q:
-    """Rows whose unit (the relation `organization`) is an industrial source, as `is_industrial_source`."""
-    return Q(**{f"{organization}__is_medical_institution": False}) & (
-        Q(**{f"{organization}__industry_code": ""})
-        | Q(**{f"{organization}__industry_code__iregex": INDUSTRIAL_INDUSTRY_CODE}))
+    """Rows whose unit (the relation `organization`; "" for organizations themselves) is an industrial source,
+    as `is_industrial_source`."""
+    prefix = f"{organization}__" if organization else ""
+    return Q(**{f"{prefix}is_medical_institution": False}) & (
+        Q(**{f"{prefix}industry_code": ""}) | Q(**{f"{prefix}industry_code__iregex": INDUSTRIAL_INDUSTRY_CODE}))
 
 
 def search_hazardous_wastes(*, category: str | None = None, q: str | None = None, hazard: str | None = None,

@@ -29,7 +29,8 @@ from wufei.core.errors import ValidationFailed
 # unit → (base unit, factor to the base unit)
 UNITS: dict[str, tuple[str, Decimal]] = {
     "t": ("t", Decimal(1)), "吨": ("t", Decimal(1)), "kg": ("t", Decimal("0.001")),
-    "万t": ("t", Decimal(10000)), "万吨": ("t", Decimal(10000)),
+    "万t": ("t", Decimal(10000)), "万吨": ("t", Decimal(10000)), "吨/年": ("t", Decimal(1)),
+    "万吨/年": ("t", Decimal(10000)),
     "万元": ("万元", Decimal(1)), "元": ("万元", Decimal("0.0001")), "亿元": ("万元", Decimal(10000)),
     "m³": ("m³", Decimal(1)), "万m³": ("m³", Decimal(10000)),
     "head": ("head", Decimal(1)), "头": ("head", Decimal(1)), "万头": ("head", Decimal(10000)),
@@ -220,6 +221,18 @@ def parse_expression(text: str) -> Expression:
 
     check(tree)
     return Expression(text, tree, terms)
+
+
+def describe(numerator: str, denominator: str = "", scale: Decimal = Decimal(1)) -> str:
+    """A formula as people read it: "(base(a) - a) ÷ (base(a)) × 100" (a compound numerator in brackets)."""
+    text = numerator
+    if denominator:
+        if isinstance(parse_expression(numerator).tree, ast.BinOp):
+            text = f"({text})"
+        text += f" ÷ ({denominator})"
+    if scale != 1:
+        text += f" × {scale.normalize():f}"
+    return text
 
 
 def evaluate_expression(expression: Expression, values: dict[Term, Decimal | None]) -> Decimal | None:

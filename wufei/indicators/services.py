@@ -15,7 +15,9 @@ Status of a plan row for a year Y, against the target of the first target year T
   from the baseline (value, year) to the target (value, T) would be in Y; otherwise "at_risk".
 Targets relative to the baseline (零增长或负增长, 适当降低, 稳定保持) compare with the baseline value
 computed by the same formula for the baseline year from the platform's data when there is any,
-else with the baseline printed in the plan.
+else with the baseline printed in the plan. A printed baseline that is the baseline-year quantity of a
+decline formula's base() term (Kaizhou: "6904.28吨" for a decline in %) is that quantity's value when the
+platform holds no record of the baseline year, never a baseline of the rate (`printed_base_quantity`).
 """
 
 import csv
@@ -340,10 +342,13 @@ def compute_indicator(indicator: Indicator, values: Values, year: int, *, baseli
     for term in numerator.terms + denominator.terms:
         term_years[term] = {"year": year, "base": baseline_year, "prior": year - 1}[term.when]
     values.prefetch({t.key for t in term_years}, set(term_years.values()))
+    printed = printed_base_quantity(row) if row is not None else None
     known = {}
     for term, when in term_years.items():
         value, source = values.get(term.key, when)
         value = value if isinstance(value, Decimal) else None
+        if value is None and printed is not None and term == formulas.Term(printed[0], "base"):
+            value, source = printed[1], "printed"
         known[term] = value
         result.inputs.append(Input(term.key, term.when, when, value, _unit_of(term.key, indicator), source))
     result.numerator = formulas.evaluate_expression(numerator, known)
@@ -351,6 +356,28 @@ def compute_indicator(indicator: Indicator, values: Values, year: int, *, baseli
     result.value = formulas.compute(numerator=result.numerator, denominator=result.denominator,
                                     has_denominator=denominator.tree is not None, scale=indicator.scale)
     return result
+
+
+def printed_base_quantity(row: PlanIndicator) -> tuple[str, Decimal] | None:
+    """(key, value in the quantity's base unit) when the plan prints, as the row's baseline, the baseline-year
+    quantity of the row's single base() term rather than a value of the indicator — Kaizhou's landfill decline
+    (%) prints "6904.28吨", its GISW decline "4.98万吨/年". It stands for that quantity when the platform holds
+    no record of the baseline year, and is not compared with the indicator's values (it is not a rate)."""
+    if row.baseline_value is None or row.indicator.kind != Indicator.Kind.RATIO:
+        return None
+    numerator, denominator = ((row.numerator, row.denominator) if row.numerator
+                              else (row.indicator.numerator, row.indicator.denominator))
+    keys = {t.key for text in (numerator, denominator) for t in formulas.parse_expression(text).terms
+            if t.when == "base"}
+    printed_unit = formulas.UNITS.get((row.unit or "").strip())
+    if len(keys) != 1 or printed_unit is None:
+        return None
+    (key,) = keys
+    spec = formulas.QUANTITIES.get(key)
+    indicator_unit = formulas.UNITS.get(row.indicator.unit, (row.indicator.unit, Decimal(1)))[0]
+    if spec is None or printed_unit[0] != spec.unit or printed_unit[0] == indicator_unit:
+        return None
+    return key, row.baseline_value * printed_unit[1]
 
 
 def _target_for(row: PlanIndicator, year: int) -> Target | None:
@@ -434,7 +461,7 @@ def evaluate_row(row: PlanIndicator, year: int, values: Values, judgements: dict
         at_base = compute_indicator(row.indicator, values, base_year, baseline_year=plan.baseline_year, row=row)
         if at_base.value is not None and all(i.source != "missing" for i in at_base.inputs):
             result.baseline, result.baseline_source = at_base.value, "computed"
-    if result.baseline is None and row.baseline_value is not None:
+    if result.baseline is None and row.baseline_value is not None and printed_base_quantity(row) is None:
         result.baseline, result.baseline_source = row.baseline_value, "printed"
     result.target = _target_for(row, year)
     judgement = (judgements or {}).get(row.pk)
