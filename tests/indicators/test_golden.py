@@ -171,3 +171,20 @@ def services_admin():
     from tests.indicators.conftest import ADMIN
 
     return ADMIN
+
+
+def test_drill_down_opens_the_industrial_records(plans_2020):
+    """The records behind the industrial quantities: the factory's ledger months and manifest lines only."""
+
+    def records(key):
+        found = services.drill_down(scope=services_admin(), region_code=BANAN, year=2020, key=key)["records"]
+        return [(r["name"], r["value"], r["source"]) for r in found]
+
+    factory = LedgerMonth.objects.filter(organization__region_id=BANAN, organization__industry_code="3974").first()
+    name = factory.organization.name
+    assert records("ihw_generated") == [(name, Decimal("31000"), "ledger")]
+    assert records("ihw_utilized") == [(name, Decimal("50"), "ledger"), (name, Decimal("2150"), "manifests")]
+    assert records("ihw_landfilled") == [(name, Decimal("9000"), "manifests")]
+    # all hazardous waste: the factory (9,000 + its HW01 line 6) and the auto repair shop (2)
+    assert sorted(value for _, value, _ in records("hw_landfilled")) == [Decimal(2), Decimal(9006)]
+    assert sum(value for _, value, _ in records("hw_generated")) == Decimal(31000) + SIDE["generated"]

@@ -214,12 +214,14 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
                 out[year].setdefault(key, ZERO)
 
     if wanted & HAZARDOUS:
-        aggregates = {key: _sum(field, condition()) for key, (field, condition) in LEDGER.items()}
+        aggregates = {key: _sum(field, condition()) for key, (field, condition) in LEDGER.items() if key in wanted}
         collect(LedgerMonth.objects.filter(organization__region__path__startswith=path, year__in=years), aggregates,
                 "ledger")
     if wanted & GISW:
         aggregates = {}
         for key, (fields, condition) in SOLID.items():
+            if key not in wanted:
+                continue
             expression = None
             for name in fields:
                 term = _sum(name, condition())
@@ -231,7 +233,8 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
     for year in years:
         values = out[year]
         if wanted & set(LINES):
-            aggregates = {key: _sum("accepted_tonnes", condition()) for key, condition in LINES.items()}
+            aggregates = {key: _sum("accepted_tonnes", condition()) for key, condition in LINES.items()
+                          if key in wanted}
             aggregates["_lines"] = Count("pk")
             found = _lines(path, year).aggregate(**aggregates)
             if found.pop("_lines"):
