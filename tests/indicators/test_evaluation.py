@@ -1,16 +1,19 @@
 """Evaluation: statuses, trend, drill-down, roll-up, and values that follow the ledger and the manifests."""
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests.conftest import BANAN, CHONGQING, KAIZHOU
-from tests.indicators.conftest import ADMIN
+from tests.indicators.conftest import ADMIN, Industrial
 from wufei.catalog.models import HazardousWaste
 from wufei.core.scope import scope_for
-from wufei.indicators import services
+from wufei.indicators import reports, services
 from wufei.ledgers.models import LedgerMonth
 from wufei.manifests.models import Manifest, ManifestLine
 
@@ -45,7 +48,7 @@ def test_statuses_of_the_banan_plan(shipped, approve, make_org):
 
 def test_no_growth_against_the_computed_baseline(shipped, approve, make_org):
     org = make_org(region=KAIZHOU)
-    waste = HazardousWaste.objects.first()
+    waste = HazardousWaste.objects.get(pk="900-041-49")  # industrial hazardous waste (not HW01)
     LedgerMonth.objects.create(organization=org, waste=waste, year=2020, month=6, generated=Decimal("300"))
     LedgerMonth.objects.create(organization=org, waste=waste, year=2025, month=6, generated=Decimal("250"))
     approve(KAIZHOU, 2020, {"industrial_value_added": ("100000", "万元")})
@@ -185,3 +188,133 @@ def test_index_is_configurable_per_region(shipped, approve):
     index = services.region_index(scope=ADMIN, region_code=KAIZHOU, year=2020)
     assert (index["name"], index["value"]) == ("开州无废指数", "79.3")
     assert services.region_index(scope=ADMIN, region_code=BANAN, year=2020)["name"] == "无废指数"
+
+
+# --- declines from the baseline year (Banan row 20: hw_landfill_decline; row 23: GISW stored + disposed) ----------
+
+def _row(plan, year, number):
+    return row_result(services.evaluate_plan(scope=ADMIN, plan_id=plan.pk, year=year), number)
+
+
+def _xlsx_row(plan, year, number) -> list:
+    book = load_workbook(io.BytesIO(reports.export_xlsx(scope=ADMIN, plan_id=plan.pk, year=year)))
+    return next(list(r) for s in book.worksheets[1:] for r in s.iter_rows(min_row=2, values_only=True)
+                if r[0] == number)
+
+
+def test_a_negative_decline_is_a_value_and_not_achieved(shipped, streams, make_org, english):
+    """Both years recorded, the figure got worse: a negative decline, "not achieved" (at risk before 2025).
+
+    Industrial hazardous waste landfilled (D1 lines of industrial generators, not HW01): 10,000 t in 2020 (the
+    plan's baseline year), 12,000 t in 2023 and 2025. Beside it every year 8 t of other hazardous waste goes to
+    landfill (a factory's HW01 line 6 t, an auto repair shop's 2 t) and a GISW manifest 800 t: not counted.
+        numerator   = base 10,000 − 12,000 = −2,000 t
+        denominator = base 10,000 t
+        value       = −2,000 ÷ 10,000 × 100 = −20.00 %     target (2025) ＞0 → 2025 not achieved
+        baseline    = the same formula in 2020: (10,000 − 10,000) ÷ 10,000 = 0.00 % (computed) → worsening
+        2023: below the straight line from 0 % (2020) to ＞0 (2025) → at risk
+    GISW (row 23): disposed + year-end stock 2020 = 300 + 100 = 400 t; 2025 = 450 + 50 = 500 t
+        → (400 − 500) ÷ 400 × 100 = −25.00 %, not achieved.
+    """
+    plan = shipped["banan-2025"]
+    streams(BANAN, 2020, Industrial(landfilled="10000"), ("1000", "600", "300"))
+    streams(BANAN, 2023, Industrial(landfilled="12000"), ("1000", "500", "450"))
+    streams(BANAN, 2025, Industrial(landfilled="12000"), ("1000", "500", "450"))
+    row = _row(plan, 2025, 20)
+    assert (row.numerator, row.denominator) == (Decimal("-2000"), Decimal("10000"))
+    assert (row.display, row.status, row.trend) == ("-20.00", "not_achieved", "worsening")
+    assert (row.baseline, row.baseline_source) == (Decimal(0), "computed")
+    assert _row(plan, 2023, 20).status == "at_risk"
+    gisw = _row(plan, 2025, 23)
+    assert (gisw.numerator, gisw.denominator, gisw.display, gisw.status) == (
+        Decimal("-100"), Decimal("400"), "-25.00", "not_achieved")
+    cells = _xlsx_row(plan, 2025, 20)  # value, numerator, denominator, …, status, trend
+    assert (cells[9], cells[10], cells[11], cells[14], cells[15]) == (-20.0, -2000.0, 10000.0, "not achieved",
+                                                                       "worsening")
+    html = reports.render_html(scope=ADMIN, plan_id=plan.pk, year=2025)
+    assert '<td class="num">-20.00</td><td class="num">-2000.000000</td><td class="num">10000.000000</td>' in html
+
+
+def test_a_decline_from_a_recorded_zero_is_not_achieved(shipped, make_org):
+    """The baseline year is recorded (ledger months) but nothing went to landfill; 30 t do in 2025.
+        numerator = 0 − 30 = −30 t, denominator = 0 t: no value (÷ 0), judged as −∞ % → not achieved, worsening.
+    """
+    plan = shipped["banan-2025"]
+    factory = make_org(region=BANAN, industry_code="3360")
+    receiver = make_org(region=KAIZHOU, roles=("receiver",))
+    LedgerMonth.objects.create(organization=factory, waste_id="336-064-17", year=2020, month=3, generated=40,
+                               transferred_out=40)
+    LedgerMonth.objects.create(organization=factory, waste_id="336-064-17", year=2025, month=3, generated=30,
+                               transferred_out=30)
+    manifest = Manifest.objects.create(kind="hazardous", generator=factory, receiver=receiver, status="received",
+                                       received_at=timezone.make_aware(dt.datetime(2025, 4, 1, 12)))
+    ManifestLine.objects.create(manifest=manifest, position=1, waste_id="336-064-17", waste_name="污泥",
+                                shipped_tonnes=30, accepted_tonnes=30, method_id="D1")
+    row = _row(plan, 2025, 20)
+    assert (row.numerator, row.denominator, row.value) == (Decimal("-30"), Decimal(0), None)
+    assert (row.status, row.trend) == ("not_achieved", "")
+    assert [(i.when, i.year, i.value, i.source) for i in row.inputs] == [
+        ("base", 2020, Decimal(0), "platform"), ("year", 2025, Decimal(30), "platform")]
+
+
+def test_a_baseline_year_the_platform_has_no_record_of_is_no_data_not_a_negative_numerator(
+        shipped, streams, english):
+    """The demo's case: the platform holds records of 2025 only (16,392.426 t of industrial hazardous waste
+    landfilled), none of 2020, and the plan prints no baseline ("——"). 2020's landfill is unknown, not 0 t:
+        numerator = base(—) − 16,392.426 = —, denominator = —, status "no data" (not −16,392.426 ÷ 0).
+    Medical waste coverage (row 21) likewise takes the plan's printed 100 % as its baseline, not a 0 % computed
+    from a year without records (2 of 3 institutions covered in 2025 = 66.67 %).
+    """
+    plan = shipped["banan-2025"]
+    streams(BANAN, 2025, Industrial(landfilled="16392.426"), ("1000", "500", "450"))
+    row = _row(plan, 2025, 20)
+    assert (row.numerator, row.denominator, row.value, row.status) == (None, None, None, "no_data")
+    assert [(i.when, i.year, i.value, i.source) for i in row.inputs] == [
+        ("base", 2020, None, "missing"), ("year", 2025, Decimal("16392.426"), "platform")]
+    assert _row(plan, 2025, 23).status == "no_data"
+    coverage = _row(plan, 2025, 21)
+    assert (coverage.display, coverage.baseline, coverage.baseline_source) == ("66.67", Decimal(100), "printed")
+    cells = _xlsx_row(plan, 2025, 20)
+    assert (cells[9], cells[10], cells[11], cells[14]) == (None, None, None, "no data")
+    assert "ihw_landfilled@base(2020)=— t [missing]" in cells[13]
+    html = reports.render_html(scope=ADMIN, plan_id=plan.pk, year=2025)
+    assert "-16392" not in html
+    pdf = PdfReader(io.BytesIO(reports.render_pdf(scope=ADMIN, plan_id=plan.pk, year=2025)))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "-16392" not in text and "−16392" not in text
+
+
+def test_the_decline_report_rows_in_pdf(shipped, streams, english):
+    """The PDF shows the negative decline of the first test: −20.00 % from −2,000 ÷ 10,000."""
+    plan = shipped["banan-2025"]
+    streams(BANAN, 2020, Industrial(landfilled="10000"), ("1000", "600", "300"))
+    streams(BANAN, 2025, Industrial(landfilled="12000"), ("1000", "500", "450"))
+    pdf = PdfReader(io.BytesIO(reports.render_pdf(scope=ADMIN, plan_id=plan.pk, year=2025)))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "-20.00" in text and "-2000.000000" in text and "10000.000000" in text
+
+
+def test_a_printed_baseline_quantity_stands_for_an_unrecorded_baseline_year(shipped, streams, english):
+    """Kaizhou prints its landfill decline's baseline as a quantity: "6904.28吨" (row 22, unit t), and its GISW
+    decline's as "4.98万吨/年" (row 24). The platform holds records of 2025 only:
+        row 22: base = printed 6,904.28 t; 2025 industrial HW landfilled 5,000 t
+                (6,904.28 − 5,000) ÷ 6,904.28 × 100 = 1,904.28 ÷ 6,904.28 × 100 = 27.5812 → 27.58 %, 适当降低 → achieved
+        row 24: base = 4.98万t = 49,800 t; 2025 disposed 450 + year-end stock 50 = 500 t
+                (49,800 − 500) ÷ 49,800 × 100 = 98.9960 → 99.00 %, achieved
+    The printed tonnes are not a baseline of the rate (no 6,904.28 % baseline, no trend against it).
+    """
+    plan = shipped["kaizhou-2025"]
+    streams(KAIZHOU, 2025, Industrial(landfilled="5000"), ("1000", "500", "450"))
+    row = _row(plan, 2025, 22)
+    assert (row.numerator, row.denominator, row.display, row.status) == (
+        Decimal("1904.28"), Decimal("6904.28"), "27.58", "achieved")
+    assert [(i.when, i.year, i.value, i.source) for i in row.inputs] == [
+        ("base", 2020, Decimal("6904.28"), "printed"), ("year", 2025, Decimal("5000"), "platform")]
+    assert (row.baseline, row.trend) == (None, "")
+    gisw = _row(plan, 2025, 24)
+    assert (gisw.numerator, gisw.denominator, gisw.display, gisw.status) == (
+        Decimal("49300"), Decimal("49800"), "99.00", "achieved")
+    cells = _xlsx_row(plan, 2025, 22)
+    assert (cells[5], cells[6], cells[9], cells[12]) == (
+        "6904.28吨", None, 27.58, "(base(ihw_landfilled) - ihw_landfilled) ÷ (base(ihw_landfilled)) × 100")
+    assert "ihw_landfilled@base(2020)=6904.28000000 t [printed]" in cells[13]

@@ -1,8 +1,10 @@
 """The annual evaluation report (.xlsx) against a golden file: every cell of every sheet.
 
-Kaizhou 2020 with the plan's own straw, manure and film figures entered through a department request. A change
-in the layout, a formula or a status shows up here as a cell-by-cell difference. To accept an intended change,
-run with WUFEI_UPDATE_GOLDEN=1 and review the diff of the golden file.
+Kaizhou 2020 with the plan's own straw, manure and film figures entered through a department request, and the
+platform's records of the plan's industrial hazardous waste and general industrial solid waste beside medical
+waste, social-source hazardous waste and a GISW manifest (conftest `streams`: a formula reading the wrong stream
+changes a cell). A change in the layout, a formula or a status shows up here as a cell-by-cell difference. To
+accept an intended change, run with WUFEI_UPDATE_GOLDEN=1 and review the diff of the golden file.
 """
 
 import datetime as dt
@@ -15,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import KAIZHOU
+from tests.indicators.conftest import KAIZHOU_GISW, KAIZHOU_HW
 from wufei.core.scope import Scope
 from wufei.indicators import reports
 
@@ -34,7 +37,8 @@ def _cells(content: bytes) -> dict:
     return sheets
 
 
-def test_the_report_matches_its_golden_file(shipped, approve, english):  # msgids: stable under translation edits
+def test_the_report_matches_its_golden_file(shipped, approve, streams, english):  # msgids: stable under translation
+    streams(KAIZHOU, 2020, KAIZHOU_HW, KAIZHOU_GISW)
     approve(KAIZHOU, 2020, {"straw_utilized": ("31.97", "万t"), "straw_collectable": ("36.36", "万t"),
                             "manure_utilized": ("95.91", "万t"), "manure_generated": ("100.63", "万t"),
                             "film_recovered": ("378.9", "t"), "film_used": ("480", "t")})

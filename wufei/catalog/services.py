@@ -1,4 +1,5 @@
-"""Catalog look-ups: search and fetch reference rows, regions and their subtrees, zones."""
+"""Catalog look-ups: search and fetch reference rows, regions and their subtrees, zones; which stream a waste
+code belongs to (medical waste) and which units are industrial sources (GB/T 4754)."""
 
 import re
 
@@ -19,6 +20,44 @@ from wufei.catalog.models import (
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 
 WASTE_CODE_FORMAT = r"^\d{3}-\d{3}-\d{2}$"
+# A code of the national list NNN-NNN-CC belongs to category HWCC: medical waste (HW01) is every code ending
+# in -01, so no join to the category table is needed per row.
+MEDICAL_CATEGORY = "HW01"
+MEDICAL_CODE_SUFFIX = "-01"
+# Industrial sources: GB/T 4754-2017 sections B (mining, divisions 06–12), C (manufacturing, 13–43) and
+# D (electricity, heat, gas and water production and supply, 44–46), as the statistics of 工业固体废物 /
+# 工业危险废物 count them. A registry industry code is a division, group or class ("3974", "C3974", "39")
+# or a bare section letter; everything else (auto repair 8111, schools 83xx, labs 7452, hospitals 84xx,
+# waste treatment 7724 …) is a non-industrial (social) source.
+INDUSTRIAL_INDUSTRY_CODE = r"^([BCD]$|[BCD]?(0[6-9]|[1-3][0-9]|4[0-6]))"
+
+
+def is_medical_code(code: str | None) -> bool:
+    """Whether a hazardous waste code is medical waste (HW01: NNN-NNN-01)."""
+    return (code or "").strip().endswith(MEDICAL_CODE_SUFFIX)
+
+
+def medical_code_q(code_field: str = "waste__code") -> Q:
+    """Rows whose hazardous waste code (`code_field`) is medical waste (HW01)."""
+    return Q(**{f"{code_field}__endswith": MEDICAL_CODE_SUFFIX})
+
+
+def is_industrial_source(industry_code: str | None, *, is_medical_institution: bool = False) -> bool:
+    """Whether a unit is an industrial source: not a medical institution and, when its industry is registered,
+    an industry of GB/T 4754 sections B–D. A unit without an industry code counts as industrial (the registry
+    does not say it is not)."""
+    if is_medical_institution:
+        return False
+    code = (industry_code or "").strip().upper()
+    return not code or re.match(INDUSTRIAL_INDUSTRY_CODE, code) is not None
+
+
+def industrial_source_q(organization: str = "organization") -> Q:
+    """Rows whose unit (the relation `organization`; "" for organizations themselves) is an industrial source,
+    as `is_industrial_source`."""
+    prefix = f"{organization}__" if organization else ""
+    return Q(**{f"{prefix}is_medical_institution": False}) & (
+        Q(**{f"{prefix}industry_code": ""}) | Q(**{f"{prefix}industry_code__iregex": INDUSTRIAL_INDUSTRY_CODE}))
 
 
 def search_hazardous_wastes(*, category: str | None = None, q: str | None = None, hazard: str | None = None,

@@ -5,7 +5,7 @@ where numerator and denominator are small expressions over quantity keys:
 
     gisw_utilized                                  a quantity of the region and year evaluated
     gisw_generated + gisw_prior_stock_utilized     + − × ÷ and decimal constants
-    base(hw_landfilled)                            the quantity in the plan's baseline year
+    base(ihw_landfilled)                           the quantity in the plan's baseline year
     prior(recyclables_recovered)                   the quantity in the year before
 
 Every quantity has a base unit; entered values are converted to it at the edge with an explicit
@@ -29,7 +29,8 @@ from wufei.core.errors import ValidationFailed
 # unit → (base unit, factor to the base unit)
 UNITS: dict[str, tuple[str, Decimal]] = {
     "t": ("t", Decimal(1)), "吨": ("t", Decimal(1)), "kg": ("t", Decimal("0.001")),
-    "万t": ("t", Decimal(10000)), "万吨": ("t", Decimal(10000)),
+    "万t": ("t", Decimal(10000)), "万吨": ("t", Decimal(10000)), "吨/年": ("t", Decimal(1)),
+    "万吨/年": ("t", Decimal(10000)),
     "万元": ("万元", Decimal(1)), "元": ("万元", Decimal("0.0001")), "亿元": ("万元", Decimal(10000)),
     "m³": ("m³", Decimal(1)), "万m³": ("m³", Decimal(10000)),
     "head": ("head", Decimal(1)), "头": ("head", Decimal(1)), "万头": ("head", Decimal(10000)),
@@ -60,15 +61,27 @@ def _e(key, name, unit, description="", **extra):
 
 
 QUANTITIES: dict[str, QuantitySpec] = {spec.key: spec for spec in [
-    _p("hw_generated", "危险废物产生量", "t", "Hazardous waste generated: sum of ledger months (LedgerMonth.generated) "
-       "of units in the region"),
-    _p("hw_transferred", "危险废物转移量", "t", "Transferred out: ledger months' transferred_out"),
-    _p("hw_opening_stock", "危险废物年初贮存量", "t", "January opening stock of the ledger months"),
-    _p("hw_utilized", "危险废物利用量", "t", "Utilized in-house (ledger) + accepted on received manifests whose "
-       "method is a utilization (R) method"),
-    _p("hw_disposed", "危险废物处置量", "t", "Disposed in-house (ledger) + accepted on received manifests whose "
-       "method is a disposal (D) method"),
-    _p("hw_landfilled", "危险废物填埋量", "t", "Accepted on received manifests with method D1 (landfill)"),
+    _p("hw_generated", "危险废物产生量", "t", "All hazardous waste generated, medical waste (HW01) and non-industrial "
+       "sources included: sum of ledger months (LedgerMonth.generated) of units in the region"),
+    _p("hw_transferred", "危险废物转移量", "t", "All hazardous waste transferred out: ledger months' transferred_out"),
+    _p("hw_opening_stock", "危险废物年初贮存量", "t", "All hazardous waste: January opening stock of the ledger "
+       "months"),
+    _p("hw_utilized", "危险废物利用量", "t", "All hazardous waste utilized in-house (ledger) + accepted on received "
+       "manifests whose method is a utilization (R) method"),
+    _p("hw_disposed", "危险废物处置量", "t", "All hazardous waste disposed in-house (ledger) + accepted on received "
+       "manifests whose method is a disposal (D) method"),
+    _p("hw_landfilled", "危险废物填埋量", "t", "All hazardous waste accepted on received manifests with method D1 "
+       "(landfill)"),
+    _p("ihw_generated", "工业危险废物产生量", "t", "Industrial hazardous waste generated: ledger months of codes other "
+       "than HW01 (medical waste) of industrial sources (GB/T 4754 sections B–D, not medical institutions)"),
+    _p("ihw_opening_stock", "工业危险废物年初贮存量", "t", "Industrial hazardous waste: January opening stock of the "
+       "ledger months (as ihw_generated)"),
+    _p("ihw_utilized", "工业危险废物利用量", "t", "Industrial hazardous waste utilized in-house (ledger) + accepted on "
+       "received manifests with a utilization (R) method: lines not of medical waste, of industrial generators"),
+    _p("ihw_disposed", "工业危险废物处置量", "t", "Industrial hazardous waste disposed in-house (ledger) + accepted on "
+       "received manifests with a disposal (D) method: lines not of medical waste, of industrial generators"),
+    _p("ihw_landfilled", "工业危险废物填埋量", "t", "Industrial hazardous waste accepted on received manifests with "
+       "method D1 (landfill): lines not of medical waste, of industrial generators"),
     _p("gisw_generated", "一般工业固体废物产生量", "t", "Sum of the monthly e-ledger's generated (SolidWasteMonth)"),
     _p("gisw_utilized", "一般工业固体废物综合利用量", "t", "Monthly e-ledger: utilized in-house + entrusted for "
        "utilization"),
@@ -81,12 +94,14 @@ QUANTITIES: dict[str, QuantitySpec] = {spec.key: spec for spec in [
     _p("hw_operators", "危险废物经营单位数", "count", "Active receivers / licensed operators registered in the region"),
     _p("medical_institutions", "医疗机构数", "count", "Active medical institutions registered in the region"),
     _p("medical_institutions_covered", "纳入收集处置体系的医疗机构数", "count",
-       "Medical institutions with a medical waste manifest received in the year"),
+       "Medical institutions with a received manifest carrying medical waste in the year (a medical waste manifest, "
+       "or an HW01 line on another)"),
     QuantitySpec("days_in_year", "全年天数", "day", "constant", "Days of the calendar year", additive=False),
     _e("industrial_value_added", "工业增加值", "万元", "Industrial value added (statistics bureau)"),
     _e("gisw_prior_stock_utilized", "综合利用往年贮存量", "t", "Prior years' stock utilized this year; 0 when not "
        "reported", default=Decimal(0)),
-    _e("hw_prior_stock_utilized", "危险废物综合利用往年贮存量", "t", "0 when not reported", default=Decimal(0)),
+    _e("hw_prior_stock_utilized", "工业危险废物综合利用往年贮存量", "t", "Industrial hazardous waste of prior "
+       "years' stock utilized this year; 0 when not reported", default=Decimal(0)),
     _e("cleaner_production_passed", "通过清洁生产审核评估企业数", "count"),
     _e("cleaner_production_required", "应开展清洁生产审核企业数", "count"),
     _e("green_mines", "绿色矿山数", "count"),
@@ -206,6 +221,18 @@ def parse_expression(text: str) -> Expression:
 
     check(tree)
     return Expression(text, tree, terms)
+
+
+def describe(numerator: str, denominator: str = "", scale: Decimal = Decimal(1)) -> str:
+    """A formula as people read it: "(base(a) - a) ÷ (base(a)) × 100" (a compound numerator in brackets)."""
+    text = numerator
+    if denominator:
+        if isinstance(parse_expression(numerator).tree, ast.BinOp):
+            text = f"({text})"
+        text += f" ÷ ({denominator})"
+    if scale != 1:
+        text += f" × {scale.normalize():f}"
+    return text
 
 
 def evaluate_expression(expression: Expression, values: dict[Term, Decimal | None]) -> Decimal | None:

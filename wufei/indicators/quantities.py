@@ -4,6 +4,43 @@ for a region subtree and a calendar year. Read-only: nothing here writes another
 Each source table is read with one aggregate query per region and year, whatever the number of
 quantities asked from it (`platform_values`), and every figure can be opened into the records
 behind it, one row per organization (`platform_records`).
+
+Streams. The hazardous waste ledger (`LedgerMonth`) and the manifests hold every hazardous waste code,
+medical waste (HW01, codes NNN-NNN-01, `catalog.services.is_medical_code`) included, from every kind of
+unit. Two families of quantities read them:
+
+* `hw_*` (and `manifest_tonnes`, `manifests_received`): all hazardous waste, medical waste included, from
+  every source — what the national list calls 危险废物;
+* `ihw_*`: industrial hazardous waste (工业危险废物) — codes other than HW01, from industrial sources
+  (`catalog.services.industrial_source_q`: GB/T 4754 sections B–D, not a medical institution; a unit
+  without an industry code counts as industrial). On a manifest, a line is medical when the manifest is a
+  medical waste manifest or the line's code is HW01; its source is the manifest's generator.
+
+General industrial solid waste (`gisw_*`) is the monthly e-ledger (`SolidWasteMonth`) alone: its codes
+are industrial by construction (SWnn / NNN-NNN-Sxx of the industrial range, checked when a month is
+saved) and the units that keep it are industrial; GISW manifests (kind "general") count in no quantity.
+
+Which family each catalog formula uses (data/catalog.csv; the decision follows its `definition`):
+
+* gisw_intensity, gisw_utilization, gisw_storage_disposal_decline: gisw_* (general industrial solid waste);
+* hw_intensity 工业危险废物产生强度: ihw_generated ÷ industrial value added ("industrial hazardous waste");
+* isw_intensity 工业固体废物产生强度: (gisw_generated + ihw_generated) ÷ industrial value added (2019
+  definition: GISW + industrial HW);
+* hw_utilization 工业危险废物综合利用率: ihw_utilized ÷ (ihw_generated + hw_prior_stock_utilized);
+* hw_landfill_decline 工业危险废物填埋处置量下降幅度: ihw_landfilled of the baseline year and of the year;
+* hw_safe_disposal 工业危险废物安全处置率: (ihw_utilized + ihw_disposed) ÷ (ihw_generated + ihw_opening_stock)
+  (the name says industrial);
+* hw_landfill_share 危险废物填埋处置量占比: hw_landfilled ÷ (hw_utilized + hw_disposed) — all hazardous
+  waste: the definition (Zhejiang's target) is not limited to industry, and medical waste is hazardous waste;
+* medical_waste_coverage 医疗废物收集处置体系覆盖率: medical institutions with a received manifest carrying
+  medical waste (a medical waste manifest, or an HW01 line on another) ÷ active medical institutions.
+
+Missing is not zero. A region and year for which the platform holds no record of a stream at all (no
+ledger month and no received manifest for the hazardous quantities; no e-ledger month for the GISW ones)
+has no value for that stream's quantities (None, "missing"), not 0: a year before the platform was in use
+must not read as "nothing was generated, landfilled or covered" (it would make a decline from the
+baseline year −100 % of nothing, or a coverage of 0 %). Once any record of the stream exists for the
+region and year, a quantity with no rows of its own is a real 0.
 """
 
 import calendar
@@ -13,8 +50,9 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
+from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
-from wufei.manifests.models import Manifest, ManifestLine, ManifestStatus
+from wufei.manifests.models import Manifest, ManifestKind, ManifestLine, ManifestStatus
 from wufei.registry.models import Organization
 
 ZERO = Decimal(0)
@@ -63,6 +101,21 @@ def _landfill():
     return Q(method_id="D1") | Q(method__isnull=True, planned_method_id="D1")
 
 
+def industrial_ledger() -> Q:
+    """Ledger months of industrial hazardous waste: not HW01, of an industrial source."""
+    return ~medical_code_q("waste__code") & industrial_source_q("organization")
+
+
+def medical_line() -> Q:
+    """Manifest lines of medical waste: on a medical waste manifest, or of an HW01 code."""
+    return Q(manifest__kind=ManifestKind.MEDICAL) | medical_code_q("waste__code")
+
+
+def industrial_line() -> Q:
+    """Manifest lines of industrial hazardous waste: not medical, the manifest's generator an industrial source."""
+    return ~medical_line() & industrial_source_q("manifest__generator")
+
+
 def _ledger(path: str, year: int):
     return LedgerMonth.objects.filter(organization__region__path__startswith=path, year=year)
 
@@ -71,88 +124,138 @@ def _solid(path: str, year: int):
     return SolidWasteMonth.objects.filter(organization__region__path__startswith=path, year=year)
 
 
+def _manifests(path: str, year: int):
+    return Manifest.objects.filter(generator__region__path__startswith=path, kind__in=WASTE_KINDS, status__in=DONE,
+                                   received_at__year=year)
+
+
 def _lines(path: str, year: int):
     return ManifestLine.objects.filter(manifest__generator__region__path__startswith=path,
                                        manifest__kind__in=WASTE_KINDS, manifest__status__in=DONE,
                                        manifest__received_at__year=year)
 
 
+def _and(*conditions):
+    parts = [c for c in conditions if c is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out &= part
+    return out
+
+
+# key → (ledger field, row condition or None); conditions are functions so that Q objects are built per query
 LEDGER = {
-    "hw_generated": ("generated", None),
-    "hw_transferred": ("transferred_out", None),
-    "hw_opening_stock": ("opening_stock", Q(month=1)),
-    "hw_self_utilized": ("self_utilized", None),
-    "hw_self_disposed": ("self_disposed", None),
+    "hw_generated": ("generated", lambda: None),
+    "hw_transferred": ("transferred_out", lambda: None),
+    "hw_opening_stock": ("opening_stock", lambda: Q(month=1)),
+    "hw_self_utilized": ("self_utilized", lambda: None),
+    "hw_self_disposed": ("self_disposed", lambda: None),
+    "ihw_generated": ("generated", industrial_ledger),
+    "ihw_opening_stock": ("opening_stock", lambda: Q(month=1) & industrial_ledger()),
+    "ihw_self_utilized": ("self_utilized", industrial_ledger),
+    "ihw_self_disposed": ("self_disposed", industrial_ledger),
 }
 SOLID = {
-    "gisw_generated": (("generated",), None),
-    "gisw_utilized": (("self_utilized", "entrusted_utilization"), None),
-    "gisw_disposed": (("self_disposed", "entrusted_disposal"), None),
-    "gisw_stored": (("closing_stock",), Q(month=12)),
+    "gisw_generated": (("generated",), lambda: None),
+    "gisw_utilized": (("self_utilized", "entrusted_utilization"), lambda: None),
+    "gisw_disposed": (("self_disposed", "entrusted_disposal"), lambda: None),
+    "gisw_stored": (("closing_stock",), lambda: Q(month=12)),
 }
-LINES = {"line_utilized": _utilization, "line_disposed": _disposal, "hw_landfilled": _landfill}
+# key → line condition (accepted tonnes of received hazardous and medical manifests)
+LINES = {
+    "manifest_tonnes": lambda: None,
+    "line_utilized": _utilization,
+    "line_disposed": _disposal,
+    "hw_landfilled": _landfill,
+    "iline_utilized": lambda: _utilization() & industrial_line(),
+    "iline_disposed": lambda: _disposal() & industrial_line(),
+    "ihw_landfilled": lambda: _landfill() & industrial_line(),
+}
 DEPENDS = {
     "hw_utilized": ("hw_self_utilized", "line_utilized"),
     "hw_disposed": ("hw_self_disposed", "line_disposed"),
+    "ihw_utilized": ("ihw_self_utilized", "iline_utilized"),
+    "ihw_disposed": ("ihw_self_disposed", "iline_disposed"),
     "gisw_stored_disposed": ("gisw_disposed", "gisw_stored"),
 }
+MANIFESTS = ("manifests_received", "medical_institutions_covered")
+REGISTRY = {"generators": "is_generator", "hw_operators": "is_receiver",
+            "medical_institutions": "is_medical_institution"}
+HAZARDOUS = set(LEDGER) | set(LINES) | set(MANIFESTS) | {k for k, parts in DEPENDS.items() if parts[0] in LEDGER}
+GISW = set(SOLID) | {"gisw_stored_disposed"}
 
 
-def platform_values(path: str, year: int, keys) -> dict[str, Decimal]:
-    """The platform quantities `keys` of the region subtree `path` in `year`."""
+def platform_values(path: str, year: int, keys) -> dict[str, Decimal | None]:
+    """The platform quantities `keys` of the region subtree `path` in `year` (None: nothing recorded)."""
     return platform_values_years(path, [year], keys).get(year, {})
 
 
-def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal]]:
+def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal | None]]:
     """The platform quantities `keys` of the region subtree `path` for each of `years`: one GROUP BY year
-    query per source table, whatever the number of quantities and years."""
+    query per source table, whatever the number of quantities and years. A quantity of a stream the platform
+    holds no record of for the region and year is None (see the module docstring)."""
     years = sorted(set(years))
     wanted = set(keys)
     for key in list(wanted):
         wanted.update(DEPENDS.get(key, ()))
     out: dict[int, dict[str, Decimal]] = {year: {} for year in years}
+    recorded: dict[str, set[int]] = {"ledger": set(), "gisw": set()}
 
-    def collect(queryset, aggregates, year_field="year"):
-        for row in queryset.values(year_field).order_by().annotate(**aggregates):
-            year = row.pop(year_field)
+    def collect(queryset, aggregates, stream):
+        for row in queryset.values("year").order_by().annotate(_rows=Count("pk"), **aggregates):
+            year = row.pop("year")
+            if row.pop("_rows"):
+                recorded[stream].add(year)
             out[year].update({key: _tonnes(value) for key, value in row.items()})
         for year in years:
             for key in aggregates:
                 out[year].setdefault(key, ZERO)
 
-    if wanted & set(LEDGER):
-        aggregates = {key: _sum(field, condition) for key, (field, condition) in LEDGER.items()}
-        collect(LedgerMonth.objects.filter(organization__region__path__startswith=path, year__in=years), aggregates)
-    if wanted & set(SOLID):
+    if wanted & HAZARDOUS:
+        aggregates = {key: _sum(field, condition()) for key, (field, condition) in LEDGER.items() if key in wanted}
+        collect(LedgerMonth.objects.filter(organization__region__path__startswith=path, year__in=years), aggregates,
+                "ledger")
+    if wanted & GISW:
         aggregates = {}
         for key, (fields, condition) in SOLID.items():
+            if key not in wanted:
+                continue
             expression = None
             for name in fields:
-                expression = _sum(name, condition) if expression is None else expression + _sum(name, condition)
+                term = _sum(name, condition())
+                expression = term if expression is None else expression + term
             aggregates[key] = expression
         collect(SolidWasteMonth.objects.filter(organization__region__path__startswith=path, year__in=years),
-                aggregates)
+                aggregates, "gisw")
+    hazardous_years = set(recorded["ledger"])
     for year in years:
         values = out[year]
-        if wanted & (set(LINES) | {"manifest_tonnes"}):
-            aggregates = {key: _sum("accepted_tonnes", condition()) for key, condition in LINES.items()}
-            aggregates["manifest_tonnes"] = _sum("accepted_tonnes")
-            values.update({key: _tonnes(value) for key, value in _lines(path, year).aggregate(**aggregates).items()})
+        if wanted & set(LINES):
+            aggregates = {key: _sum("accepted_tonnes", condition()) for key, condition in LINES.items()
+                          if key in wanted}
+            aggregates["_lines"] = Count("pk")
+            found = _lines(path, year).aggregate(**aggregates)
+            if found.pop("_lines"):
+                hazardous_years.add(year)
+            values.update({key: _tonnes(value) for key, value in found.items()})
         if "manifests_received" in wanted:
-            values["manifests_received"] = Decimal(Manifest.objects.filter(
-                generator__region__path__startswith=path, kind__in=WASTE_KINDS, status__in=DONE,
-                received_at__year=year).count())
+            values["manifests_received"] = Decimal(_manifests(path, year).count())
         if "medical_institutions_covered" in wanted:
-            values["medical_institutions_covered"] = Decimal(Manifest.objects.filter(
-                generator__region__path__startswith=path, generator__is_medical_institution=True, kind="medical",
-                status__in=DONE, received_at__year=year).values("generator_id").distinct().count())
+            values["medical_institutions_covered"] = Decimal(
+                _manifests(path, year).filter(generator__is_medical_institution=True)
+                .filter(Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+                .values("generator_id").distinct().count())
+        if values.get("manifests_received"):
+            hazardous_years.add(year)
+        if wanted & HAZARDOUS and year not in hazardous_years and _manifests(path, year).exists():
+            hazardous_years.add(year)
         if "days_in_year" in wanted:
             values["days_in_year"] = Decimal(366 if calendar.isleap(year) else 365)
-    if wanted & {"generators", "hw_operators", "medical_institutions"}:
+    if wanted & set(REGISTRY):
         counts = Organization.objects.filter(region__path__startswith=path, status="active").aggregate(
-            generators=Count("pk", filter=Q(is_generator=True)),
-            hw_operators=Count("pk", filter=Q(is_receiver=True)),
-            medical_institutions=Count("pk", filter=Q(is_medical_institution=True)))
+            **{key: Count("pk", filter=Q(**{flag: True})) for key, flag in REGISTRY.items()})
         for year in years:  # the registry as it is now (no history of registrations is kept)
             out[year].update({key: Decimal(value) for key, value in counts.items()})
     for year in years:
@@ -160,62 +263,55 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         for key, parts in DEPENDS.items():
             if key in wanted:
                 values[key] = sum((values[p] for p in parts), ZERO)
-        out[year] = {key: _exact(values[key]) for key in keys if key in values}
+        for key in wanted:
+            if (key in HAZARDOUS and year not in hazardous_years) or (key in GISW and year not in recorded["gisw"]):
+                values[key] = None
+        out[year] = {key: None if values[key] is None else _exact(values[key]) for key in keys if key in values}
     return out
+
+
+def _part_records(part: str, path: str, year: int) -> list[dict]:
+    """Per-organization sums behind one summed quantity (a ledger, line or e-ledger key)."""
+    if part in LEDGER:
+        field, condition = LEDGER[part]
+        queryset, source, org = _ledger(path, year), "ledger", "organization"
+        expression = _sum(field)
+    elif part in LINES:
+        field, condition = "accepted_tonnes", LINES[part]
+        queryset, source, org = _lines(path, year), "manifests", "manifest__generator"
+        expression = _sum(field)
+    elif part in SOLID:
+        fields, condition = SOLID[part]
+        queryset, source, org = _solid(path, year), "solid_waste_ledger", "organization"
+        expression = None
+        for name in fields:
+            expression = _sum(name) if expression is None else expression + _sum(name)
+    else:
+        return []
+    if condition() is not None:
+        queryset = queryset.filter(condition())
+    return [{"organization_id": row[f"{org}_id"], "name": row[f"{org}__name"], "value": _tonnes(row["value"]),
+             "source": source}
+            for row in queryset.values(f"{org}_id", f"{org}__name").annotate(value=expression).order_by("-value")]
 
 
 def platform_records(key: str, path: str, year: int) -> list[dict]:
     """The records behind a platform quantity, summed per organization: [{organization_id, name, value, source}]."""
     rows = []
-    if key in LEDGER or key in ("hw_utilized", "hw_disposed"):
-        field, condition = LEDGER.get(key, (None, None))
-        if key == "hw_utilized":
-            field = "self_utilized"
-        elif key == "hw_disposed":
-            field = "self_disposed"
-        queryset = _ledger(path, year)
-        if condition is not None:
-            queryset = queryset.filter(condition)
-        for row in (queryset.values("organization_id", "organization__name").annotate(value=_sum(field))
-                    .order_by("-value")):
-            rows.append({"organization_id": row["organization_id"], "name": row["organization__name"],
-                         "value": _tonnes(row["value"]), "source": "ledger"})
-    if key in ("hw_utilized", "hw_disposed", "hw_landfilled", "manifest_tonnes"):
-        condition = {"hw_utilized": _utilization, "hw_disposed": _disposal, "hw_landfilled": _landfill}.get(key)
-        queryset = _lines(path, year)
-        if condition is not None:
-            queryset = queryset.filter(condition())
-        for row in (queryset.values("manifest__generator_id", "manifest__generator__name")
-                    .annotate(value=_sum("accepted_tonnes")).order_by("-value")):
-            rows.append({"organization_id": row["manifest__generator_id"], "name": row["manifest__generator__name"],
-                         "value": _tonnes(row["value"]), "source": "manifests"})
-    parts = {"gisw_stored_disposed": ("gisw_disposed", "gisw_stored")}.get(key, (key,))
-    for part in parts:
-        if part in SOLID:
-            fields, condition = SOLID[part]
-            queryset = _solid(path, year)
-            if condition is not None:
-                queryset = queryset.filter(condition)
-            expression = None
-            for name in fields:
-                expression = _sum(name) if expression is None else expression + _sum(name)
-            for row in (queryset.values("organization_id", "organization__name").annotate(value=expression)
-                        .order_by("-value")):
-                rows.append({"organization_id": row["organization_id"], "name": row["organization__name"],
-                             "value": _tonnes(row["value"]), "source": "solid_waste_ledger"})
-    if key in ("generators", "hw_operators", "medical_institutions"):
-        flag = {"generators": "is_generator", "hw_operators": "is_receiver",
-                "medical_institutions": "is_medical_institution"}[key]
-        for org in Organization.objects.filter(region__path__startswith=path, status="active", **{flag: True}
+    for part in DEPENDS.get(key, (key,)):
+        rows += _part_records(part, path, year)
+    if key in REGISTRY:
+        for org in Organization.objects.filter(region__path__startswith=path, status="active", **{REGISTRY[key]: True}
                                                ).order_by("name").values("pk", "name")[:1000]:
             rows.append({"organization_id": org["pk"], "name": org["name"], "value": Decimal(1),
                          "source": "registry"})
-    if key in ("manifests_received", "medical_institutions_covered"):
-        queryset = Manifest.objects.filter(generator__region__path__startswith=path, kind__in=WASTE_KINDS,
-                                           status__in=DONE, received_at__year=year)
+    if key in MANIFESTS:
+        queryset = _manifests(path, year)
         if key == "medical_institutions_covered":
-            queryset = queryset.filter(kind="medical", generator__is_medical_institution=True)
-        for row in queryset.values("generator_id", "generator__name").annotate(value=Count("pk")).order_by("-value"):
+            queryset = queryset.filter(generator__is_medical_institution=True).filter(
+                Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+        for row in (queryset.values("generator_id", "generator__name").annotate(value=Count("pk", distinct=True))
+                    .order_by("-value")):
             rows.append({"organization_id": row["generator_id"], "name": row["generator__name"],
                          "value": Decimal(row["value"]), "source": "manifests"})
     return rows

@@ -63,10 +63,8 @@ def export_xlsx(*, scope: Scope, plan_id: int, year: int) -> bytes:
             cell.font = Font(bold=True)
         for result in rows:
             data = result.as_dict()
-            formula = data["formula"]["numerator"] + (f" ÷ ({data['formula']['denominator']})"
-                                                      if data["formula"]["denominator"] else "")
-            if result.indicator.scale != 1:
-                formula += f" × {result.indicator.scale.normalize()}"
+            formula = services.formulas.describe(data["formula"]["numerator"], data["formula"]["denominator"],
+                                                 result.indicator.scale)
             inputs = "; ".join(f"{i['key']}{'' if i['when'] == 'year' else '@' + i['when']}({i['year']})="
                                f"{i['value'] if i['value'] is not None else '—'} {i['unit']} [{i['source']}]"
                                for i in data["inputs"])

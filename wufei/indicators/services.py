@@ -2,7 +2,12 @@
 with status, trend and drill-down, roll-up and comparison, the zero-waste index.
 
 Status of a plan row for a year Y, against the target of the first target year T ≥ Y (else the last):
-- "no_data": a computed target but no value (an input is missing or a denominator is 0);
+- "no_data": a computed target but no value: an input is missing (an entered quantity not approved, or a
+  platform quantity of a year the platform holds no record of its stream for — see
+  `wufei.indicators.quantities`), or numerator and denominator are both 0;
+- a ratio whose denominator is a recorded 0 and whose numerator is not has no value shown, but is
+  judged as ±∞ by the numerator's sign: a landfill decline from 0 t in the baseline year to 30 t is
+  −∞ %, "not_achieved" (or "at_risk" before the target year), never "no_data";
 - "to_judge": the target is judged by hand (完成市级任务), not parsed, or a composite of parts,
   and no regulator has judged it yet (a judgement, when given, is the status) — never "achieved";
 - Y ≥ T: "achieved" when the value meets the target, else "not_achieved";
@@ -10,7 +15,9 @@ Status of a plan row for a year Y, against the target of the first target year T
   from the baseline (value, year) to the target (value, T) would be in Y; otherwise "at_risk".
 Targets relative to the baseline (零增长或负增长, 适当降低, 稳定保持) compare with the baseline value
 computed by the same formula for the baseline year from the platform's data when there is any,
-else with the baseline printed in the plan.
+else with the baseline printed in the plan. A printed baseline that is the baseline-year quantity of a
+decline formula's base() term (Kaizhou: "6904.28吨" for a decline in %) is that quantity's value when the
+platform holds no record of the baseline year, never a baseline of the rate (`printed_base_quantity`).
 """
 
 import csv
@@ -200,7 +207,11 @@ class Values:
             todo = {k for k in platform if any((k, y) not in self.cache for y in todo_years)}
             for year, found in platform_values_years(self.region.path, todo_years, todo).items():
                 for key, value in found.items():
-                    self.cache[(key, year)] = (value, "constant" if specs[key].source == "constant" else "platform")
+                    if value is None:  # the platform holds no record of the quantity's stream that year
+                        self.cache[(key, year)] = (None, "missing")
+                    else:
+                        self.cache[(key, year)] = (value, "constant" if specs[key].source == "constant"
+                                                   else "platform")
         todo = {(k, y) for k in entered for y in years if (k, y) not in self.cache}
         if not todo:
             return
@@ -331,10 +342,13 @@ def compute_indicator(indicator: Indicator, values: Values, year: int, *, baseli
     for term in numerator.terms + denominator.terms:
         term_years[term] = {"year": year, "base": baseline_year, "prior": year - 1}[term.when]
     values.prefetch({t.key for t in term_years}, set(term_years.values()))
+    printed = printed_base_quantity(row) if row is not None else None
     known = {}
     for term, when in term_years.items():
         value, source = values.get(term.key, when)
         value = value if isinstance(value, Decimal) else None
+        if value is None and printed is not None and term == formulas.Term(printed[0], "base"):
+            value, source = printed[1], "printed"
         known[term] = value
         result.inputs.append(Input(term.key, term.when, when, value, _unit_of(term.key, indicator), source))
     result.numerator = formulas.evaluate_expression(numerator, known)
@@ -344,6 +358,28 @@ def compute_indicator(indicator: Indicator, values: Values, year: int, *, baseli
     return result
 
 
+def printed_base_quantity(row: PlanIndicator) -> tuple[str, Decimal] | None:
+    """(key, value in the quantity's base unit) when the plan prints, as the row's baseline, the baseline-year
+    quantity of the row's single base() term rather than a value of the indicator — Kaizhou's landfill decline
+    (%) prints "6904.28吨", its GISW decline "4.98万吨/年". It stands for that quantity when the platform holds
+    no record of the baseline year, and is not compared with the indicator's values (it is not a rate)."""
+    if row.baseline_value is None or row.indicator.kind != Indicator.Kind.RATIO:
+        return None
+    numerator, denominator = ((row.numerator, row.denominator) if row.numerator
+                              else (row.indicator.numerator, row.indicator.denominator))
+    keys = {t.key for text in (numerator, denominator) for t in formulas.parse_expression(text).terms
+            if t.when == "base"}
+    printed_unit = formulas.UNITS.get((row.unit or "").strip())
+    if len(keys) != 1 or printed_unit is None:
+        return None
+    (key,) = keys
+    spec = formulas.QUANTITIES.get(key)
+    indicator_unit = formulas.UNITS.get(row.indicator.unit, (row.indicator.unit, Decimal(1)))[0]
+    if spec is None or printed_unit[0] != spec.unit or printed_unit[0] == indicator_unit:
+        return None
+    return key, row.baseline_value * printed_unit[1]
+
+
 def _target_for(row: PlanIndicator, year: int) -> Target | None:
     rows = sorted(row.targets.all(), key=lambda t: t.year)
     return next((t for t in rows if t.year >= year), rows[-1] if rows else None)
@@ -351,6 +387,18 @@ def _target_for(row: PlanIndicator, year: int) -> Target | None:
 
 def _better_or_equal(direction: str, value: Decimal, reference: Decimal) -> bool:
     return value <= reference if direction == "down" else value >= reference
+
+
+def _comparable(result: Result) -> Decimal | None:
+    """The value a status or a trend compares: the value as shown (rounded); for a ratio whose denominator is a
+    recorded 0 while its numerator is not 0, ±Infinity by the sign of the numerator (a decline from a
+    baseline year that landfilled 0 t to a year that landfills 30 t is −∞: worse, not "no data")."""
+    if result.value is not None:
+        return formulas.rounded(result.value, result.indicator.decimals)
+    if result.numerator is not None and result.numerator != 0 and result.denominator == 0:
+        positive = (result.numerator > 0) == (result.indicator.scale > 0)
+        return Decimal("Infinity") if positive else Decimal("-Infinity")
+    return None
 
 
 def _status(result: Result, judgement: Judgement | None) -> str:
@@ -366,9 +414,9 @@ def _status(result: Result, judgement: Judgement | None) -> str:
         want, have = expression["state"], result.state
         met = have == want or STATE_ORDER.get(have, 0) >= STATE_ORDER.get(want, 99)
         return ("achieved" if final else "on_track") if met else ("not_achieved" if final else "at_risk")
-    if result.value is None:
+    value = _comparable(result)
+    if value is None:
         return "no_data"
-    value = formulas.rounded(result.value, indicator.decimals)
     if op in ("no_growth", "decline", "maintain"):
         relative_to_rate = "base(" in _formula(result)[0]
         if op == "decline" and relative_to_rate:
@@ -395,10 +443,10 @@ def _status(result: Result, judgement: Judgement | None) -> str:
 
 
 def _trend(result: Result) -> str:
-    if result.value is None or result.baseline is None or result.indicator.direction == "none":
+    value = _comparable(result)
+    if value is None or result.baseline is None or result.indicator.direction == "none":
         return ""
-    delta = formulas.rounded(result.value, result.indicator.decimals) - formulas.rounded(
-        result.baseline, result.indicator.decimals)
+    delta = value - formulas.rounded(result.baseline, result.indicator.decimals)
     if delta == 0:
         return "stable"
     better = delta > 0 if result.indicator.direction == "up" else delta < 0
@@ -413,7 +461,7 @@ def evaluate_row(row: PlanIndicator, year: int, values: Values, judgements: dict
         at_base = compute_indicator(row.indicator, values, base_year, baseline_year=plan.baseline_year, row=row)
         if at_base.value is not None and all(i.source != "missing" for i in at_base.inputs):
             result.baseline, result.baseline_source = at_base.value, "computed"
-    if result.baseline is None and row.baseline_value is not None:
+    if result.baseline is None and row.baseline_value is not None and printed_base_quantity(row) is None:
         result.baseline, result.baseline_source = row.baseline_value, "printed"
     result.target = _target_for(row, year)
     judgement = (judgements or {}).get(row.pk)
