@@ -52,7 +52,14 @@ from django.db.models.functions import Cast, Coalesce, Round
 
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
-from wufei.manifests.models import Manifest, ManifestKind, ManifestLine, ManifestStatus
+from wufei.manifests.models import (
+    RECEIVED_PURPOSES,
+    TRANSFERRED_PURPOSES,
+    Manifest,
+    ManifestKind,
+    ManifestLine,
+    ManifestStatus,
+)
 from wufei.registry.models import Organization
 
 ZERO = Decimal(0)
@@ -126,7 +133,7 @@ def _solid(path: str, year: int):
 
 def _manifests(path: str, year: int):
     return Manifest.objects.filter(generator__region__path__startswith=path, kind__in=WASTE_KINDS, status__in=DONE,
-                                   received_at__year=year)
+                                   received_at__year=year, purpose__in=TRANSFERRED_PURPOSES)
 
 
 def _lines(path: str, year: int):
@@ -163,15 +170,25 @@ SOLID = {
     "gisw_disposed": (("self_disposed", "entrusted_disposal"), lambda: None),
     "gisw_stored": (("closing_stock",), lambda: Q(month=12)),
 }
+def _transferred():
+    """Manifests that move waste away from its generator (not a collector's forwarding, not a return)."""
+    return Q(manifest__purpose__in=TRANSFERRED_PURPOSES)
+
+
+def _treated():
+    """Manifests that bring waste to the facility that utilizes or disposes of it: their methods are final."""
+    return Q(manifest__purpose__in=RECEIVED_PURPOSES)
+
+
 # key → line condition (accepted tonnes of received hazardous and medical manifests)
 LINES = {
-    "manifest_tonnes": lambda: None,
-    "line_utilized": _utilization,
-    "line_disposed": _disposal,
-    "hw_landfilled": _landfill,
-    "iline_utilized": lambda: _utilization() & industrial_line(),
-    "iline_disposed": lambda: _disposal() & industrial_line(),
-    "ihw_landfilled": lambda: _landfill() & industrial_line(),
+    "manifest_tonnes": _transferred,
+    "line_utilized": lambda: _utilization() & _treated(),
+    "line_disposed": lambda: _disposal() & _treated(),
+    "hw_landfilled": lambda: _landfill() & _treated(),
+    "iline_utilized": lambda: _utilization() & _treated() & industrial_line(),
+    "iline_disposed": lambda: _disposal() & _treated() & industrial_line(),
+    "ihw_landfilled": lambda: _landfill() & _treated() & industrial_line(),
 }
 DEPENDS = {
     "hw_utilized": ("hw_self_utilized", "line_utilized"),
