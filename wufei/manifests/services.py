@@ -1176,18 +1176,25 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
 
 
 def _close_collections(manifest: Manifest, moment: dt.datetime) -> None:
-    """A collection manifest is processed once every container it brought in is utilized or disposed downstream."""
-    codes = manifest.carried.filter(refused=False).values("container_id")
+    """A collection manifest is processed once every container it brought in is utilized or disposed downstream.
+
+    The collector may repackage what it collected before forwarding it (merge several drums into one tote,
+    split a load): a collected container then ends in the packages made from it, and it is utilized or disposed
+    when all of them are; its line takes the method of those packages' final scans.
+    """
+    forwarded = set(manifest.carried.filter(refused=False).values_list("container_id", flat=True))
     upstream = Manifest.objects.filter(purpose=Purpose.COLLECTION, status=S.RECEIVED,
-                                       carried__container_id__in=codes).values("pk")
+                                       carried__container_id__in=_repackaging_sources(forwarded)).values("pk")
     final = (ContainerStatus.UTILIZED, ContainerStatus.DISPOSED)
     for collection in Manifest.objects.select_for_update().filter(pk__in=upstream).order_by("pk"):
-        accepted = collection.carried.filter(refused=False).select_related("container")
-        if any(entry.container.status not in final for entry in accepted):
+        accepted = set(collection.carried.filter(refused=False).values_list("container_id", flat=True))
+        if Container.objects.filter(pk__in=_repackaging_outcomes(accepted)).exclude(status__in=final).exists():
             continue
         for line in collection.lines.all():
-            final_scans = ScanEvent.objects.filter(container__in=line.carried.filter(refused=False).values(
-                "container"), kind__in=(ScanKind.UTILIZED, ScanKind.DISPOSED)).values_list("method", "occurred_at")
+            outcomes = _repackaging_outcomes(set(line.carried.filter(refused=False).values_list("container_id",
+                                                                                                 flat=True)))
+            final_scans = ScanEvent.objects.filter(container_id__in=outcomes, kind__in=(
+                ScanKind.UTILIZED, ScanKind.DISPOSED)).values_list("method", "occurred_at")
             methods = Counter(method for method, _at in final_scans)
             if methods:
                 line.method_id = methods.most_common(1)[0][0]
@@ -1197,6 +1204,38 @@ def _close_collections(manifest: Manifest, moment: dt.datetime) -> None:
         collection.processed_at = moment
         collection.save(audit_action="processed_downstream", audit_note=str(manifest))
         _notify(collection, "processed")
+
+
+def _repackaging_sources(container_ids: set[int]) -> set[int]:
+    """The containers and those they were made from by merging or splitting, recursively."""
+    found, frontier = set(container_ids), set(container_ids)
+    while frontier:
+        merged_from = Container.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+        split_from = Container.objects.filter(pk__in=frontier, split_from__isnull=False).values_list(
+            "split_from_id", flat=True)
+        frontier = (set(merged_from) | set(split_from)) - found
+        found |= frontier
+    return found
+
+
+def _repackaging_outcomes(container_ids: set[int]) -> set[int]:
+    """What the containers became: themselves, or the packages they were merged or split into, recursively."""
+    outcomes, seen, frontier = set(), set(container_ids), set(container_ids)
+    while frontier:
+        pieces = defaultdict(list)
+        for source, piece in Container.objects.filter(split_from_id__in=frontier).values_list("split_from_id", "pk"):
+            pieces[source].append(piece)
+        following = set()
+        for pk, status, parent in Container.objects.filter(pk__in=frontier).values_list("pk", "status", "parent_id"):
+            if status == ContainerStatus.MERGED and parent is not None:
+                following.add(parent)
+            elif status == ContainerStatus.SPLIT and pieces[pk]:
+                following.update(pieces[pk])
+            else:
+                outcomes.add(pk)
+        frontier = following - seen
+        seen |= frontier
+    return outcomes
 
 
 def _cancel(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> None:
