@@ -53,9 +53,11 @@ def test_draft_equals_the_ledger(unit):
     expected = {
         (CARBON, "opening_stock"): "1", (CARBON, "generated"): "15", (CARBON, "received_in"): "0",
         (CARBON, "self_utilized"): "0", (CARBON, "self_disposed"): "2", (CARBON, "transferred_out"): "12",
+        (CARBON, "utilized"): "0", (CARBON, "disposed"): "0",
         (CARBON, "closing_stock"): "2",
         (OIL, "opening_stock"): "0.5", (OIL, "generated"): "2", (OIL, "received_in"): "1",
         (OIL, "self_utilized"): "1", (OIL, "self_disposed"): "0", (OIL, "transferred_out"): "0",
+        (OIL, "utilized"): "0", (OIL, "disposed"): "0",
         (OIL, "closing_stock"): "2.5",
     }
     assert lines_of(declaration) == {key: (D(v), D(v), "") for key, v in expected.items()}

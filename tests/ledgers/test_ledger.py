@@ -131,12 +131,14 @@ def build_world(make_org, make_site, make_user):
 
 
 FIELDS = ("opening_stock", "generated", "received_in", "stored_in", "stored_out", "self_utilized", "self_disposed",
-          "transferred_out", "closing_stock", "containers")
+          "utilized", "disposed", "transferred_out", "closing_stock", "containers")
 
 
 def row(opening=0, generated=0, received=0, stored_in=0, stored_out=0, utilized=0, disposed=0, transferred=0,
-        closing=0, containers=0):
-    values = (opening, generated, received, stored_in, stored_out, utilized, disposed, transferred, closing)
+        closing=0, containers=0, received_utilized=0, received_disposed=0):
+    """utilized / disposed: in-house (self_*); received_utilized / received_disposed: as an operator."""
+    values = (opening, generated, received, stored_in, stored_out, utilized, disposed, received_utilized,
+              received_disposed, transferred, closing)
     return {**{name: t(v) for name, v in zip(FIELDS, values, strict=False)}, "containers": containers}
 
 
@@ -162,8 +164,10 @@ EXPECTED_G = {
     },
 }
 EXPECTED_R = {
-    W1: {2: row(received="1.0", closing="1.0"), 3: row(opening="1.0", disposed="1.0"), **quiet(0, range(4, 13))},
-    W2: {3: row(received="0.7", stored_in="0.7", stored_out="0.7", utilized="0.7"), **quiet(0, range(4, 13))},
+    W1: {2: row(received="1.0", closing="1.0"), 3: row(opening="1.0", received_disposed="1.0"),
+         **quiet(0, range(4, 13))},
+    W2: {3: row(received="0.7", stored_in="0.7", stored_out="0.7", received_utilized="0.7"),
+         **quiet(0, range(4, 13))},
 }
 
 
@@ -254,7 +258,7 @@ def test_year_summary_per_code(world):
     assert summary[W2]["transferred_out"] == t("1.1") and summary[W2]["self_utilized"] == t("2.0")
     for s in summary.values():
         assert s["closing_stock"] == (s["opening_stock"] + s["generated"] + s["received_in"] - s["self_utilized"]
-                                      - s["self_disposed"] - s["transferred_out"])
+                                      - s["self_disposed"] - s["utilized"] - s["disposed"] - s["transferred_out"])
 
 
 def test_selectors_are_narrowed_by_scope(world, member_of, scope_of_user):
@@ -293,7 +297,7 @@ def test_container_ledger_lines(world):
               "entrusted": "transferred_out", "received": "received_in"}
     for table, name in column.items():
         assert sum((line["quantity"] for line in tables[table]), t(0)) == sum(s[name] for s in totals), table
-    processed = sum(s["self_utilized"] + s["self_disposed"] for s in totals)
+    processed = sum(s["self_utilized"] + s["self_disposed"] + s["utilized"] + s["disposed"] for s in totals)
     assert sum(line["quantity"] for line in tables["self_processing"]) == processed
 
 

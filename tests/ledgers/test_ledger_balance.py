@@ -62,8 +62,9 @@ def test_the_fixture_balance_finds_the_reweigh(world):
 def test_the_receiver_balances(world):
     result = ledger.mass_balance(ADMIN, world["r"].pk, 2026)
     assert result["balanced"] is True
-    assert {code["waste"]: (code["received_in"], code["self_disposed"], code["self_utilized"], code["actual_stock"])
-            for code in result["codes"]} == {W1: (t("1.0"), t("1.0"), 0, 0), W2: (t("0.7"), 0, t("0.7"), 0)}
+    assert {code["waste"]: (code["received_in"], code["disposed"], code["utilized"], code["self_disposed"],
+                            code["self_utilized"], code["actual_stock"])
+            for code in result["codes"]} == {W1: (t("1.0"), t("1.0"), 0, 0, 0, 0), W2: (t("0.7"), 0, t("0.7"), 0, 0, 0)}
     assert result["ledger_current"] is False  # never built
 
 

@@ -124,8 +124,8 @@ from tests.scenarios.conftest import command, tonnes
 from wufei.core.ids import make_uscc
 
 BANAN = "500113"
-FIGURES = ("generated", "received_in", "transferred_out", "self_utilized", "self_disposed", "closing_stock",
-           "stored_in", "stored_out")
+FIGURES = ("generated", "received_in", "transferred_out", "utilized", "disposed", "closing_stock",
+           "stored_in", "stored_out")  # utilized / disposed: the received waste a licensed plant treats
 # the year summaries of the story's table: generated received transferred utilized disposed closing in out
 LEDGERS = {
     "a": {"900-214-08": "0.23 0 0.23 0 0 0 0.23 0.23",

@@ -63,6 +63,17 @@ Cockpit of the year, hazardous / medical / general industrial (accepted tonnes a
   generated or transferred; its flows start at "重庆市（区外）".
 - **Chongqing** (city regulator): hazardous transferred **2.84**, received **0.59**, from outside **0**.
 
+Indicators of Banan for the year (`/api/v1/indicators/regions/500113/evaluation`, the shipped catalog's formulas):
+
+- 工业危险废物综合利用率 = industrial hazardous waste utilized ÷ (generated + prior years' stock utilized) =
+  2.25 ÷ (6.4 + 0) = **35.16 %** (the hospital's medical waste is not industrial: 6.7 would be wrong);
+- 工业危险废物安全处置率 = (utilized 2.25 + disposed 0.59) ÷ (generated 6.4 + opening stock 0) = 2.84 ÷ 6.4 =
+  **44.38 %** (the Banan receiver's own D10 work on the plant's drum is the same 0.59 t seen from the other side:
+  counting it again would read 3.43 ÷ 6.4);
+- 危险废物填埋处置量占比 = landfilled 0 ÷ (utilized 2.25 + disposed 0.59 + 0.3) = **0.00 %**;
+- 医疗废物收集处置体系覆盖率 = 1 institution with a received medical manifest ÷ 1 medical institution = **100.00 %**;
+- 一般工业固体废物综合利用率 = 22 ÷ (30 + 0) = **73.33 %**.
+
 Alerts: `manifest.discrepancy` on the oil manifest (Chengdu, seen by Sichuan); for Banan,
 `plan.transfer_not_planned` on the hospital's manifest (the hospital has no plan) and `vehicle.permit_expired` on
 渝A54321 (the carrier's). The facility-load rules depend on the day of the year and are
@@ -232,13 +243,16 @@ def year_of_banan(people):
 def _ledger(party, unit, year) -> dict:
     rows = party.get(f"ledgers/{unit['id']}/{year}")["year_summary"]
     return {row["waste"]: {key: tonnes(row[key]) for key in ("generated", "received_in", "transferred_out",
-                                                             "self_utilized", "self_disposed", "closing_stock")}
+                                                             "self_utilized", "self_disposed", "utilized", "disposed",
+                                                             "closing_stock")}
             for row in rows}
 
 
 def _row(generated=0, received=0, transferred=0, utilized=0, disposed=0, closing=0) -> dict:
+    """utilized / disposed: received waste treated by a licensed plant (nobody here treats its own waste)."""
     return {"generated": T(generated), "received_in": T(received), "transferred_out": T(transferred),
-            "self_utilized": T(utilized), "self_disposed": T(disposed), "closing_stock": T(closing)}
+            "self_utilized": T(0), "self_disposed": T(0), "utilized": T(utilized), "disposed": T(disposed),
+            "closing_stock": T(closing)}
 
 
 def test_refusals_name_the_rule_and_the_approval_counts_shipped_tonnes(year_of_banan):
@@ -334,3 +348,15 @@ def test_the_cockpits_of_both_provinces(year_of_banan):
     city = headline(year_of_banan["city"])
     assert (city["hazardous"]["transferred"], city["hazardous"]["received"], city["hazardous"]["inflow"]) == (
         T("2.84"), T("0.59"), T("0"))
+
+
+def test_the_indicators_they_feed(year_of_banan):
+    """Banan's indicators computed from these records, as the docstring's last section works them out."""
+    answer = year_of_banan["banan"].get(
+        f"indicators/regions/{BANAN}/evaluation?year={year_of_banan['year']}"
+        "&codes=hw_safe_disposal,hw_landfill_share,medical_waste_coverage,gisw_utilization,hw_utilization")
+    got = {r["indicator"]: (r["value"], tonnes(r["numerator"]), tonnes(r["denominator"])) for r in answer["results"]}
+    assert got == {
+        "hw_utilization": ("35.16", T("2.25"), T("6.4")), "hw_safe_disposal": ("44.38", T("2.84"), T("6.4")),
+        "hw_landfill_share": ("0.00", T("0"), T("3.14")), "medical_waste_coverage": ("100.00", T("1"), T("1")),
+        "gisw_utilization": ("73.33", T("22"), T("30"))}

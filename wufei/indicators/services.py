@@ -61,8 +61,9 @@ BASELINE = re.compile(r"^(?:回收|回)?\s*(\d+(?:\.\d+)?)\s*(%|吨/万元|吨/�
 
 # --- catalog and shipped plans -----------------------------------------------------------------
 
-def load_catalog() -> int:
-    """Create or update the shipped catalog (data/catalog.csv); returns the number of indicators."""
+def load_catalog(*, update: bool = True) -> int:
+    """Create (and, with `update`, bring up to date) the shipped catalog (data/catalog.csv); returns the number of
+    indicators. Every `migrate` creates what is missing (apps.py); `wufei indicators_load` also updates."""
     count = 0
     with open(DATA / "catalog.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -79,7 +80,7 @@ def load_catalog() -> int:
             indicator = Indicator.objects.filter(code=row["code"]).first()
             if indicator is None:
                 Indicator.objects.create(code=row["code"], **values)
-            elif any(getattr(indicator, k) != v for k, v in values.items()):
+            elif update and any(getattr(indicator, k) != v for k, v in values.items()):
                 for key, value in values.items():
                     setattr(indicator, key, value)
                 indicator.save()

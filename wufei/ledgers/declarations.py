@@ -51,10 +51,12 @@ FIELD_LABELS = {
     "received_in": gettext_lazy("received"),
     "self_utilized": gettext_lazy("self-utilized"),
     "self_disposed": gettext_lazy("self-disposed"),
+    "utilized": gettext_lazy("received waste utilized"),
+    "disposed": gettext_lazy("received waste disposed of"),
     "transferred_out": gettext_lazy("transferred out"),
     "closing_stock": gettext_lazy("closing stock"),
 }
-SUMMED = ("generated", "received_in", "self_utilized", "self_disposed", "transferred_out")
+SUMMED = ("generated", "received_in", "self_utilized", "self_disposed", "utilized", "disposed", "transferred_out")
 ZERO = Decimal(0)
 tonnes = decimal(minimum=ZERO)
 
@@ -124,7 +126,8 @@ def declaration_rows(declaration: AnnualDeclaration) -> list[dict]:
         cells = row["cells"]
         declared = {f: cells[f]["declared"] if f in cells else ZERO for f in FIELDS}
         gap = (declared["opening_stock"] + declared["generated"] + declared["received_in"]
-               - declared["self_utilized"] - declared["self_disposed"] - declared["transferred_out"]
+               - declared["self_utilized"] - declared["self_disposed"] - declared["utilized"] - declared["disposed"]
+               - declared["transferred_out"]
                - declared["closing_stock"])
         rows.append({"waste": row["waste"], "code": code, "cells": [cells[f] for f in FIELDS if f in cells],
                      "balance_gap": gap, "unexplained": sum(1 for c in cells.values() if c["unexplained"])})

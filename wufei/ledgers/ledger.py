@@ -25,8 +25,11 @@ Semantics (organization O, waste code W, month M):
 * transferred_out = Σ weight at 'handed_over' events by O (委外: leaves O's custody), except a carrier's
   hop: a handover whose previous status-changing event is itself a handover (a carrier passing the load
   on to the next carrier or to the receiver under a manifest) moves no stock of anyone's.
-* self_utilized = Σ weight at 'self_utilized' + 'utilized' events by O;
-  self_disposed = Σ weight at 'self_disposed' + 'disposed' events by O.
+* self_utilized / self_disposed = Σ weight at 'self_utilized' / 'self_disposed' events by O: its own waste
+  in its own facility (自行利用 / 自行处置);
+  utilized / disposed = Σ weight at 'utilized' / 'disposed' events by O: waste O received, utilized or
+  disposed of as a licensed operator (the manifests service records them when a manifest is processed). Kept
+  apart so that a region's in-house processing of its own waste never counts an operator's work twice.
 * stored_in = Σ weight at 'stored' events by O (入库).
   stored_out = Σ weight at events by O that take a container out of storage (出库): loaded,
   handed_over, self_utilized, self_disposed, utilized, disposed, merged, split — counted only
@@ -43,9 +46,9 @@ Semantics (organization O, waste code W, month M):
   change no ledger column: they are weight adjustments, listed by `mass_balance`.
 * opening_stock(M) = closing_stock(M-1). The first month of a year opens with the stock
   carried from before the year: the same flows (generated + received_in − self_utilized −
-  self_disposed − transferred_out) summed over every event before 1 January.
-  closing_stock = opening_stock + generated + received_in − self_utilized − self_disposed −
-  transferred_out.
+  self_disposed − utilized − disposed − transferred_out) summed over every event before 1 January.
+  closing_stock = opening_stock + generated + received_in − self_utilized − self_disposed − utilized −
+  disposed − transferred_out.
 * Rows: one per (O, W) from the first month with any movement (or January when stock is
   carried into the year) through December; an (O, W) with no stock and no movement in the
   year has no rows.
@@ -122,18 +125,18 @@ TONNES = DecimalField(max_digits=18, decimal_places=6)
 SIX = Decimal("0.000001")
 
 FIGURES = ("opening_stock", "generated", "received_in", "stored_in", "stored_out", "self_utilized", "self_disposed",
-           "transferred_out", "closing_stock")
+           "utilized", "disposed", "transferred_out", "closing_stock")
 VALUE_FIELDS = (*FIGURES, "containers")
 FLOW_FIELD = {
     K.RECEIVED: "received_in",
     K.HANDED_OVER: "transferred_out",
     K.SELF_UTILIZED: "self_utilized",
-    K.UTILIZED: "self_utilized",
+    K.UTILIZED: "utilized",
     K.SELF_DISPOSED: "self_disposed",
-    K.DISPOSED: "self_disposed",
+    K.DISPOSED: "disposed",
 }
 INFLOWS = ("generated", "received_in")
-OUTFLOWS = ("self_utilized", "self_disposed", "transferred_out")
+OUTFLOWS = ("self_utilized", "self_disposed", "utilized", "disposed", "transferred_out")
 STORAGE_EXITS = frozenset({K.LOADED, K.HANDED_OVER, K.SELF_UTILIZED, K.SELF_DISPOSED, K.UTILIZED, K.DISPOSED,
                            K.MERGED, K.SPLIT})
 NO_STATUS_CHANGE = frozenset({K.REWEIGHED, K.MOVED})
@@ -1034,7 +1037,7 @@ def mass_balance(scope: Scope, organization_id: int, year: int, *, now: dt.datet
             "category": waste.category_id if waste else "",
             "description": waste.description if waste else "",
             **{name: figures[name] for name in ("opening_stock", "generated", "received_in", "transferred_out",
-                                                "self_utilized", "self_disposed")},
+                                                "self_utilized", "self_disposed", "utilized", "disposed")},
             "expected_closing": expected,
             "actual_stock": actual,
             "difference": difference,
@@ -1097,6 +1100,7 @@ SHEETS = (
 SUMMARY_COLUMNS = (
     ("opening_stock", "期初贮存量"), ("generated", "产生量"), ("received_in", "接收量"), ("stored_in", "入库量"),
     ("stored_out", "出库量"), ("self_utilized", "自行利用量"), ("self_disposed", "自行处置量"),
+    ("utilized", "利用量（接收）"), ("disposed", "处置量（接收）"),
     ("transferred_out", "委外利用/处置量"), ("closing_stock", "期末贮存量"), ("containers", "产生容器数"),
 )
 NUMBER_FORMAT = "0.000000"

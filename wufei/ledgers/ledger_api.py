@@ -35,6 +35,8 @@ class LedgerMonthOut(Schema):
     stored_out: Decimal
     self_utilized: Decimal
     self_disposed: Decimal
+    utilized: Decimal
+    disposed: Decimal
     transferred_out: Decimal
     closing_stock: Decimal
     containers: int
@@ -51,6 +53,8 @@ class YearSummaryOut(Schema):
     stored_out: Decimal
     self_utilized: Decimal
     self_disposed: Decimal
+    utilized: Decimal
+    disposed: Decimal
     transferred_out: Decimal
     closing_stock: Decimal
     containers: int
@@ -121,6 +125,8 @@ class BalanceCodeOut(Schema):
     transferred_out: Decimal
     self_utilized: Decimal
     self_disposed: Decimal
+    utilized: Decimal
+    disposed: Decimal
     expected_closing: Decimal
     actual_stock: Decimal
     difference: Decimal

@@ -123,7 +123,7 @@ def organization_section(scope, organization) -> dict:
     year = current_year()
     summary = ledger.ledger_year(scope, organization.pk, year)
     for code in summary:
-        code["processed"] = code["self_utilized"] + code["self_disposed"]
+        code["processed"] = code["self_utilized"] + code["self_disposed"] + code["utilized"] + code["disposed"]
     return {"year": year, "summary": summary, "url": reverse("ledgers:ledger", args=[organization.pk, year])}
 
 

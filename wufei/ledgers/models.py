@@ -37,8 +37,10 @@ class OrganizationOwned(AuditedModel):
 class LedgerMonth(models.Model):
     """One organization, waste code and month of the hazardous waste ledger, derived from scan events.
 
-    opening + generated + received_in − self_utilized − self_disposed − transferred_out = closing.
-    Storage in/out are the movements through the storage facility (HJ 1259 入库 / 出库).
+    opening + generated + received_in − self_utilized − self_disposed − utilized − disposed − transferred_out
+    = closing. self_*: the unit's own waste in its own facility (自行利用 / 自行处置); utilized / disposed: waste it
+    received from others, as a licensed operator (经营利用 / 处置). Storage in/out are the movements through the
+    storage facility (HJ 1259 入库 / 出库).
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="ledger_months")
@@ -52,6 +54,8 @@ class LedgerMonth(models.Model):
     stored_out = models.DecimalField(_("out of storage (t)"), **TONNES, default=0)
     self_utilized = models.DecimalField(_("self-utilized (t)"), **TONNES, default=0)
     self_disposed = models.DecimalField(_("self-disposed (t)"), **TONNES, default=0)
+    utilized = models.DecimalField(_("received waste utilized (t)"), **TONNES, default=0)
+    disposed = models.DecimalField(_("received waste disposed of (t)"), **TONNES, default=0)
     transferred_out = models.DecimalField(_("transferred out (t)"), **TONNES, default=0)
     closing_stock = models.DecimalField(_("closing stock (t)"), **TONNES, default=0)
     containers = models.PositiveIntegerField(_("containers generated"), default=0)
@@ -172,8 +176,8 @@ class AnnualDeclaration(OrganizationOwned):
 class DeclarationLine(models.Model):
     """One waste code of a declaration: the ledger's figure, the declared figure and the reason for any change."""
 
-    FIELDS = ("opening_stock", "generated", "received_in", "self_utilized", "self_disposed", "transferred_out",
-              "closing_stock")
+    FIELDS = ("opening_stock", "generated", "received_in", "self_utilized", "self_disposed", "utilized", "disposed",
+              "transferred_out", "closing_stock")
 
     declaration = models.ForeignKey(AnnualDeclaration, on_delete=models.CASCADE, related_name="lines")
     waste = models.ForeignKey(HazardousWaste, on_delete=models.PROTECT, related_name="+")
