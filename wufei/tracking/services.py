@@ -41,8 +41,8 @@ from wufei.core.parsing import choice as parse_choice
 from wufei.core.parsing import decimal as parse_decimal
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization, Site, organization_q
-from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization
-from wufei.tracking import codes, rules
+from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization, set_recorded_generation
+from wufei.tracking import codes, rules, weights
 from wufei.tracking.models import (
     Container,
     ContainerOrigin,
@@ -1042,6 +1042,7 @@ def record_batch(*, scope: Scope, organization_id: int, waste_code: str, waste_n
     if errors:
         raise ValidationFailed(_("the batch is not valid"), errors=errors)
     recorded = _record(organization, [batch], scope=scope)
+    refresh_recorded_generation([organization.pk])
     by_id = Container.objects.select_related("organization", "holder__region", "site", "storage_site", "waste") \
         .in_bulk([r.pk for r in recorded])
     return [by_id[r.pk] for r in recorded]
@@ -1067,7 +1068,22 @@ def bulk_record(*, scope: Scope, organization_id: int, batches: list[dict]) -> l
         raise ValidationFailed(_("%(n)d of %(total)d batches are not valid")
                                % {"n": len({e["field"].split(".")[1] for e in errors}), "total": len(batches)},
                                errors=errors)
-    return _record(organization, parsed, scope=scope)
+    recorded = _record(organization, parsed, scope=scope)
+    refresh_recorded_generation([organization.pk])
+    return recorded
+
+
+def refresh_recorded_generation(organization_ids=None, *, today: dt.date | None = None) -> dict[str, int]:
+    """Count what the units generated (weights.recorded_generation) and hand it to the registry's class.
+
+    Called for the recording unit after each batch (one grouped query for it) and for every unit
+    by `wufei supervision refresh`, daily (the running twelve months move with the calendar).
+    Call it outside the transaction that wrote the events where there is one, as here: it locks
+    the units' rows before counting, and a class change appends to the audit chain.
+    """
+    today = today or timezone.localdate()
+    return set_recorded_generation(measure=lambda ids: weights.recorded_generation(ids, today=today), as_of=today,
+                                   organization_ids=organization_ids)
 
 
 # --- scans ---------------------------------------------------------------------------------------
@@ -1265,11 +1281,33 @@ def _custody_receiver(container: Container, to_organization_id) -> Organization:
     return receiver
 
 
-@transaction.atomic
 def advance(*, scope: Scope, code: str, step: str, occurred_at=None, net_weight_tonnes=None,
             storage_site_id: int | None = None, storage_location: str = "", site_id: int | None = None,
             note: str = "", version: int | None = None) -> Container:
-    """Record one of the remaining 五即 steps (packed, weighed, coded, stored) of a container."""
+    """Record one of the remaining 五即 steps (packed, weighed, coded, stored) of a container.
+
+    Weighing a container recorded without a weight gives its generation a weight: the generator's
+    recorded quantities are counted again once the step is saved.
+    """
+    with transaction.atomic():
+        container = _advance(scope=scope, code=code, step=step, occurred_at=occurred_at,
+                             net_weight_tonnes=net_weight_tonnes, storage_site_id=storage_site_id,
+                             storage_location=storage_location, site_id=site_id, note=note, version=version)
+    _after_weighing(container, step)
+    return container
+
+
+def _after_weighing(container: Container, kind: str) -> None:
+    """Count the generator's recorded quantities again when a container it produced gets its weight.
+
+    After the scan's transaction (see refresh_recorded_generation); other scans change no generation.
+    """
+    if kind == ScanKind.WEIGHED and container.origin == ContainerOrigin.PRODUCED:
+        refresh_recorded_generation([container.organization_id])
+
+
+def _advance(*, scope: Scope, code: str, step: str, occurred_at, net_weight_tonnes, storage_site_id, storage_location,
+             site_id, note, version) -> Container:
     if step not in FIVE_STEP_KINDS[1:]:
         raise ValidationFailed(_("%(step)s is not one of the remaining steps") % {"step": step},
                                errors=[{"field": "step", "message": _("is not one of: %(options)s")
@@ -1284,7 +1322,6 @@ def advance(*, scope: Scope, code: str, step: str, occurred_at=None, net_weight_
     return container
 
 
-@transaction.atomic
 def scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes=None, site_id: int | None = None,
          to_organization_id: int | None = None, method_code: str = "", reference: str = "", note: str = "",
          longitude=None, latitude=None, storage_location: str = "", version: int | None = None) -> ScanEvent:
@@ -1293,10 +1330,12 @@ def scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes=
     The scan must be allowed from the container's status by rules.TRANSITIONS; a weight on any
     scan is compared with the recorded one as a re-weigh.
     """
-    _container, event = _scan(scope=scope, code=code, kind=kind, occurred_at=occurred_at, weight_tonnes=weight_tonnes,
-                              site_id=site_id, to_organization_id=to_organization_id, method_code=method_code,
-                              reference=reference, note=note, longitude=longitude, latitude=latitude,
-                              storage_location=storage_location, version=version)
+    with transaction.atomic():
+        container, event = _scan(scope=scope, code=code, kind=kind, occurred_at=occurred_at,
+                                 weight_tonnes=weight_tonnes, site_id=site_id, to_organization_id=to_organization_id,
+                                 method_code=method_code, reference=reference, note=note, longitude=longitude,
+                                 latitude=latitude, storage_location=storage_location, version=version)
+    _after_weighing(container, kind)
     return event
 
 
