@@ -97,17 +97,17 @@ def test_a_generator_that_declared_nothing_is_classed_by_what_it_records(plant, 
     record_through_api(api, plant, count=49, weight="0.2")
 
     org = organization_json(api, plant["org"])
-    assert org["annual_hazardous_waste_tonnes"] == "0.000000"
-    assert org["recorded_hw_tonnes_12_months"] == "9.800000"
-    assert org["recorded_hw_tonnes_last_year"] == "0.000000"
-    assert org["recorded_hw_year"] == last_year
-    assert org["recorded_hw_as_of"] == timezone.localdate().isoformat()
-    assert org["supervision_class"] == org["computed_supervision_class"] == "registered"
     assert org["supervision_basis"] == (
         f"generates 9.8 t/a (as recorded in the last 12 months; declared 0 t, recorded 0 t in {last_year} and "
         "9.8 t in the last 12 months), below 10 t")
     assert organization_json(api, plant["org"], "zh-hans")["supervision_basis"] == (
         f"年产生量 9.8 吨（按近12个月记录；申报 0 吨，{last_year} 年记录 0 吨，近12个月记录 9.8 吨），低于 10 吨")
+    assert org["supervision_class"] == org["computed_supervision_class"] == "registered"
+    assert org["annual_hazardous_waste_tonnes"] == "0.000000"
+    assert org["recorded_hw_tonnes_12_months"] == "9.800000"
+    assert org["recorded_hw_tonnes_last_year"] == "0.000000"
+    assert org["recorded_hw_year"] == last_year
+    assert org["recorded_hw_as_of"] == timezone.localdate().isoformat()
 
     record_through_api(api, plant, count=2, weight="0.2", waste=MEDICAL, waste_name="感染性废物",
                        physical_form="solid", packaging="bag")
