@@ -113,12 +113,14 @@ def recorded_generation(organization_ids=None, *, today: dt.date) -> dict[int, t
             .values_list("container__organization_id")
             .annotate(last_year=within(year_start, year_end), running=within(running_start, running_end))
             .order_by())
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
             # as in the ledger: the planner's high estimates for the correlated look-ups would JIT-compile it
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        rows = list(rows)
+            rows = list(rows)
+    else:
+        rows = list(rows)  # (an atomic block would take SQLite's write lock for a read: IMMEDIATE mode)
     totals: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for organization_id, last_year, running in rows:
         totals[organization_id][0] += Decimal(last_year or ZERO)
