@@ -4,8 +4,11 @@ its supervision class (HJ 1259-2022).
 The class uses the larger of the declared annual tonnes and what the unit's containers recorded in the last
 full calendar year and in the running twelve months. Recording a batch refreshes its unit at once; the running
 twelve months move with the calendar, so this runs daily (from the task queue, or cron) for all units: one
-grouped query and bulk writes per 1,000 units. The command lives with the containers because the registry
-does not read them (tracking.services.refresh_recorded_generation hands the figures to the registry).
+grouped query and bulk writes per 1,000 units. Run it once after upgrading too: units registered before the
+recorded figures existed show "not counted yet" (and their old basis wording) until then.
+
+The command lives with the containers because the registry does not read them
+(tracking.services.refresh_recorded_generation hands the figures to the registry).
 """
 
 import datetime as dt
