@@ -353,7 +353,9 @@ def set_recorded_generation(*, measure: Callable[[list[int]], dict], as_of: dt.d
     for start in range(0, len(ids), RECORDED_CHUNK):
         chunk = ids[start:start + RECORDED_CHUNK]
         with transaction.atomic():
-            rows = list(Organization.objects.select_for_update(of=("self",)).select_related("region")
+            # FOR NO KEY UPDATE: serializes the counters of a unit without blocking the foreign-key checks
+            # (FOR KEY SHARE) of containers and events being inserted for it meanwhile
+            rows = list(Organization.objects.select_for_update(of=("self",), no_key=True).select_related("region")
                         .filter(pk__in=chunk).order_by("pk"))
             figures = measure([o.pk for o in rows])
             facts = _facts_of_many(rows)

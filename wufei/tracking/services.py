@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +28,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -72,6 +73,8 @@ MAX_CONTAINERS_PER_BATCH = 1000
 MAX_CONTAINERS_PER_CALL = 100_000
 CLOCK_SKEW = dt.timedelta(minutes=10)
 TONNE = Decimal("0.000001")
+
+logger = logging.getLogger(__name__)
 
 
 # --- selectors -------------------------------------------------------------------------------
@@ -1042,7 +1045,7 @@ def record_batch(*, scope: Scope, organization_id: int, waste_code: str, waste_n
     if errors:
         raise ValidationFailed(_("the batch is not valid"), errors=errors)
     recorded = _record(organization, [batch], scope=scope)
-    refresh_recorded_generation([organization.pk])
+    _refresh_after_recording(organization.pk)
     by_id = Container.objects.select_related("organization", "holder__region", "site", "storage_site", "waste") \
         .in_bulk([r.pk for r in recorded])
     return [by_id[r.pk] for r in recorded]
@@ -1069,7 +1072,7 @@ def bulk_record(*, scope: Scope, organization_id: int, batches: list[dict]) -> l
                                % {"n": len({e["field"].split(".")[1] for e in errors}), "total": len(batches)},
                                errors=errors)
     recorded = _record(organization, parsed, scope=scope)
-    refresh_recorded_generation([organization.pk])
+    _refresh_after_recording(organization.pk)
     return recorded
 
 
@@ -1084,6 +1087,19 @@ def refresh_recorded_generation(organization_ids=None, *, today: dt.date | None 
     today = today or timezone.localdate()
     return set_recorded_generation(measure=lambda ids: weights.recorded_generation(ids, today=today), as_of=today,
                                    organization_ids=organization_ids)
+
+
+def _refresh_after_recording(organization_id: int) -> None:
+    """Refresh one unit's recorded quantities once its containers are saved; a lock conflict does not undo them.
+
+    The containers are committed by then (or, inside a caller's transaction, kept by the savepoint
+    set_recorded_generation rolls back to): a deadlock or lock timeout with a concurrent change of the
+    unit is logged, and the next batch or the daily `wufei supervision refresh` counts them.
+    """
+    try:
+        refresh_recorded_generation([organization_id])
+    except OperationalError:
+        logger.warning("recorded generation of organization %s not refreshed", organization_id, exc_info=True)
 
 
 # --- scans ---------------------------------------------------------------------------------------
@@ -1303,7 +1319,7 @@ def _after_weighing(container: Container, kind: str) -> None:
     After the scan's transaction (see refresh_recorded_generation); other scans change no generation.
     """
     if kind == ScanKind.WEIGHED and container.origin == ContainerOrigin.PRODUCED:
-        refresh_recorded_generation([container.organization_id])
+        _refresh_after_recording(container.organization_id)
 
 
 def _advance(*, scope: Scope, code: str, step: str, occurred_at, net_weight_tonnes, storage_site_id, storage_location,
