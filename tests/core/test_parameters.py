@@ -48,3 +48,16 @@ def test_permit_holders_and_self_disposers_are_key(make_org, make_permit, make_s
     disposer = make_org(annual_hazardous_waste_tonnes=Decimal("0"))
     make_site(disposer, kind="self_disposal")
     assert compute_supervision_class(disposer)[0] == "key"
+
+
+def test_many_regions_read_with_one_query_give_what_each_gives(db, django_assert_num_queries):
+    from wufei.catalog.models import Region
+
+    key = "supervision.simplified.min_annual_tonnes"
+    Parameter.objects.create(key=key, region_code="500000", value="5", reason="市级通知")
+    Parameter.objects.create(key=key, region_code="500113", value="1", reason="区级试点")
+    regions = list(Region.objects.filter(code__in=["500113", "500154", "330100"]))
+    with django_assert_num_queries(1):
+        values = parameters.get_for_regions(key, regions)
+    assert values == {region.code: parameters.get(key, region) for region in regions}
+    assert values == {"500113": "1", "500154": "5", "330100": "10"}

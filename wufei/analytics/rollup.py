@@ -28,8 +28,8 @@ from django.utils import timezone
 
 from wufei.analytics.models import EventTonnes, RollupMark
 from wufei.indicators import quantities
-from wufei.ledgers.ledger import event_weight_expression
 from wufei.tracking.models import ContainerOrigin, ScanEvent, ScanKind
+from wufei.tracking.weights import event_weight_expression
 
 MARK = "scan_events"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

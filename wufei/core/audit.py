@@ -139,6 +139,38 @@ def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None
     return event
 
 
+def record_many(entries) -> None:
+    """Append one event per (entity, action, payload) in order, as `record` would one at a time.
+
+    For jobs that change many rows at once: one lock of the chain head and one INSERT instead of
+    three statements per event. The links are the same as record's (same content, same hashes).
+    """
+    from wufei.core.models import AuditChainHead, AuditEvent
+
+    entries = list(entries)
+    if not entries:
+        return
+    actor_id, actor_label = _actor_fields()
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        previous = head.last_hash
+        events = []
+        for entity, action, payload in entries:
+            payload = _plain(payload or {})
+            created_at = timezone.now()
+            fields = {"created_at": created_at, "entity_type": entity_type_of(entity), "entity_id": str(entity.pk),
+                      "action": action, "actor_id": actor_id, "actor_label": actor_label, "payload": payload}
+            digest = compute_hash(previous, **fields)
+            events.append(AuditEvent(**fields, prev_hash=previous, hash=digest))
+            previous = digest
+        AuditEvent.objects.bulk_create(events)  # in order: ids increase along the chain
+        last = events[-1]
+        head.last_event_id = last.pk or AuditEvent.objects.get(hash=last.hash).pk
+        head.last_hash = previous
+        head.length += len(events)
+        head.save()
+
+
 @dataclass
 class ChainReport:
     ok: bool

@@ -20,7 +20,9 @@ Semantics (organization O, waste code W, month M):
   "later" order events by (occurred_at, id). A weight is never taken from another container.
 * generated = Σ weight at the 'produced' event of containers with organization=O and
   origin=produced, by the month of that event; containers = how many such containers.
-  Containers made by merging or splitting are repackaging, never generation.
+  Containers made by merging or splitting are repackaging, never generation. (The weight at an
+  event and the generating events are written once, in `wufei.tracking.weights`, which the
+  supervision class reads too.)
 * received_in = Σ weight at 'received' events recorded on behalf of O (event.organization).
 * transferred_out = Σ weight at 'handed_over' events by O (委外: leaves O's custody), except a carrier's
   hop: a handover whose previous status-changing event is itself a handover (a carrier passing the load
@@ -103,7 +105,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -117,6 +119,9 @@ from wufei.tracking.models import Container, ContainerOrigin, Packaging, ScanEve
 from wufei.tracking.models import ContainerStatus as S
 from wufei.tracking.models import ScanKind as K
 from wufei.tracking.rules import IN_STOCK, TRANSITIONS
+from wufei.tracking.weights import earlier as _earlier
+from wufei.tracking.weights import event_weight_expression, generation_events
+from wufei.tracking.weights import later as _later
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 TOLERANCE = Decimal("0.000001")
@@ -175,23 +180,6 @@ def _check_year(year: int) -> int:
 
 # --- SQL expressions ---------------------------------------------------------------------------
 
-def _earlier() -> Q:
-    return Q(occurred_at__lt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), id__lt=OuterRef("id"))
-
-
-def _later() -> Q:
-    return Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), id__gt=OuterRef("id"))
-
-
-def event_weight_expression():
-    """The weight at an event (see the module docstring), for a ScanEvent queryset."""
-    weighings = ScanEvent.objects.filter(container_id=OuterRef("container_id"), weight_tonnes__isnull=False)
-    before = weighings.filter(_earlier()).order_by("-occurred_at", "-id").values("weight_tonnes")[:1]
-    after = weighings.filter(_later()).order_by("occurred_at", "id").values("weight_tonnes")[:1]
-    return Coalesce("weight_tonnes", Subquery(before, output_field=TONNES), Subquery(after, output_field=TONNES),
-                    "container__net_weight_tonnes", Value(ZERO, output_field=TONNES), output_field=TONNES)
-
-
 def previous_status_kind_expression():
     """The kind of the container's previous status-changing event (None for its first)."""
     preceding = (ScanEvent.objects.filter(container_id=OuterRef("container_id")).exclude(kind__in=NO_STATUS_CHANGE)
@@ -224,7 +212,7 @@ def compute_ledger(*, year: int, organization_ids=None) -> dict[tuple[int, str, 
     # No time range in WHERE: every event up to the year end counts (the months before it make the
     # opening stock) and a range would lead SQLite to walk the occurred_at index with a random
     # table read per row; events after the year fall into month 13 and are skipped below.
-    produced = ScanEvent.objects.filter(kind=K.PRODUCED, container__origin=ContainerOrigin.PRODUCED)
+    produced = generation_events()
     if ids is not None:
         produced = produced.filter(container__organization_id__in=ids)
     # grouped by the event's organization too (nearly always the generator): it makes SQLite

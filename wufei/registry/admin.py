@@ -28,6 +28,8 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "uscc", "region", "status", "supervision_class", "supervision_override")
     list_filter = ("status", "supervision_class", "is_generator", "is_receiver", "is_transporter")
     search_fields = ("name", "uscc")
+    # counted from the containers (registry.services.set_recorded_generation), never typed
+    readonly_fields = ("recorded_hw_tonnes_last_year", "recorded_hw_tonnes_12_months", "recorded_hw_as_of")
     inlines = [SiteInline, MembershipInline]
 
 

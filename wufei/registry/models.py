@@ -66,8 +66,19 @@ class Organization(AuditedModel):
 
     annual_hazardous_waste_tonnes = models.DecimalField(
         _("annual hazardous waste generation (t)"), max_digits=18, decimal_places=6, default=0,
-        help_text=_("Declared or estimated; the ledgers replace it once they hold a full year."),
+        help_text=_("Declared or estimated; the supervision class uses the larger of this and the quantities "
+                    "recorded in containers."),
     )
+    # What the unit's containers say it generated (tracking's scan events), kept current by
+    # registry.services.set_recorded_generation: after each recorded batch and by the daily
+    # `wufei supervision refresh`. Derived figures, like the ledger's: not edited by hand.
+    recorded_hw_tonnes_last_year = models.DecimalField(
+        _("hazardous waste recorded in the last full year (t)"), max_digits=18, decimal_places=6, default=0)
+    recorded_hw_tonnes_12_months = models.DecimalField(
+        _("hazardous waste recorded in the last 12 months (t)"), max_digits=18, decimal_places=6, default=0)
+    recorded_hw_as_of = models.DateField(_("recorded quantities as of"), null=True, blank=True,
+                                         help_text=_("The day the recorded quantities were counted up to; "
+                                                     "empty until they are counted for the first time."))
     supervision_class = models.CharField(_("supervision class"), max_length=12, choices=SupervisionClass.choices,
                                          default=SupervisionClass.REGISTERED)
     supervision_basis = models.JSONField(_("basis of the class"), default=dict, blank=True)
@@ -101,6 +112,9 @@ class Organization(AuditedModel):
     def roles(self) -> list[str]:
         return [role for role, attr in self.ROLE_FIELDS.items() if getattr(self, attr)]
 
+    # A basis is a rule name with its numbers (registry.services.compute_supervision_class).
+    # Tonnage rules carry the declared and the recorded figures; bases stored before the
+    # recorded figures existed carry only "tonnes" and keep their old wording.
     BASIS_MESSAGES = {
         "operating_permit": _("holds a hazardous waste operating permit"),
         "own_facility": _("has its own utilization or disposal facility"),
@@ -108,13 +122,40 @@ class Organization(AuditedModel):
         "tonnes_simplified": _("generates %(tonnes)s t/a, at least %(simplified_min)s t and below %(key_min)s t"),
         "tonnes_registered": _("generates %(tonnes)s t/a, below %(simplified_min)s t"),
     }
+    TONNES_BASIS_MESSAGES = {
+        "tonnes_key": _("generates %(tonnes)s t/a (%(figures)s), at least %(key_min)s t"),
+        "tonnes_simplified": _("generates %(tonnes)s t/a (%(figures)s), at least %(simplified_min)s t and below "
+                               "%(key_min)s t"),
+        "tonnes_registered": _("generates %(tonnes)s t/a (%(figures)s), below %(simplified_min)s t"),
+    }
+    BASIS_FIGURES = _("%(decided)s; declared %(declared)s t, recorded %(recorded_last_year)s t in %(last_year)s "
+                      "and %(recorded_12_months)s t in the last 12 months")
+    BASIS_FIGURES_NOT_COUNTED = _("declared %(declared)s t; the recorded quantities are not counted yet")
+    BASIS_DECIDED_BY = {
+        "declared": _("as declared"),
+        "recorded_last_year": _("as recorded in %(last_year)s"),
+        "recorded_12_months": _("as recorded in the last 12 months"),
+    }
 
     @property
     def supervision_basis_text(self) -> str:
         """The computed class's basis in the reader's language (stored as a rule name and its numbers)."""
         basis = self.supervision_basis or {}
-        message = self.BASIS_MESSAGES.get(basis.get("rule"))
+        rule = basis.get("rule")
+        if rule in self.TONNES_BASIS_MESSAGES and "declared" in basis:
+            if basis.get("last_year") is None:
+                figures = str(self.BASIS_FIGURES_NOT_COUNTED) % basis
+            else:
+                decided = str(self.BASIS_DECIDED_BY[basis["decided_by"]]) % basis
+                figures = str(self.BASIS_FIGURES) % {**basis, "decided": decided}
+            return str(self.TONNES_BASIS_MESSAGES[rule]) % {**basis, "figures": figures}
+        message = self.BASIS_MESSAGES.get(rule)
         return str(message) % basis if message else ""
+
+    @property
+    def recorded_hw_year(self) -> int | None:
+        """The calendar year of `recorded_hw_tonnes_last_year` (None until counted)."""
+        return self.recorded_hw_as_of.year - 1 if self.recorded_hw_as_of else None
 
     @property
     def effective_supervision_class(self) -> str:

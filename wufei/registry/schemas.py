@@ -55,7 +55,11 @@ class OrganizationOut(Schema):
     roles: list[str]
     status: str
     closed_on: dt.date | None
-    annual_hazardous_waste_tonnes: Decimal
+    annual_hazardous_waste_tonnes: Decimal  # declared
+    recorded_hw_tonnes_last_year: Decimal  # recorded in containers in recorded_hw_year
+    recorded_hw_tonnes_12_months: Decimal  # recorded in the twelve months up to recorded_hw_as_of
+    recorded_hw_year: int | None
+    recorded_hw_as_of: dt.date | None  # None: not counted yet
     supervision_class: str
     computed_supervision_class: str
     supervision_basis: str

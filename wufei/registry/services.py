@@ -5,6 +5,8 @@ already narrowed to the scope. Services never know about HTTP.
 """
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -13,7 +15,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core import parameters
+from wufei.core import audit, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
@@ -168,6 +170,7 @@ def create_organization(*, scope: Scope, data: dict) -> Organization:
     _require_region_authority(scope, values["region"])
     organization = Organization()
     _apply_organization_values(organization, values)
+    organization.recorded_hw_as_of = timezone.localdate()  # a new unit has recorded nothing yet
     organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
     organization.save()
     return organization
@@ -221,31 +224,87 @@ def ensure_usable(organization: Organization, *, role: str | None = None) -> Non
 
 
 # --- supervision class (HJ 1259-2022) -----------------------------------------------------
+#
+# The class depends on a valid operating permit, an own utilization / disposal facility, and
+# otherwise the annual tonnes: the largest of the declared figure
+# (annual_hazardous_waste_tonnes) and the two recorded ones (the last full calendar year and the
+# running twelve months of the unit's containers). The registry does not read containers: the
+# tracking app counts them and hands the figures to `set_recorded_generation`.
+
+TONNAGE_SOURCES = ("declared", "recorded_last_year", "recorded_12_months")
+
+
+@dataclass(frozen=True)
+class SupervisionFacts:
+    """What a unit's class depends on besides its own fields."""
+
+    key_min: Decimal
+    simplified_min: Decimal
+    holds_permit: bool = False
+    own_facility: bool = False
+
+
+def _facts_of(organization: Organization) -> SupervisionFacts:
+    region = organization.region
+    facts = {"key_min": parameters.get_decimal("supervision.key.min_annual_tonnes", region),
+             "simplified_min": parameters.get_decimal("supervision.simplified.min_annual_tonnes", region)}
+    if organization.pk:
+        today = timezone.localdate()
+        facts["holds_permit"] = organization.permits.filter(
+            status=OperatingPermit.Status.VALID, valid_from__lte=today, valid_until__gte=today).exists()
+        facts["own_facility"] = organization.sites.filter(
+            kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL], is_active=True).exists()
+    return SupervisionFacts(**facts)
+
+
+def _facts_of_many(organizations: list[Organization]) -> dict[int, SupervisionFacts]:
+    """The facts of many units with four queries whatever their number."""
+    regions = {o.region_id: o.region for o in organizations}.values()
+    key_min = parameters.get_for_regions("supervision.key.min_annual_tonnes", regions)
+    simplified_min = parameters.get_for_regions("supervision.simplified.min_annual_tonnes", regions)
+    ids = [o.pk for o in organizations]
+    today = timezone.localdate()
+    permit_holders = set(OperatingPermit.objects.filter(
+        organization_id__in=ids, status=OperatingPermit.Status.VALID, valid_from__lte=today,
+        valid_until__gte=today).values_list("organization_id", flat=True))
+    facility_owners = set(Site.objects.filter(
+        organization_id__in=ids, kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL],
+        is_active=True).values_list("organization_id", flat=True))
+    return {o.pk: SupervisionFacts(key_min=Decimal(str(key_min[o.region_id])),
+                                   simplified_min=Decimal(str(simplified_min[o.region_id])),
+                                   holds_permit=o.pk in permit_holders, own_facility=o.pk in facility_owners)
+            for o in organizations}
+
+
+def classify(organization: Organization, facts: SupervisionFacts) -> tuple[str, dict]:
+    """(class, basis) of a unit from its fields and its facts; no queries."""
+    if facts.holds_permit:
+        return SupervisionClass.KEY, {"rule": "operating_permit"}
+    if facts.own_facility:
+        return SupervisionClass.KEY, {"rule": "own_facility"}
+    figures = {
+        "declared": organization.annual_hazardous_waste_tonnes or Decimal(0),
+        "recorded_last_year": organization.recorded_hw_tonnes_last_year or Decimal(0),
+        "recorded_12_months": organization.recorded_hw_tonnes_12_months or Decimal(0),
+    }
+    tonnes = max(figures.values())
+    decided_by = next(source for source in TONNAGE_SOURCES if figures[source] == tonnes)  # ties: declared first
+    basis = {"tonnes": _plain_number(tonnes), **{name: _plain_number(value) for name, value in figures.items()},
+             "decided_by": decided_by, "last_year": organization.recorded_hw_year,
+             "key_min": _plain_number(facts.key_min), "simplified_min": _plain_number(facts.simplified_min)}
+    if tonnes >= facts.key_min:
+        return SupervisionClass.KEY, {"rule": "tonnes_key", **basis}
+    if tonnes >= facts.simplified_min:
+        return SupervisionClass.SIMPLIFIED, {"rule": "tonnes_simplified", **basis}
+    return SupervisionClass.REGISTERED, {"rule": "tonnes_registered", **basis}
+
 
 def compute_supervision_class(organization: Organization) -> tuple[str, dict]:
     """(class, basis) from the thresholds in force for the unit's region (HJ 1259-2022).
 
     The basis is a rule name with its numbers; Organization.supervision_basis_text words it.
     """
-    region = organization.region
-    key_min = parameters.get_decimal("supervision.key.min_annual_tonnes", region)
-    simplified_min = parameters.get_decimal("supervision.simplified.min_annual_tonnes", region)
-    tonnes = organization.annual_hazardous_waste_tonnes or Decimal(0)
-    numbers = {"tonnes": _plain_number(tonnes), "key_min": _plain_number(key_min),
-               "simplified_min": _plain_number(simplified_min)}
-    if organization.pk:
-        today = timezone.localdate()
-        if organization.permits.filter(status=OperatingPermit.Status.VALID, valid_from__lte=today,
-                                       valid_until__gte=today).exists():
-            return SupervisionClass.KEY, {"rule": "operating_permit"}
-        if organization.sites.filter(kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL],
-                                     is_active=True).exists():
-            return SupervisionClass.KEY, {"rule": "own_facility"}
-    if tonnes >= key_min:
-        return SupervisionClass.KEY, {"rule": "tonnes_key", **numbers}
-    if tonnes >= simplified_min:
-        return SupervisionClass.SIMPLIFIED, {"rule": "tonnes_simplified", **numbers}
-    return SupervisionClass.REGISTERED, {"rule": "tonnes_registered", **numbers}
+    return classify(organization, _facts_of(organization))
 
 
 def _plain_number(value: Decimal) -> str:
@@ -253,12 +312,95 @@ def _plain_number(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+CLASS_FIELDS = ["supervision_class", "supervision_basis"]
+
+
 def refresh_supervision_class(organization: Organization) -> Organization:
     klass, basis = compute_supervision_class(organization)
     if (klass, basis) != (organization.supervision_class, organization.supervision_basis):
         organization.supervision_class, organization.supervision_basis = klass, basis
-        organization.save(audit_action="supervision_class_computed")
+        # only the class: the recorded figures may have moved since the row was read
+        organization.save(audit_action="supervision_class_computed",
+                          update_fields=[*CLASS_FIELDS, "version", "updated_at"])
     return organization
+
+
+RECORDED_FIELDS = ["recorded_hw_tonnes_last_year", "recorded_hw_tonnes_12_months"]
+RECORDED_CHUNK = 1000
+
+
+def set_recorded_generation(*, measure: Callable[[list[int]], dict], as_of: dt.date,
+                            organization_ids=None) -> dict[str, int]:
+    """Store what the units' containers say they generated, and recompute their class.
+
+    `measure(ids)` gives {organization id: (tonnes in the last full year, tonnes in the running
+    twelve months)} as of `as_of` for those ids; a unit it leaves out recorded nothing. It is
+    called with the units' rows locked (in chunks of RECORDED_CHUNK, ordered by id), so a figure
+    counted meanwhile by another caller is never overwritten by an older one. `organization_ids`
+    None means every unit (the daily refresh: the running twelve months move with the calendar).
+
+    Writes are bulk, per chunk: a unit whose class changes is saved as refresh_supervision_class
+    would (version + 1, a "supervision_class_computed" audit link with the changes); new figures
+    that leave the class alone are stored without a link or a new version, like the ledger's
+    monthly figures (they follow from the scan events, which are in the audit chain themselves),
+    with updated_at moved so that API clients syncing by updated_after see them. Returns counts.
+    """
+    if organization_ids is None:
+        ids = list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = sorted(set(organization_ids))
+    counts = {"organizations": 0, "changed": 0, "reclassified": 0}
+    for start in range(0, len(ids), RECORDED_CHUNK):
+        chunk = ids[start:start + RECORDED_CHUNK]
+        with transaction.atomic():
+            # FOR NO KEY UPDATE: serializes the counters of a unit without blocking the foreign-key checks
+            # (FOR KEY SHARE) of containers and events being inserted for it meanwhile
+            rows = list(Organization.objects.select_for_update(of=("self",), no_key=True).select_related("region")
+                        .filter(pk__in=chunk).order_by("pk"))
+            figures = measure([o.pk for o in rows])
+            facts = _facts_of_many(rows)
+            now = timezone.now()
+            reclassified, changed, dated = [], [], []
+            for organization in rows:
+                before, counted_before = audit.snapshot(organization), organization.recorded_hw_as_of
+                last_year, running = figures.get(organization.pk, (Decimal(0), Decimal(0)))
+                new_figures = (Decimal(last_year), Decimal(running))
+                moved = new_figures != (organization.recorded_hw_tonnes_last_year,
+                                        organization.recorded_hw_tonnes_12_months)
+                organization.recorded_hw_tonnes_last_year, organization.recorded_hw_tonnes_12_months = new_figures
+                organization.recorded_hw_as_of = as_of
+                klass, basis = classify(organization, facts[organization.pk])
+                if klass != organization.supervision_class:
+                    organization.supervision_class, organization.supervision_basis = klass, basis
+                    organization.version += 1
+                    organization.updated_at = now
+                    reclassified.append((organization, before))
+                elif moved or basis != organization.supervision_basis:
+                    organization.supervision_basis = basis
+                    organization.updated_at = now
+                    changed.append(organization)
+                elif counted_before != as_of:
+                    dated.append(organization.pk)
+            if reclassified:
+                Organization.objects.bulk_update(
+                    [o for o, _before in reclassified],
+                    [*RECORDED_FIELDS, "recorded_hw_as_of", *CLASS_FIELDS, "version", "updated_at"])
+                links = []
+                for organization, before in reclassified:
+                    after = audit.snapshot(organization)
+                    links.append((organization, "supervision_class_computed",
+                                  {"changes": audit.diff(before, after)}))
+                    organization._audit_snapshot = after
+                audit.record_many(links)
+            if changed:
+                Organization.objects.bulk_update(
+                    changed, [*RECORDED_FIELDS, "recorded_hw_as_of", "supervision_basis", "updated_at"])
+            if dated:
+                Organization.objects.filter(pk__in=dated).update(recorded_hw_as_of=as_of)
+        counts["organizations"] += len(rows)
+        counts["changed"] += len(changed) + len(reclassified)
+        counts["reclassified"] += len(reclassified)
+    return counts
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import operator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +28,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -41,8 +42,8 @@ from wufei.core.parsing import choice as parse_choice
 from wufei.core.parsing import decimal as parse_decimal
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization, Site, organization_q
-from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization
-from wufei.tracking import codes, rules
+from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization, set_recorded_generation
+from wufei.tracking import codes, rules, weights
 from wufei.tracking.models import (
     Container,
     ContainerOrigin,
@@ -72,6 +73,8 @@ MAX_CONTAINERS_PER_BATCH = 1000
 MAX_CONTAINERS_PER_CALL = 100_000
 CLOCK_SKEW = dt.timedelta(minutes=10)
 TONNE = Decimal("0.000001")
+
+logger = logging.getLogger(__name__)
 
 
 # --- selectors -------------------------------------------------------------------------------
@@ -1042,6 +1045,7 @@ def record_batch(*, scope: Scope, organization_id: int, waste_code: str, waste_n
     if errors:
         raise ValidationFailed(_("the batch is not valid"), errors=errors)
     recorded = _record(organization, [batch], scope=scope)
+    _refresh_after_recording(organization.pk)
     by_id = Container.objects.select_related("organization", "holder__region", "site", "storage_site", "waste") \
         .in_bulk([r.pk for r in recorded])
     return [by_id[r.pk] for r in recorded]
@@ -1067,7 +1071,35 @@ def bulk_record(*, scope: Scope, organization_id: int, batches: list[dict]) -> l
         raise ValidationFailed(_("%(n)d of %(total)d batches are not valid")
                                % {"n": len({e["field"].split(".")[1] for e in errors}), "total": len(batches)},
                                errors=errors)
-    return _record(organization, parsed, scope=scope)
+    recorded = _record(organization, parsed, scope=scope)
+    _refresh_after_recording(organization.pk)
+    return recorded
+
+
+def refresh_recorded_generation(organization_ids=None, *, today: dt.date | None = None) -> dict[str, int]:
+    """Count what the units generated (weights.recorded_generation) and hand it to the registry's class.
+
+    Called for the recording unit after each batch (one grouped query for it) and for every unit
+    by `wufei supervision refresh`, daily (the running twelve months move with the calendar).
+    Call it outside the transaction that wrote the events where there is one, as here: it locks
+    the units' rows before counting, and a class change appends to the audit chain.
+    """
+    today = today or timezone.localdate()
+    return set_recorded_generation(measure=lambda ids: weights.recorded_generation(ids, today=today), as_of=today,
+                                   organization_ids=organization_ids)
+
+
+def _refresh_after_recording(organization_id: int) -> None:
+    """Refresh one unit's recorded quantities once its containers are saved; a lock conflict does not undo them.
+
+    The containers are committed by then (or, inside a caller's transaction, kept by the savepoint
+    set_recorded_generation rolls back to): a deadlock or lock timeout with a concurrent change of the
+    unit is logged, and the next batch or the daily `wufei supervision refresh` counts them.
+    """
+    try:
+        refresh_recorded_generation([organization_id])
+    except OperationalError:
+        logger.warning("recorded generation of organization %s not refreshed", organization_id, exc_info=True)
 
 
 # --- scans ---------------------------------------------------------------------------------------
@@ -1265,11 +1297,33 @@ def _custody_receiver(container: Container, to_organization_id) -> Organization:
     return receiver
 
 
-@transaction.atomic
 def advance(*, scope: Scope, code: str, step: str, occurred_at=None, net_weight_tonnes=None,
             storage_site_id: int | None = None, storage_location: str = "", site_id: int | None = None,
             note: str = "", version: int | None = None) -> Container:
-    """Record one of the remaining 五即 steps (packed, weighed, coded, stored) of a container."""
+    """Record one of the remaining 五即 steps (packed, weighed, coded, stored) of a container.
+
+    Weighing a container recorded without a weight gives its generation a weight: the generator's
+    recorded quantities are counted again once the step is saved.
+    """
+    with transaction.atomic():
+        container = _advance(scope=scope, code=code, step=step, occurred_at=occurred_at,
+                             net_weight_tonnes=net_weight_tonnes, storage_site_id=storage_site_id,
+                             storage_location=storage_location, site_id=site_id, note=note, version=version)
+    _after_weighing(container, step)
+    return container
+
+
+def _after_weighing(container: Container, kind: str) -> None:
+    """Count the generator's recorded quantities again when a container it produced gets its weight.
+
+    After the scan's transaction (see refresh_recorded_generation); other scans change no generation.
+    """
+    if kind == ScanKind.WEIGHED and container.origin == ContainerOrigin.PRODUCED:
+        _refresh_after_recording(container.organization_id)
+
+
+def _advance(*, scope: Scope, code: str, step: str, occurred_at, net_weight_tonnes, storage_site_id, storage_location,
+             site_id, note, version) -> Container:
     if step not in FIVE_STEP_KINDS[1:]:
         raise ValidationFailed(_("%(step)s is not one of the remaining steps") % {"step": step},
                                errors=[{"field": "step", "message": _("is not one of: %(options)s")
@@ -1284,7 +1338,6 @@ def advance(*, scope: Scope, code: str, step: str, occurred_at=None, net_weight_
     return container
 
 
-@transaction.atomic
 def scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes=None, site_id: int | None = None,
          to_organization_id: int | None = None, method_code: str = "", reference: str = "", note: str = "",
          longitude=None, latitude=None, storage_location: str = "", version: int | None = None) -> ScanEvent:
@@ -1293,10 +1346,12 @@ def scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes=
     The scan must be allowed from the container's status by rules.TRANSITIONS; a weight on any
     scan is compared with the recorded one as a re-weigh.
     """
-    _container, event = _scan(scope=scope, code=code, kind=kind, occurred_at=occurred_at, weight_tonnes=weight_tonnes,
-                              site_id=site_id, to_organization_id=to_organization_id, method_code=method_code,
-                              reference=reference, note=note, longitude=longitude, latitude=latitude,
-                              storage_location=storage_location, version=version)
+    with transaction.atomic():
+        container, event = _scan(scope=scope, code=code, kind=kind, occurred_at=occurred_at,
+                                 weight_tonnes=weight_tonnes, site_id=site_id, to_organization_id=to_organization_id,
+                                 method_code=method_code, reference=reference, note=note, longitude=longitude,
+                                 latitude=latitude, storage_location=storage_location, version=version)
+    _after_weighing(container, kind)
     return event
 
 
