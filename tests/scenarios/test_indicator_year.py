@@ -29,9 +29,9 @@ The department rows (区统计局, 区农业农村委, 区住房城乡建委) an
 
 0. **The plan.** The operator runs `wufei indicators_load`: the shipped indicator catalog (62 indicators,
    wufei/indicators/data/catalog.csv) and the four shipped plans (data/plans.json), among them
-   `banan-2025`, 巴南区“无废城市”建设指标（附件1）: 39 rows, baseline year 2020, targets for 2025. (No migration
-   loads them and no API creates a plan; before this command only `wufei demo` loaded them, together with a
-   whole demo district.) Y ≥ 2025, so each target is the 2025 one and is final: achieved or not achieved.
+   `banan-2025`, 巴南区“无废城市”建设指标（附件1）: 39 rows, baseline year 2020, targets for 2025. No migration
+   loads them and no API creates a plan: the operator's command is the way (or `wufei demo`, which builds a
+   whole demo district besides). Y ≥ 2025, so each target is the 2025 one and is final: achieved or not achieved.
 1. **Registration (一企一档).** The regulator registers the seven units with their USCCs and industry codes
    (`POST /organizations`), their staff, the three storage rooms, the truck and the two permits.
 2. **Batches (五即)** (`POST /containers`):
@@ -473,7 +473,7 @@ def test_a_value_not_yet_approved_is_not_used(indicator_year):
                    "manifest line (wufei/indicators/quantities.py LEDGER + LINES)")
 def test_industrial_hazardous_waste_utilization_counts_each_tonne_once(indicator_year):
     """Row 12 reads 2.0 ÷ 6.5 × 100 = 30.77 %, achieved (＞7.1 %): the 2 t of solvent the recycler regenerated count
-    once, as the plant's manifest line, in the evaluation and in the workbook."""
+    once, as the plant's manifest line, in the evaluation and in the workbook. (Fails today: the known defect.)"""
     y = indicator_year
     row = _rows(y["banan"].get(y["evaluation"]))[12]
     assert _figures(row) == ("30.77", T("2"), T("6.5"), "achieved", "improving")
