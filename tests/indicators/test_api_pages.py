@@ -53,6 +53,9 @@ def test_api_data_request_flow(shipped, client_for, regulator_of, department_use
     review = regulator.post(f"/api/v1/indicators/requests/{request_id}/review",
                             {"approve": True, "version": version + 1}, content_type="application/json")
     assert review.status_code == 200 and review.json()["status"] == "approved"
+    again = clerk.post(f"/api/v1/indicators/requests/{request_id}/submit", {"version": review.json()["version"]},
+                       content_type="application/json")  # an approved request is sealed: its values stay approved
+    assert again.status_code == 409 and again.json()["code"] == "request_closed"
     body = regulator.get(f"/api/v1/indicators/regions/{KAIZHOU}/evaluation?year=2020&codes=straw_utilization").json()
     assert body["results"][0]["value"] == "87.93"
     drill = regulator.get(f"/api/v1/indicators/regions/{KAIZHOU}/drilldown?year=2020&key=straw_utilized").json()

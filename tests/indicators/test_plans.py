@@ -1,12 +1,14 @@
 """The shipped plans: every target string parsed or listed, rows and baselines as printed."""
 
 import csv
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from wufei.indicators import services, targets
-from wufei.indicators.models import Plan, PlanIndicator, Target
+from wufei.indicators.models import Indicator, Plan, PlanIndicator, Target
 
 
 def test_every_target_is_parsed_or_listed():
@@ -70,3 +72,17 @@ def test_a_directionless_bare_number_is_a_projection_judged_by_hand():
     assert expression == {"op": "forecast", "value": "1286", "unit": "t/d"}
     assert targets.describe(expression) == "≈ 1286t/d"
     assert targets.parse_target("80%", "up")["op"] == ">="
+
+
+@pytest.mark.django_db
+def test_the_operator_command_loads_the_catalog_and_the_plans():
+    """`wufei indicators_load` loads the shipped catalog and plans (all, or the keys given); repeating it keeps them."""
+    out = io.StringIO()
+    call_command("indicators_load", "kaizhou-2025", stdout=out)
+    assert "catalog: 62 indicators" in out.getvalue() and list(Plan.objects.values_list("key", flat=True)) == [
+        "kaizhou-2025"]
+    call_command("indicators_load", stdout=io.StringIO())
+    call_command("indicators_load", stdout=io.StringIO())
+    assert Plan.objects.count() == 4 and Indicator.objects.count() == 62
+    with pytest.raises(CommandError, match="unknown plan nowhere-2025"):
+        call_command("indicators_load", "nowhere-2025")

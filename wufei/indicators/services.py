@@ -709,6 +709,10 @@ def submit_request(*, scope: Scope, request_id: int, version: int | None = None)
     if request.department_id not in scope.department_ids and not scope.is_platform_admin:
         raise PermissionDenied(_("only the requested department can submit"))
     _check_version(request, version)
+    if request.status not in (ReviewStatus.DRAFT, ReviewStatus.RETURNED):
+        # a submitted request waits for its review; an approved one is sealed: submitting it again would take
+        # the approval away from values the evaluation counts
+        raise Conflict(_("the request has been submitted; values can no longer change"), code="request_closed")
     missing = [k for k in request.keys if not request.values.filter(key=k).exists()]
     if missing:
         raise ValidationFailed(_("Values are missing"), code="values_missing",
