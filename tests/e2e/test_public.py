@@ -25,7 +25,8 @@ def photo_png() -> bytes:
 
 
 def test_a_resident_reports_dumping_and_follows_it_up(people, chain, regulator_of):
-    chain.generator.supervision_class = SupervisionClass.KEY
+    chain.generator.supervision_override = SupervisionClass.KEY  # the regulator's decision, with its reason
+    chain.generator.supervision_override_reason = "重点排污单位名录"
     chain.generator.contact_phone = "13900001111"
     chain.generator.save()
     manifest = draft(chain, chain.record(count=1))
