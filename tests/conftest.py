@@ -178,3 +178,29 @@ def make_permit():
         return permit
 
     return make
+
+
+@pytest.fixture
+def queue_held():
+    """Background jobs are queued and wait (tests/settings.py otherwise runs them at once, in the caller); the
+    fixture yields the queue, whose pending jobs a test may run with `run_queued(queue)`."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = False
+    HUEY.flush()
+    try:
+        yield HUEY
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+
+
+def run_queued(queue) -> int:
+    """Run the jobs waiting in a held queue, in this process; returns how many ran."""
+    ran = 0
+    while True:
+        task = queue.dequeue()
+        if task is None:
+            return ran
+        queue.execute(task)
+        ran += 1

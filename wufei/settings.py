@@ -1,27 +1,43 @@
 """Django settings for Wufei.
 
-Everything a deployment changes comes from the environment:
-  WUFEI_DATABASE_URL  database (default: SQLite file ./wufei.sqlite3)
-  WUFEI_SECRET_KEY    secret key (default: a development key; set it in production)
-  WUFEI_DEBUG         "1" for debug pages
+Everything a deployment changes comes from the environment (README, "Deployment"):
+  WUFEI_DATABASE_URL  database (default: SQLite file wufei.sqlite3 in WUFEI_WORK_DIR, else the current folder);
+                      `wufei --database URL …` sets it for one command
+  WUFEI_QUEUE_URL     background jobs: sqlite:///PATH (embedded, the default: next to an SQLite database, else
+                      in the work folder) or redis://HOST:PORT/DB (any number of workers on any number of machines)
+  WUFEI_SECRET_KEY    secret key, or WUFEI_SECRET_KEY_FILE: a file holding it (required unless WUFEI_DEBUG=1)
+  WUFEI_DEBUG         "1" for debug pages and the development secret key
   WUFEI_ALLOWED_HOSTS comma-separated host names
   WUFEI_BASE_URL      public address used in printed links and QR codes
+  WUFEI_HTTPS         "1" behind a TLS proxy: secure cookies, HSTS, the proxy's X-Forwarded-Proto header
+  WUFEI_CSRF_TRUSTED_ORIGINS  comma-separated origins (default: WUFEI_BASE_URL's)
+  WUFEI_WEB_WORKERS, WUFEI_QUEUE_WORKERS  processes of `wufei serve` and of `wufei worker`
+  WUFEI_SCHEDULE_<JOB>  a periodic job's crontab ("*/5 * * * *") or "off" (jobs: see SCHEDULE below)
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 WORK_DIR = Path(os.environ.get("WUFEI_WORK_DIR", Path.cwd()))
 
-SECRET_KEY = os.environ.get("WUFEI_SECRET_KEY", "wufei-development-key-change-me-in-production-0123456789")
 DEBUG = os.environ.get("WUFEI_DEBUG", "0") == "1"
+DEVELOPMENT_SECRET_KEY = "wufei-development-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("WUFEI_SECRET_KEY", "")
+if not SECRET_KEY and os.environ.get("WUFEI_SECRET_KEY_FILE"):
+    SECRET_KEY = Path(os.environ["WUFEI_SECRET_KEY_FILE"]).read_text(encoding="utf-8").strip()
+if not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "WUFEI_SECRET_KEY (or WUFEI_SECRET_KEY_FILE, a file holding it) is not set. Set it to a long random "
+            "value (python -c \"import secrets; print(secrets.token_urlsafe(50))\"); only WUFEI_DEBUG=1 runs on the "
+            "development key.")
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = [h for h in os.environ.get("WUFEI_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h]
 BASE_URL = os.environ.get("WUFEI_BASE_URL", "http://127.0.0.1:8000")
-# deliver manifest webhooks right after the change commits (a background thread); `wufei webhooks deliver` retries
-WUFEI_WEBHOOKS_INLINE = os.environ.get("WUFEI_WEBHOOKS_INLINE", "1") == "1"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "csp",
+    "huey.contrib.djhuey",
     "wufei.core",
     "wufei.catalog",
     "wufei.registry",
@@ -47,7 +65,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "wufei.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -95,7 +115,7 @@ def _database_config(url: str) -> dict:
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         }
         config["CONN_MAX_AGE"] = 0
     return config
@@ -140,11 +160,97 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
 
+# Every record goes to stderr with the request it belongs to; an unhandled exception in a request is logged by
+# django.request with its traceback (the 500 page shows the same request id, so a report can be found).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"axes": {"handlers": ["console"], "level": "WARNING"}},
+    "filters": {"request_id": {"()": "wufei.core.middleware.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": os.environ.get("WUFEI_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "huey": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+# --- background jobs (Huey): the embedded SQLite storage by default, Redis at scale ----------------------------
+
+def _queue_config(url: str) -> dict:
+    workers = int(os.environ.get("WUFEI_QUEUE_WORKERS", "2"))
+    consumer = {"workers": workers, "worker_type": "thread", "periodic": True, "check_worker_health": True}
+    if url.startswith(("redis://", "rediss://")):
+        return {"name": "wufei", "huey_class": "huey.PriorityRedisHuey", "url": url, "immediate": False,
+                "consumer": {**consumer, "worker_type": "process"}}
+    if url.startswith("sqlite:///"):
+        return {"name": "wufei", "huey_class": "huey.SqliteHuey", "filename": url.removeprefix("sqlite:///"),
+                "immediate": False, "consumer": consumer}
+    if url == "immediate":  # jobs run at once in the calling process: tests
+        return {"name": "wufei", "huey_class": "huey.MemoryHuey", "immediate": True, "consumer": consumer}
+    raise ImproperlyConfigured(f"WUFEI_QUEUE_URL must be sqlite:///PATH or redis://HOST:PORT/DB, not {url!r}")
+
+
+def _default_queue_url() -> str:
+    name = DATABASES["default"].get("NAME") or ""
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3") and name and name != ":memory:":
+        return f"sqlite:///{Path(name).with_suffix('')}.queue.sqlite3"
+    return f"sqlite:///{WORK_DIR / 'wufei.queue.sqlite3'}"
+
+
+QUEUE_URL = os.environ.get("WUFEI_QUEUE_URL") or _default_queue_url()
+HUEY = _queue_config(QUEUE_URL)
+
+# Periodic jobs: name → crontab (minute hour day month weekday), each overridable per deployment with
+# WUFEI_SCHEDULE_<NAME> (upper case, dots as underscores), "off" to switch one off. The jobs are in the apps'
+# tasks.py modules (wufei.core.jobs.periodic).
+SCHEDULE_DEFAULTS = {
+    "alerts.scan": "*/5 * * * *",
+    "webhooks.deliver": "* * * * *",
+    "ledgers.catch_up": "17 * * * *",
+    "analytics.refresh": "*/10 * * * *",
+    "core.expire_idempotency": "7 * * * *",
+    "core.audit_checkpoint": "3 * * * *",
+    "core.expire_jobs": "29 3 * * *",
+    "tracking.supervision_refresh": "41 2 * * *",
+}
+SCHEDULE = {name: os.environ.get("WUFEI_SCHEDULE_" + name.upper().replace(".", "_"), cron)
+            for name, cron in SCHEDULE_DEFAULTS.items()}
+
+# --- serving -----------------------------------------------------------------------------------------------
+
+WEB_WORKERS = int(os.environ.get("WUFEI_WEB_WORKERS", "2"))
+HTTPS = os.environ.get("WUFEI_HTTPS", "0") == "1"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("WUFEI_CSRF_TRUSTED_ORIGINS", BASE_URL).split(",") if o]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = os.environ.get("WUFEI_SSL_REDIRECT", "1") == "1"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("WUFEI_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = os.environ.get("WUFEI_HSTS_PRELOAD", "0") == "1"
+SESSION_COOKIE_HTTPONLY = True
+
+# Content Security Policy (django-csp): scripts, styles, images and connections from this site only; no inline
+# script, no eval. Chart libraries draw on canvas; data travel as JSON in <script type="application/json">.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -47,3 +47,5 @@ urlpatterns = [
     path("portal/", include("wufei.web.portal_urls")),
     path("", include("wufei.web.urls")),
 ]
+
+handler500 = "wufei.web.views.server_error"

@@ -53,4 +53,3 @@ def at_now(monkeypatch):
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.WUFEI_WEBHOOKS_INLINE = False

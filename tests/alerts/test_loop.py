@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.alerts.conftest import NOW, active, manifest, scan
 from tests.conftest import KAIZHOU
 from wufei.alerts import services, tracks
-from wufei.alerts.models import AlertDelivery, Notification, TrackPoint
+from wufei.alerts.models import Notification, TrackPoint
+from wufei.manifests.models import WebhookDelivery
 from wufei.core.errors import Conflict, PermissionDenied, ValidationFailed
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
@@ -62,7 +63,8 @@ def test_the_whole_loop_with_history(chain, alert, regulator_of, english):
     assert Notification.objects.filter(alert=alert, organization=chain.transporter).count() == 6
 
 
-def test_notifications_and_webhook_deliveries(chain, alert, monkeypatch):
+def test_notifications_and_webhook_deliveries(chain, alert, monkeypatch, django_capture_on_commit_callbacks):
+    """An alert's change is a delivery in the webhooks' one table, sent by the queue job after the commit."""
     from wufei.manifests import webhooks
 
     webhooks.create_webhook(scope=chain.scopes["transporter_admin"], organization_id=chain.transporter.pk,
@@ -70,11 +72,13 @@ def test_notifications_and_webhook_deliveries(chain, alert, monkeypatch):
     sent = []
     monkeypatch.setattr(webhooks, "send", lambda url, payload, **kw: sent.append((url, payload)) or None)
     manifest(chain, tonnes="50")
-    scan()
-    assert AlertDelivery.objects.count() == 1
-    assert services.deliver_due()["delivered"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        scan()
+    [delivery] = WebhookDelivery.objects.filter(subject_type="alert")
+    assert delivery.status == "delivered"  # the queue (immediate in the tests) sent it after the commit
     url, payload = sent[0]
     assert url == "https://carrier.example/hook" and payload["type"] == "alert" and payload["action"] == "opened"
+    assert payload["delivery"] == delivery.pk and payload["alert"] == delivery.subject_id
     carrier = chain.scopes["transporter_admin"]
     assert services.notifications_for(carrier, unread=True).count() == 2
     assert services.mark_read(scope=carrier) == 2

@@ -19,7 +19,7 @@ from django.db import connection, connections, transaction
 from django.urls import Resolver404, path, resolve
 from django.utils import timezone
 
-from tests.conftest import BANAN, KAIZHOU
+from tests.conftest import BANAN, KAIZHOU, run_queued
 from wufei.core import audit
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
@@ -58,8 +58,8 @@ if _stand_in is not None:
 
 
 @pytest.fixture(autouse=True)
-def _no_background_delivery(settings):
-    settings.WUFEI_WEBHOOKS_INLINE = False
+def _queue_held(queue_held):
+    """Deliveries wait for the test's own deliver_due calls (the queue's send job is held)."""
 
 
 class Endpoint:
@@ -154,7 +154,7 @@ def test_enqueue_one_delivery_per_active_webhook_of_each_party(parties, endpoint
     deliveries = WebhookDelivery.objects.order_by("webhook_id")
     assert [d.webhook_id for d in deliveries] == [h.pk for h in (*generator_hooks, receiver_hook, first_hook,
                                                                  second_hook)]
-    assert {(d.manifest_id, d.action, d.status, d.attempts) for d in deliveries} == {
+    assert {(d.subject_id, d.action, d.status, d.attempts) for d in deliveries} == {
         (manifest.pk, "submitted", Status.PENDING, 0)}
     assert all(d.next_attempt_at <= timezone.now() for d in deliveries)
     assert endpoint.requests == []  # enqueue never sends
@@ -330,33 +330,23 @@ def test_the_disabled_reason_is_shown_in_the_callers_language(parties, endpoint,
     assert (shown["id"], shown["disabled_reason"]) == (webhook.pk, "switched off after repeated failed deliveries")
 
 
-# --- after commit, never inside the transaction ------------------------------------------------------
+# --- after commit, never inside the transaction: the queue sends ---------------------------------------------
 
-def test_the_inline_attempt_runs_after_commit_only(parties, endpoint, settings, monkeypatch,
-                                                   django_capture_on_commit_callbacks):
-    settings.WUFEI_WEBHOOKS_INLINE = True
-    started = []
-
-    def in_this_thread(ids):  # the real one starts a daemon thread with its own connection
-        started.append(ids)
-        webhooks.deliver_due(ids=ids)
-
-    monkeypatch.setattr(webhooks, "deliver_in_background", in_this_thread)
+def test_the_queue_sends_after_commit_only(parties, endpoint, queue_held, django_capture_on_commit_callbacks):
     p = parties
     hook(p["generator"], endpoint.url("/g"))
     hook(p["receiver"], endpoint.url("/r"))
     manifest = make_manifest(p["generator"], p["receiver"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         assert webhooks.enqueue(manifest, "signed") == 2
-        assert endpoint.requests == [] and started == []
-    assert len(callbacks) == 1
-    assert sorted(started[0]) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
+        assert endpoint.requests == []  # nothing is sent inside the transaction
+    assert len(callbacks) == 1 and endpoint.requests == []  # one job queued for the transaction's deliveries
+    assert run_queued(queue_held) == 1  # what a worker does
     assert sorted(b["action"] for b in endpoint.bodies()) == ["signed", "signed"]
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Status.DELIVERED}
 
 
-def test_a_rolled_back_change_announces_nothing(parties, endpoint, settings, django_capture_on_commit_callbacks):
-    settings.WUFEI_WEBHOOKS_INLINE = True
+def test_a_rolled_back_change_announces_nothing(parties, endpoint, django_capture_on_commit_callbacks):
     p = parties
     hook(p["generator"], endpoint.url("/g"))
     manifest = make_manifest(p["generator"], p["receiver"])
@@ -367,33 +357,6 @@ def test_a_rolled_back_change_announces_nothing(parties, endpoint, settings, dja
     assert callbacks == []
     assert not WebhookDelivery.objects.exists()
     assert endpoint.requests == []
-
-
-def test_without_inline_delivery_nothing_is_scheduled(parties, endpoint, django_capture_on_commit_callbacks):
-    p = parties
-    hook(p["generator"], endpoint.url("/g"))
-    with django_capture_on_commit_callbacks() as callbacks:
-        webhooks.enqueue(make_manifest(p["generator"], p["receiver"]), "signed")
-    assert callbacks == []
-
-
-@postgresql_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # restore the catalogs the flush removes
-def test_the_background_thread_delivers_after_commit(parties, endpoint, settings):
-    settings.WUFEI_WEBHOOKS_INLINE = True
-    p = parties
-    hook(p["generator"], endpoint.url("/g"))
-    manifest = make_manifest(p["generator"], p["receiver"])
-    with transaction.atomic():
-        webhooks.enqueue(manifest, "signed")
-        time.sleep(0.2)
-        assert endpoint.requests == []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not WebhookDelivery.objects.filter(status=Status.DELIVERED).exists():
-        time.sleep(0.05)
-    assert WebhookDelivery.objects.get().status == Status.DELIVERED
-    assert endpoint.bodies() == [{"id": manifest.pk, "action": "signed",
-                                  "delivery": WebhookDelivery.objects.get().pk}]
 
 
 @postgresql_only
@@ -509,7 +472,7 @@ def world(make_org, member_of, regulator_of, department_user):
     b_admin = member_of(b, "admin")
     b_hook = hook(b, "http://127.0.0.1:9/b-secret-hook", is_active=False, consecutive_failures=10,
                   disabled_reason=webhooks.SWITCHED_OFF)
-    WebhookDelivery.objects.create(webhook=b_hook, manifest_id=987654321, action="b-secret-action",
+    WebhookDelivery.objects.create(webhook=b_hook, subject_id=987654321, action="b-secret-action",
                                    status=Status.FAILED, attempts=5, next_attempt_at=timezone.now(),
                                    last_error="HTTP 500")
     a_hook = hook(a, "http://127.0.0.1:9/a-own-hook")
@@ -607,7 +570,7 @@ def test_deliveries_list_the_latest_hundred_newest_first(world, client_for):
     b_hook = world["b_hook"]
     now = timezone.now()
     WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(webhook=b_hook, manifest_id=n, action="submitted", next_attempt_at=now) for n in range(120)])
+        WebhookDelivery(webhook=b_hook, subject_id=n, action="submitted", next_attempt_at=now) for n in range(120)])
     deliveries = client_for(world["b_admin"]).get(f"/api/v1/webhooks/{b_hook.pk}/deliveries").json()
     assert len(deliveries) == 100
     assert [d["manifest_id"] for d in deliveries[:2]] == [119, 118]

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from wufei.alerts import scanner, services
-from wufei.alerts.models import Alert, AlertDelivery, Notification, TrackPoint
+from wufei.alerts.models import Alert, Notification, TrackPoint
 from wufei.core import audit
 from wufei.core.scope import scope_for
 from wufei.manifests.models import TransportLeg
@@ -135,7 +135,6 @@ def reset(organization_ids: list[int]) -> int:
     with transaction.atomic():
         alerts = Alert.objects.filter(organization_id__in=organization_ids)
         Notification.objects.filter(alert__in=alerts).delete()
-        AlertDelivery.objects.filter(alert__in=alerts).delete()
         count = alerts.count()
         alerts.delete()
         audit.record_raw(entity_type="alerts.alert", entity_id="demo", action="demo_reset", payload={"alerts": count})

@@ -241,31 +241,6 @@ class Notification(models.Model):
         return cls.visibility_q(scope)
 
 
-class AlertDelivery(models.Model):
-    """One POST of an alert change to an organization's webhook (the manifests app's Webhook rows)."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        DELIVERED = "delivered", _("delivered")
-        FAILED = "failed", _("failed")
-
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    webhook_id = models.BigIntegerField()
-    url = models.CharField(max_length=500)
-    action = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self):
-        return f"{self.alert_id} {self.action} {self.status}"
-
-
 class ScanRun(models.Model):
     """One run of the scan: when, what each rule found, and the watermark of the incremental rules."""
 

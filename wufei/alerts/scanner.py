@@ -27,11 +27,10 @@ mark the cleared ones. Incremental, idempotent, safe to run twice or twice at on
 
 import datetime as dt
 import logging
-import threading
 import time
 from dataclasses import dataclass, field, replace
 
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -42,6 +41,7 @@ from wufei.catalog.models import Region
 from wufei.core import audit, parameters
 from wufei.core.models import Parameter
 from wufei.core.scope import Scope
+from wufei.ledgers import upkeep
 
 log = logging.getLogger(__name__)
 MARGIN = dt.timedelta(minutes=5)
@@ -140,6 +140,7 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
 
     started = timezone.now()
     now = now or started
+    upkeep.ensure_current()  # the ledger rules read the months the queue may not have caught up with yet
     rules = {r.pk: r for r in ensure_rules()}
     since = None if full else _last_watermark()
     ctx = Context(now=now, today=timezone.localtime(now).date(), since=since)
@@ -266,31 +267,3 @@ def _open(rule: Rule, spec, hit, part: Partition, now, recurrence_of: Alert | No
 
 
 DEADLINE_DAYS = {"red": 3, "orange": 7, "yellow": 15, "blue": 30}
-
-
-# --- the scheduled scan while the server runs --------------------------------------------------------
-
-_thread: threading.Thread | None = None
-
-
-def start_background(seconds: float) -> threading.Thread:
-    """A daemon thread in the serving process scanning every `seconds` (development server only)."""
-    global _thread
-    if _thread is not None and _thread.is_alive():
-        return _thread
-
-    def loop():
-        time.sleep(min(seconds, 30))
-        while True:
-            try:
-                close_old_connections()
-                scan()
-            except Exception:  # keep the server alive; the next round tries again
-                log.exception("scheduled alert scan failed")
-            finally:
-                connections.close_all()
-            time.sleep(seconds)
-
-    _thread = threading.Thread(target=loop, name="wufei-alerts-scan", daemon=True)
-    _thread.start()
-    return _thread

@@ -9,10 +9,8 @@ audited save of the alert (its history) and a notification.
 
 import datetime as dt
 import logging
-import threading
 
-from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +20,6 @@ from wufei.alerts.models import (
     Alert,
     AlertAttachment,
     AlertComment,
-    AlertDelivery,
     Level,
     Notification,
     Rule,
@@ -281,8 +278,9 @@ def notify_opened(alerts: list[Alert]) -> None:
 
 
 def notify_many(alerts: list[Alert], action: str) -> None:
-    """In-app notices for the organization and the region's regulators; webhook deliveries for the organization."""
-    from wufei.manifests.webhooks import webhooks_for
+    """In-app notices for the organization and the region's regulators; webhook deliveries for the organization
+    (the manifests app's webhooks, one delivery table for every subject, sent by the queue after the commit)."""
+    from wufei.manifests.webhooks import enqueue_events
 
     notes = []
     for alert in alerts:
@@ -290,65 +288,9 @@ def notify_many(alerts: list[Alert], action: str) -> None:
         if alert.organization_id:
             notes.append(Notification(alert=alert, organization_id=alert.organization_id, action=action))
     Notification.objects.bulk_create(notes, batch_size=1000)
-    orgs = {a.organization_id for a in alerts if a.organization_id}
-    if not orgs:
-        return
-    hooks: dict[int, list] = {}
-    for webhook in webhooks_for(ADMIN).filter(organization_id__in=orgs, is_active=True):
-        hooks.setdefault(webhook.organization_id, []).append(webhook)
-    now = timezone.now()
-    deliveries = [AlertDelivery(alert=alert, webhook_id=hook.pk, url=hook.url, action=action, next_attempt_at=now)
-                  for alert in alerts for hook in hooks.get(alert.organization_id, [])]
-    if not deliveries:
-        return
-    AlertDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    if getattr(settings, "WUFEI_WEBHOOKS_INLINE", True):
-        transaction.on_commit(lambda: _deliver_in_background())
-
-
-def _deliver_in_background():
-    def run():
-        try:
-            deliver_due()
-        except Exception:
-            log.exception("alert webhook delivery failed")
-        finally:
-            connections.close_all()
-
-    threading.Thread(target=run, name="wufei-alert-webhooks", daemon=True).start()
-
-
-def deliver_due(*, now=None, limit: int = 200) -> dict:
-    """POST due alert deliveries through wufei.manifests.webhooks.send; retry with its backoff."""
-    from wufei.manifests import webhooks
-
-    now = now or timezone.now()
-    result = {"sent": 0, "delivered": 0, "failed": 0, "retrying": 0}
-    State = AlertDelivery.State
-    due = AlertDelivery.objects.filter(status=State.PENDING, next_attempt_at__lte=now).select_related(
-        "alert").order_by("next_attempt_at", "pk")
-    for pk in list(due.values_list("pk", flat=True)[:limit]):
-        claimed = AlertDelivery.objects.filter(pk=pk, status=State.PENDING, next_attempt_at__lte=now).update(
-            next_attempt_at=now + webhooks.LEASE)
-        if not claimed:
-            continue
-        delivery = AlertDelivery.objects.select_related("alert").get(pk=pk)
-        alert = delivery.alert
-        error = webhooks.send(delivery.url, {"type": "alert", "alert": alert.pk, "action": delivery.action,
-                                             "rule": alert.rule_id, "level": alert.level,
-                                             "delivery": f"alert-{delivery.pk}"})
-        result["sent"] += 1
-        attempts = delivery.attempts + 1
-        if error is None:
-            AlertDelivery.objects.filter(pk=pk).update(status=State.DELIVERED, attempts=attempts, last_error="")
-            result["delivered"] += 1
-            continue
-        final = attempts >= webhooks.MAX_ATTEMPTS
-        AlertDelivery.objects.filter(pk=pk).update(
-            status=State.FAILED if final else State.PENDING, attempts=attempts, last_error=error[:300],
-            next_attempt_at=now + webhooks.BACKOFF[min(attempts, len(webhooks.BACKOFF)) - 1])
-        result["failed" if final else "retrying"] += 1
-    return result
+    enqueue_events([(alert.organization_id, "alert", alert.pk, action,
+                     {"type": "alert", "alert": alert.pk, "action": action, "rule": alert.rule_id,
+                      "level": alert.level}) for alert in alerts if alert.organization_id])
 
 
 # --- rule settings -------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWra
 from django.db.models.functions import Cast, Coalesce, Round
 
 from wufei.catalog.services import industrial_source_q, medical_code_q
+from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
@@ -124,6 +125,7 @@ def industrial_line() -> Q:
 
 
 def _ledger(path: str, year: int):
+    upkeep.ensure_current(years=year, region_path=path)
     return LedgerMonth.objects.filter(organization__region__path__startswith=path, year=year)
 
 
@@ -231,6 +233,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
                 out[year].setdefault(key, ZERO)
 
     if wanted & HAZARDOUS:
+        upkeep.ensure_current(years=years, region_path=path)  # the ledger is never read stale
         aggregates = {key: _sum(field, condition()) for key, (field, condition) in LEDGER.items() if key in wanted}
         collect(LedgerMonth.objects.filter(organization__region__path__startswith=path, year__in=years), aggregates,
                 "ledger")

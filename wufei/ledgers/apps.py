@@ -9,4 +9,7 @@ class LedgersConfig(AppConfig):
 
     def ready(self):
         # the view modules register their sections of the organization page when imported
-        from wufei.ledgers import ledger_views, plans_views  # noqa: F401
+        from wufei.ledgers import ledger_views, plans_views, upkeep  # noqa: F401
+        from wufei.tracking.signals import events_written
+
+        events_written.connect(upkeep.on_events_written, dispatch_uid="wufei.ledgers.upkeep")

@@ -39,6 +39,7 @@ from wufei.core import audit, parameters
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.parsing import decimal, text
 from wufei.core.scope import Scope
+from wufei.ledgers import upkeep
 from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth, SpotCheck
 from wufei.ledgers.plans import check_version, due_date_from, plain, raise_errors, require_unit_writer
 from wufei.registry import services as registry
@@ -65,6 +66,7 @@ tonnes = decimal(minimum=ZERO)
 
 def ledger_figures(organization_id: int, year: int) -> dict[str, dict[str, Decimal]]:
     """{waste code: {field: tonnes}} of a unit's year, from its LedgerMonth rows."""
+    upkeep.ensure_current(years=year, organization_ids=[organization_id])
     figures: dict[str, dict[str, Decimal]] = {}
     rows = LedgerMonth.objects.filter(organization_id=organization_id, year=year).order_by("waste_id", "month")
     for row in rows:

@@ -112,6 +112,7 @@ from django.utils.translation import gettext as _
 from wufei.catalog.models import HazardousWaste
 from wufei.core.errors import PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
+from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerMonth
 from wufei.registry import services as registry_services
 from wufei.registry.models import Organization, Site
@@ -302,16 +303,20 @@ def build_ledger(*, year: int, organization_ids=None) -> int:
     year = _check_year(year)
     ids = None if organization_ids is None else list(organization_ids)
     started = timezone.now()
-    computed = compute_ledger(year=year, organization_ids=ids)
-    built_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = [(organization_id, waste_id, year, month_number, *(values[name] for name in VALUE_FIELDS), built_at)
-            for (organization_id, waste_id, month_number), values in sorted(computed.items())]
     with transaction.atomic():
+        # the dirty marks this build catches up with, locked first: a writer whose scans are not committed yet
+        # holds its mark, so the build waits for it and then reads its events (upkeep.py)
+        caught_up = upkeep.lock_marks(year=year, organization_ids=ids)
+        computed = compute_ledger(year=year, organization_ids=ids)
+        built_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        rows = [(organization_id, waste_id, year, month_number, *(values[name] for name in VALUE_FIELDS), built_at)
+                for (organization_id, waste_id, month_number), values in sorted(computed.items())]
         _upsert(rows)
         stale = LedgerMonth.objects.filter(year=year, built_at__lt=started)
         if ids is not None:
             stale = stale.filter(organization_id__in=ids)
         stale.delete()
+        upkeep.forget(caught_up)
     return len(rows)
 
 
@@ -361,7 +366,8 @@ def can_rebuild(scope: Scope, organization: Organization) -> bool:
 
 
 def ledger_months(scope: Scope, organization_id: int, year: int):
-    """The stored LedgerMonth rows of one organization and year that the caller may see."""
+    """The LedgerMonth rows of one organization and year that the caller may see (brought up to date first)."""
+    upkeep.ensure_current(years=_check_year(year), organization_ids=[organization_id])
     return (LedgerMonth.objects.visible_to(scope).filter(organization_id=organization_id, year=_check_year(year))
             .select_related("waste", "waste__category").order_by("waste_id", "month"))
 

@@ -80,6 +80,21 @@ class LedgerMonth(models.Model):
         return Q(pk__in=[])  # derived: rebuilt, never edited
 
 
+class LedgerDirty(models.Model):
+    """An organization's year whose LedgerMonth rows no longer follow its scan events (written with the events, in
+    their transaction: wufei/ledgers/upkeep.py); a build of that year deletes the marks it has caught up with."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "year"], name="ledger_dirty_unique")]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.year}"
+
+
 class ReviewStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
     SUBMITTED = "submitted", _("submitted")

@@ -95,5 +95,6 @@ class WebhookAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("webhook", "manifest_id", "action", "status", "attempts", "next_attempt_at", "last_error")
+    list_display = ("webhook", "subject_type", "subject_id", "action", "status", "attempts", "next_attempt_at",
+                    "last_error")
     list_filter = ("status",)

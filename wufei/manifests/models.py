@@ -507,8 +507,10 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("failed")
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    manifest_id = models.BigIntegerField()
+    subject_type = models.CharField(max_length=20, default="manifest")  # manifest, alert …
+    subject_id = models.BigIntegerField()
     action = models.CharField(max_length=30)
+    payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(db_index=True)
@@ -519,4 +521,8 @@ class WebhookDelivery(models.Model):
         ordering = ["id"]
 
     def __str__(self):
-        return f"{self.webhook_id} {self.manifest_id} {self.action} {self.status}"
+        return f"{self.webhook_id} {self.subject_type}:{self.subject_id} {self.action} {self.status}"
+
+    def body(self) -> dict:
+        """What is POSTed (without the delivery id): the payload queued with it (older rows: a manifest's)."""
+        return self.payload or {"id": self.subject_id, "action": self.action}

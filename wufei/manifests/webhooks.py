@@ -2,14 +2,16 @@
 
 An organization's administrators register http(s) addresses. Each state change of a manifest
 calls `enqueue(manifest, action)` inside the manifest's transaction: one pending delivery per
-active webhook of every party (generator, receiver, each leg's transporter). After the
-transaction commits, a best-effort attempt runs in a background thread (setting
-`WUFEI_WEBHOOKS_INLINE`, default True); `wufei webhooks deliver [--loop SECONDS]` is the
-safety net that sends whatever is still due. Nothing is ever sent inside the transaction
-that signed the manifest, so a slow or dead endpoint can neither hold the signature's locks
-nor announce a change that was rolled back.
+active webhook of every party (generator, receiver, each leg's transporter); other apps queue
+their own subjects the same way (`enqueue_events`: the alerts). One delivery table serves all
+subjects (`WebhookDelivery.subject_type` / `subject_id` / `payload`). After the transaction
+commits, a queue job sends them (`manifests.tasks.send_deliveries`); the periodic
+`webhooks.deliver` job (and `wufei webhooks deliver`) sends whatever is still due. Nothing is
+ever sent inside the transaction that signed the manifest, so a slow or dead endpoint can
+neither hold the signature's locks nor announce a change that was rolled back.
 
-A delivery is one POST of JSON `{"id": manifest_id, "action": action, "delivery": delivery_id}`
+A delivery is one POST of JSON: its payload (a manifest's: `{"id": manifest_id, "action": action}`; an
+alert's: `{"type": "alert", "alert": id, "action", "rule", "level"}`) and `"delivery": delivery_id`
 (`Content-Type: application/json`, `User-Agent: wufei-webhooks/1`, 5 s timeout, redirects not
 followed). A 2xx answer delivers it; anything else schedules a retry after 1 min, 5 min,
 30 min, 2 h (then 6 h if MAX_ATTEMPTS is raised) and fails it after MAX_ATTEMPTS attempts.
@@ -31,13 +33,11 @@ future, in its own transaction, before it is sent.
 import datetime as dt
 import json
 import logging
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +45,7 @@ from django.utils.translation import gettext_noop
 
 from wufei.core import audit
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
+from wufei.core.jobs import enqueue_on_commit
 from wufei.core.scope import Scope
 from wufei.manifests.models import TransportLeg, Webhook, WebhookDelivery
 from wufei.registry.services import get_organization
@@ -135,10 +136,6 @@ def deliveries_of(scope: Scope, webhook_id: int) -> list[WebhookDelivery]:
 
 # --- enqueueing -------------------------------------------------------------------------------
 
-def _inline() -> bool:
-    return getattr(settings, "WUFEI_WEBHOOKS_INLINE", True)
-
-
 def enqueue(manifest, action: str) -> int:
     """Queue one delivery per active webhook of each party of the manifest; returns how many.
 
@@ -147,39 +144,49 @@ def enqueue(manifest, action: str) -> int:
     applies.
     """
     legs = TransportLeg.objects.filter(manifest_id=manifest.pk).values("transporter_id")
-    webhook_ids = list(Webhook.objects.filter(is_active=True).filter(
-        Q(organization_id__in=[manifest.generator_id, manifest.receiver_id]) | Q(organization_id__in=legs),
-    ).order_by("pk").values_list("pk", flat=True))
+    parties = Q(organization_id__in=[manifest.generator_id, manifest.receiver_id]) | Q(organization_id__in=legs)
+    return _enqueue(parties, [("manifest", manifest.pk, action, {"id": manifest.pk, "action": action})])
+
+
+def enqueue_events(events: list[tuple[int, str, int, str, dict]]) -> int:
+    """Queue deliveries of other subjects to their organizations' webhooks, in the caller's transaction:
+    [(organization_id, subject_type, subject_id, action, payload), …] (the alerts' changes, for instance)."""
+    by_org: dict[int, list] = {}
+    for organization_id, subject_type, subject_id, action, payload in events:
+        by_org.setdefault(organization_id, []).append((subject_type, subject_id, action, payload))
+    hooks = Webhook.objects.filter(is_active=True, organization_id__in=list(by_org)).values_list(
+        "pk", "organization_id")
+    now = timezone.now()
+    deliveries = [WebhookDelivery(webhook_id=pk, subject_type=subject_type, subject_id=subject_id, action=action,
+                                  payload=payload, next_attempt_at=now)
+                  for pk, organization_id in hooks
+                  for subject_type, subject_id, action, payload in by_org[organization_id]]
+    return _created(deliveries)
+
+
+def _enqueue(parties: Q, subjects) -> int:
+    webhook_ids = list(Webhook.objects.filter(is_active=True).filter(parties).order_by("pk").values_list(
+        "pk", flat=True))
     if not webhook_ids:
         return 0
     now = timezone.now()
-    deliveries = WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(webhook_id=pk, manifest_id=manifest.pk, action=action, next_attempt_at=now)
-        for pk in webhook_ids])
-    if _inline():
-        ids = [d.pk for d in deliveries if d.pk is not None]
-        if len(ids) != len(deliveries):  # a backend that does not return ids: find them again
-            ids = list(WebhookDelivery.objects.filter(webhook_id__in=webhook_ids, manifest_id=manifest.pk,
-                                                      action=action, status=Status.PENDING,
-                                                      next_attempt_at=now).values_list("pk", flat=True))
-        transaction.on_commit(lambda: deliver_in_background(ids))
-    return len(deliveries)
+    return _created([WebhookDelivery(webhook_id=pk, subject_type=subject_type, subject_id=subject_id,
+                                     action=action, payload=payload, next_attempt_at=now)
+                     for pk in webhook_ids for subject_type, subject_id, action, payload in subjects])
 
 
-def deliver_in_background(ids: list[int]) -> threading.Thread:
-    """Best effort, right after the commit: a daemon thread tries these deliveries once."""
-    thread = threading.Thread(target=_deliver_quietly, args=(list(ids),), name="wufei-webhooks", daemon=True)
-    thread.start()
-    return thread
+def _created(deliveries: list[WebhookDelivery]) -> int:
+    """Insert the deliveries and queue a job that sends them once the transaction commits."""
+    if not deliveries:
+        return 0
+    created = WebhookDelivery.objects.bulk_create(deliveries)
+    ids = [d.pk for d in created if d.pk is not None]
+    if len(ids) == len(created):
+        from wufei.manifests import tasks
 
-
-def _deliver_quietly(ids: list[int]) -> None:
-    try:
-        deliver_due(ids=ids, limit=len(ids))
-    except Exception:  # the management command will try again; never let the thread die loudly
-        log.exception("webhook delivery in the background failed")
-    finally:
-        connections.close_all()  # this thread's connections only
+        enqueue_on_commit(tasks.send_deliveries, ids)
+    # else (a backend that does not return ids): the periodic `webhooks.deliver` job sends them
+    return len(created)
 
 
 # --- delivering -------------------------------------------------------------------------------
@@ -269,8 +276,7 @@ def deliver_due(*, now=None, limit: int = 100, ids=None) -> dict:
         delivery = _claim(pk, now)
         if delivery is None:
             continue  # another deliverer took it, or its webhook was switched off meanwhile
-        error = send(delivery.webhook.url, {"id": delivery.manifest_id, "action": delivery.action,
-                                            "delivery": delivery.pk})
+        error = send(delivery.webhook.url, {**delivery.body(), "delivery": delivery.pk})
         result["sent"] += 1
         if error is None:
             _succeeded(delivery)

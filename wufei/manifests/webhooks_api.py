@@ -37,13 +37,19 @@ class WebhookOut(Schema):
 
 class DeliveryOut(Schema):
     id: int
-    manifest_id: int
+    subject_type: str
+    subject_id: int
+    manifest_id: int | None
     action: str
     status: str
     attempts: int
     next_attempt_at: dt.datetime
     last_error: str
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_manifest_id(obj):
+        return obj.subject_id if obj.subject_type == "manifest" else None
 
 
 @router.post("/webhooks", response={201: WebhookOut})

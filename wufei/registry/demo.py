@@ -847,13 +847,12 @@ def _add_accounts(organizations: dict, say) -> int:
         if user is not None and not is_demo_user(user):
             say(f"  account {account.username!r} already exists and is not a demo account: left unchanged")
             continue
-        if user is None:
-            user = User(username=account.username, email=f"{account.username}@{DEMO_EMAIL_DOMAIN}")
-            created += 1
-        user.password = hashed
-        user.is_superuser = user.is_staff = account.superuser
-        user.first_name = account.role[:150]
+        if user is not None:  # a demo account already there: its password and settings are its user's now
+            continue
+        user = User(username=account.username, email=f"{account.username}@{DEMO_EMAIL_DOMAIN}", password=hashed,
+                    is_superuser=account.superuser, is_staff=account.superuser, first_name=account.role[:150])
         user.save()
+        created += 1
         if account.regulator:
             region, authority = account.regulator
             services.add_regulator(scope=ADMIN_SCOPE, username=user.username, region_code=region, authority=authority)

@@ -43,7 +43,7 @@ from wufei.core.parsing import decimal as parse_decimal
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization, Site, organization_q
 from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization, set_recorded_generation
-from wufei.tracking import codes, rules, weights
+from wufei.tracking import codes, rules, signals, weights
 from wufei.tracking.models import (
     Container,
     ContainerOrigin,
@@ -906,6 +906,7 @@ def _insert(containers: list[Container], events: list[list[ScanEvent]], *, actio
             event.container_id = container.pk
             flat.append(event)
     ScanEvent.objects.bulk_create(flat)
+    signals.announce(flat)
     entity_type = audit.entity_type_of(Container)
     _append_to_chain([(entity_type, str(container.pk), action,
                        {"values": _values(container), "events": [_event_values(e) for e in own]})
@@ -927,6 +928,7 @@ def _save(container: Container, events: list[ScanEvent], *, action: str) -> None
     for event in events:
         event.container = container
     ScanEvent.objects.bulk_create(events)
+    signals.announce(events)
     after = _values(container)
     _append_to_chain([(audit.entity_type_of(container), str(container.pk), action,
                        {"changes": audit.diff(before, after), "events": [_event_values(e) for e in events]})])
@@ -1017,7 +1019,9 @@ def _record(organization: Organization, batches: list[_Batch], *, scope: Scope) 
             events += row_events
             links += row_links
         _table(Container).insert(containers)
-        _table(ScanEvent).insert([event for own in events for event in own])
+        written = [event for own in events for event in own]
+        _table(ScanEvent).insert(written)
+        signals.announce(written)
         entity_type = audit.entity_type_of(Container)
         _append_to_chain([(entity_type, str(row["id"]), "recorded", link)
                           for row, link in zip(containers, links, strict=True)])

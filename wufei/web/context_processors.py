@@ -2,6 +2,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from wufei.core import installation
 from wufei.core.scope import Scope, request_scope
 
 LIST_SEPARATOR = pgettext_lazy("separator between list items", ", ")
@@ -90,4 +91,5 @@ def navigation(request):
     scope = request_scope(request)
     # built when a template first reads it (a partial or a PDF rendered with the request pays nothing)
     items = SimpleLazyObject(lambda: navigation_items(scope, getattr(request, "path", "")))
-    return {"scope": scope, "list_separator": LIST_SEPARATOR, "nav_items": items}
+    return {"scope": scope, "list_separator": LIST_SEPARATOR, "nav_items": items,
+            "demo_database": SimpleLazyObject(installation.is_demo)}

@@ -1,5 +1,8 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -9,6 +12,8 @@ from django.views.decorators.http import require_http_methods
 from wufei.core.errors import WufeiError
 from wufei.core.scope import request_scope
 from wufei.core.tokens import issue_token, revoke_token
+
+log = logging.getLogger(__name__)
 
 
 def _main_page(scope) -> dict | None:
@@ -77,3 +82,36 @@ def tokens(request):
     return render(request, "web/tokens.html", {
         "tokens": request.user.api_tokens.order_by("-created_at"), "created": created,
     })
+
+
+@require_http_methods(["GET", "HEAD"])
+def healthz(request):
+    """For the load balancer and the operator: the database and the task queue answer (200), or not (503).
+    Names no host, version or error: the logs have those."""
+    from django.db import connection
+
+    from wufei.core.jobs import queue_is_reachable
+
+    checks = {"database": "ok", "queue": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        log.exception("health check: the database does not answer")
+        checks["database"] = "down"
+    if not queue_is_reachable():
+        checks["queue"] = "down"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
+
+
+def server_error(request):
+    """The 500 page, with the request id the log line carries (so a report can be found)."""
+    from django.template import loader
+
+    from wufei.core.middleware import current_request_id
+
+    html = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")
+                                                   or current_request_id()})
+    return HttpResponseServerError(html)

@@ -1,38 +1,30 @@
-"""`wufei alerts scan [--full] [--rule ID ...] [--loop SECONDS]`, `wufei alerts deliver`,
-`wufei alerts tracks FILE.csv`.
+"""`wufei alerts scan [--full] [--rule ID ...]`, `wufei alerts tracks FILE.csv`.
 
-`scan` runs the rules once (incremental after the first run; --full re-reads everything); with
---loop it keeps scanning every SECONDS (what bin/up or a service manager runs in production) and
-also sends due webhook deliveries. The development server scans by itself every
-WUFEI_ALERTS_SCAN_MINUTES (default 15; 0 switches it off).
+`scan` runs the rules once (incremental after the first run; --full re-reads everything). The task queue runs
+it on its schedule (settings.SCHEDULE["alerts.scan"], `wufei worker`); the command is for an operator who wants
+a scan now. Webhook notices of alerts go out with the manifests' (`wufei webhooks deliver`).
 """
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
 
-from wufei.alerts import scanner, services, tracks
+from wufei.alerts import scanner, tracks
 from wufei.core.scope import Scope
 
 
 class Command(BaseCommand):
-    help = "Alerts: scan the rules, deliver webhook notices, import GPS tracks."
+    help = "Alerts: scan the rules, import GPS tracks."
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["scan", "deliver", "tracks"])
+        parser.add_argument("action", choices=["scan", "tracks"])
         parser.add_argument("file", nargs="?", help="tracks: a CSV file (manifest, leg, recorded_at, longitude, "
                                                     "latitude[, speed_kmh])")
         parser.add_argument("--full", action="store_true", help="ignore the watermark of the previous scan")
         parser.add_argument("--rule", action="append", dest="rules", help="only this rule (repeatable)")
-        parser.add_argument("--loop", type=float, metavar="SECONDS", help="keep scanning every SECONDS")
 
     def handle(self, *args, **options):
-        action = options["action"]
-        if action == "deliver":
-            self.stdout.write(str(services.deliver_due()))
-            return
-        if action == "tracks":
+        if options["action"] == "tracks":
             if not options["file"]:
                 raise CommandError("give the CSV file")
             with open(options["file"], "rb") as handle:
@@ -42,25 +34,9 @@ class Command(BaseCommand):
         unknown = set(options["rules"] or ()) - set(scanner.table.BY_ID)
         if unknown:
             raise CommandError(f"unknown rules: {', '.join(sorted(unknown))}")
-        seconds = options["loop"]
-        if seconds is not None and seconds <= 0:
-            raise CommandError("--loop needs a positive number of seconds")
-        full = options["full"]
-        while True:
-            if seconds is not None:
-                close_old_connections()  # a long-running loop: drop connections past their age
-            started = time.perf_counter()
-            counts = scanner.scan(full=full, rule_ids=options["rules"])
-            self._report(counts, time.perf_counter() - started)
-            if seconds is None:
-                return
-            services.deliver_due()
-            full = False
-            try:
-                time.sleep(seconds)
-            except KeyboardInterrupt:
-                self.stdout.write("stopped")
-                return
+        started = time.perf_counter()
+        counts = scanner.scan(full=options["full"], rule_ids=options["rules"])
+        self._report(counts, time.perf_counter() - started)
 
     def _report(self, counts, seconds):
         for rule, c in counts.items():

@@ -103,24 +103,37 @@ def pad(text: str, width: int) -> str:
 
 
 class Command(BaseCommand):
-    help = ("Build the demo district (Banan 巴南区 and Kaizhou 开州区 from the plans) with demo accounts, "
-            "then print the platform address and the accounts. Safe to run again: a demo already present "
-            "is left as it is. Every demo account's password is wufei-demo-2026.")
+    help = ("Build the demo district (Banan 巴南区 and Kaizhou 开州区 from the plans) with demo accounts into an "
+            "empty database (or one the demo built), then print the platform address and the accounts. Safe to "
+            "run again: a demo already present is left as it is, accounts and passwords included. Refuses a "
+            "database that holds data of its own. The demo accounts' shared password is wufei-demo-2026.")
 
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true",
                             help="delete the rows the demo created (found through the audit chain) and build "
                                  "it again")
         parser.add_argument("--quiet", action="store_true", help="print nothing (errors still go to stderr)")
+        parser.add_argument("--skip-if-not-demo", action="store_true",
+                            help="on a database that holds data of its own, say so and exit 0 (bin/up)")
 
     def handle(self, *args, **options):
+        from wufei.core import installation
+
         quiet = options["quiet"]
         out = _Null() if quiet else self.stdout
+        if installation.holds_real_data():
+            message = ("this database holds data of its own (organizations or accounts) and is not a demo "
+                       "database: the demo is built only into a new database (set WUFEI_DATABASE_URL to one)")
+            if options["skip_if_not_demo"]:
+                out.write(f"Demo not loaded: {message}.")
+                return
+            raise CommandError(message)
         builders = [importlib.import_module(path) for path in BUILDERS]
         started = time.perf_counter()
         built = []
         try:
             with transaction.atomic():
+                installation.mark_demo()
                 if options["reset"]:
                     removed = reset_demo()
                     out.write(f"Removed {removed} demo rows and accounts.")

@@ -1,7 +1,7 @@
 """`wufei webhooks deliver [--loop SECONDS] [--limit N]`: send the webhook deliveries that are due.
 
-The safety net behind the best-effort attempt made right after each manifest commit: run it
-from cron, or keep it running with --loop. Several deliverers may run at once; each delivery
+The safety net behind the queue job that sends each delivery right after its change commits (the
+periodic `webhooks.deliver` job does the same). Several deliverers may run at once; each delivery
 is claimed before it is sent, so none is sent twice.
 """
 

@@ -1,0 +1,155 @@
+"""Background jobs on the task queue (Huey, settings.HUEY): never threads inside the web server.
+
+The embedded default stores the queue in an SQLite file next to the database, so a district needs no extra
+server; at scale the same jobs run from Redis with any number of `wufei worker` processes on any number of
+machines (README, "Deployment"). Each app declares its jobs in its `tasks.py`:
+
+* `@job("ledgers.refresh")` — a job the code starts (`start(...)` for one a person waits for and watches, with
+  a `Job` row and its progress; `enqueue_on_commit(...)` for upkeep after a change commits). A run that raises
+  is retried by the queue (`retries`, `retry_delay`); every failure is kept as a `Job` row with its traceback
+  (admin: 核心 › 后台任务), so an administrator sees what failed even for jobs nobody watches.
+* `@periodic("alerts.scan")` — a job the clock starts, on the crontab in settings.SCHEDULE (per deployment:
+  WUFEI_SCHEDULE_ALERTS_SCAN="*/10 * * * *", or "off").
+
+A running job reports progress with `report(job_id, percent, message)`; `/jobs/<id>/` shows it to the person
+who started it. Log records written inside a job carry `job-<id>` (or the task name) instead of a request id.
+"""
+
+import functools
+import logging
+import traceback
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import HUEY
+
+from wufei.core.middleware import log_context
+
+log = logging.getLogger(__name__)
+JOBS: dict[str, object] = {}  # name → the queue's task, for `wufei jobs run NAME` and the tests
+
+
+def _record_failure(name: str, job_id: int | None, error: str) -> None:
+    from wufei.core.models import Job
+
+    try:
+        with transaction.atomic():
+            if job_id is not None and Job.objects.filter(pk=job_id).update(
+                    status=Job.Status.FAILED, error=error[-20000:], finished_at=timezone.now()):
+                return
+            Job.objects.create(name=name, status=Job.Status.FAILED, error=error[-20000:],
+                               started_at=timezone.now(), finished_at=timezone.now())
+    except Exception:  # the queue still logs the failure; never hide the original error behind this one
+        log.exception("could not record the failure of job %s", name)
+
+
+def _run(name: str, function, args, kwargs, job_id: int | None):
+    from wufei.core.models import Job
+
+    close_old_connections()
+    with log_context(f"job-{job_id}" if job_id else name):
+        if job_id is not None:
+            Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started_at=timezone.now(),
+                                                 attempts=F("attempts") + 1)
+        try:
+            result = function(*args, **kwargs)
+        except Exception:
+            error = traceback.format_exc()
+            log.error("job %s failed:\n%s", name, error)
+            _record_failure(name, job_id, error)
+            raise  # the queue retries it
+        finally:
+            close_old_connections()
+        if job_id is not None:
+            Job.objects.filter(pk=job_id).update(status=Job.Status.DONE, progress=100, finished_at=timezone.now(),
+                                                 result=_jsonable(result))
+        return result
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)
+
+
+def job(name: str, *, retries: int = 2, retry_delay: int = 30, priority: int = 0):
+    """Declare a background job; the decorated function runs in a worker with its arguments (JSON-able)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, _job_id: int | None = None, **kwargs):
+            return _run(name, function, args, kwargs, _job_id)
+
+        task = HUEY.task(retries=retries, retry_delay=retry_delay, priority=priority, name=name)(run)
+        task.job_name = name
+        JOBS[name] = task
+        return task
+
+    return decorate
+
+
+def parse_crontab(text: str):
+    """'*/5 * * * *' → huey crontab (minute, hour, day, month, day of week)."""
+    parts = text.split()
+    if len(parts) != 5:
+        raise ValueError(f"a schedule is five fields (minute hour day month weekday), not {text!r}")
+    minute, hour, day, month, day_of_week = parts
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+
+def periodic(name: str, *, retries: int = 0):
+    """Declare a job the clock starts, on settings.SCHEDULE[name] ("off": not scheduled, still runnable)."""
+
+    def decorate(function):
+        schedule = settings.SCHEDULE.get(name, "off")
+
+        @functools.wraps(function)
+        def run():
+            return _run(name, function, (), {}, None)
+
+        if schedule.strip().lower() == "off":
+            task = HUEY.task(retries=retries, name=name)(run)
+        else:
+            task = HUEY.periodic_task(parse_crontab(schedule), retries=retries, name=name)(run)
+        task.job_name = name
+        JOBS[name] = task
+        return task
+
+    return decorate
+
+
+def start(task, *args, user=None, label: str = "", **kwargs):
+    """Queue a job someone waits for: returns its `Job` row (status, progress, result) for the page to poll."""
+    from wufei.core.models import Job
+
+    record = Job.objects.create(name=task.job_name, label=label[:200], created_by=user if getattr(
+        user, "is_authenticated", False) else None)
+    transaction.on_commit(lambda: task(*args, _job_id=record.pk, **kwargs))
+    return record
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queue upkeep once the current transaction commits (nothing for a change that was rolled back)."""
+    transaction.on_commit(lambda: task(*args, **kwargs))
+
+
+def report(job_id: int | None, progress: int, message: str = "") -> None:
+    """A running job's progress (0–100) and what it is doing, for the page that polls it."""
+    if job_id is None:
+        return
+    from wufei.core.models import Job
+
+    Job.objects.filter(pk=job_id).update(progress=max(0, min(100, int(progress))), message=message[:300])
+
+
+def queue_is_reachable() -> bool:
+    """Whether the queue's storage answers (for /healthz)."""
+    try:
+        HUEY.storage.queue_size()
+    except Exception:
+        log.exception("the task queue does not answer")
+        return False
+    return True

@@ -1,0 +1,17 @@
+"""The platform's own background jobs (wufei.core.jobs)."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from wufei.core.jobs import periodic
+from wufei.core.models import Job
+
+FINISHED_JOBS_KEPT = dt.timedelta(days=90)
+
+
+@periodic("core.expire_jobs")
+def expire_jobs() -> int:
+    """Forget finished jobs after 90 days (failures included: the logs keep their tracebacks)."""
+    deleted, _ = Job.objects.filter(finished_at__lt=timezone.now() - FINISHED_JOBS_KEPT).delete()
+    return deleted
