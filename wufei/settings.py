@@ -234,6 +234,8 @@ if HTTPS:
     SECURE_HSTS_SECONDS = int(os.environ.get("WUFEI_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = os.environ.get("WUFEI_HSTS_PRELOAD", "0") == "1"
+    if not SECURE_HSTS_PRELOAD:  # submitting the domain to browsers' preload lists is its owner's decision
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_HTTPONLY = True
 
 # Content Security Policy (django-csp): scripts, styles, images and connections from this site only; no inline

@@ -10,10 +10,10 @@ from tests.alerts.conftest import NOW, active, manifest, scan
 from tests.conftest import KAIZHOU
 from wufei.alerts import services, tracks
 from wufei.alerts.models import Notification, TrackPoint
-from wufei.manifests.models import WebhookDelivery
 from wufei.core.errors import Conflict, PermissionDenied, ValidationFailed
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
+from wufei.manifests.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 

@@ -236,3 +236,14 @@ def test_everything_is_in_the_audit_chain(built):
     created = AuditEvent.objects.filter(actor_label="demo", action="created")
     assert created.filter(entity_type="registry.organization").count() == Organization.objects.count()
     assert created.filter(entity_type="registry.permitline").count() == PermitLine.objects.count()
+
+
+def test_the_demo_is_built_only_into_a_new_database_and_never_resets_a_password(built, client):
+    """On the demo database: running the demo again leaves a changed password alone, and every page says demo."""
+    user = get_user_model().objects.get(username="generator")
+    user.set_password("my-own-password-2026")
+    user.save()
+    call_command("demo", quiet=True)
+    user.refresh_from_db()
+    assert user.check_password("my-own-password-2026")
+    assert 'data-testid="demo-badge"' in client.get("/portal/").content.decode()

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import run_queued
-from tests.manifests.conftest import chain, draft, run  # noqa: F401  (the fixture)
+from tests.manifests.conftest import draft, run
 from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerDirty, LedgerMonth
 

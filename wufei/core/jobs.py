@@ -29,7 +29,8 @@ from huey.contrib.djhuey import HUEY
 from wufei.core.middleware import log_context
 
 log = logging.getLogger(__name__)
-JOBS: dict[str, object] = {}  # name → the queue's task, for `wufei jobs run NAME` and the tests
+JOBS: dict[str, object] = {}  # name → the queue's task
+SCHEDULED: dict[str, str] = {}  # name → crontab of the periodic jobs the worker runs
 
 
 def _record_failure(name: str, job_id: int | None, error: str) -> None:
@@ -114,6 +115,7 @@ def periodic(name: str, *, retries: int = 0):
             task = HUEY.task(retries=retries, name=name)(run)
         else:
             task = HUEY.periodic_task(parse_crontab(schedule), retries=retries, name=name)(run)
+            SCHEDULED[name] = schedule
         task.job_name = name
         JOBS[name] = task
         return task
