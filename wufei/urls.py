@@ -6,6 +6,7 @@ from wufei.analytics.api import router as analytics_router
 from wufei.cases.api import router as cases_router
 from wufei.catalog.api import router as catalog_router
 from wufei.core.api import api
+from wufei.core.jobs_api import router as jobs_router
 from wufei.indicators.api import router as indicators_router
 from wufei.ledgers.api import router as ledgers_router
 from wufei.manifests.api import router as manifests_router
@@ -28,6 +29,7 @@ api.add_router("", indicators_router)
 api.add_router("", alerts_router)
 api.add_router("", cases_router)
 api.add_router("", analytics_router)
+api.add_router("", jobs_router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

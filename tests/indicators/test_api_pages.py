@@ -132,3 +132,29 @@ def test_request_pages_and_report_figures(shipped, client_for, regulator_of, dep
     straw = next(row for row in sheet.iter_rows(values_only=True) if row[1] == "秸秆综合利用率")
     assert (straw[9], straw[10], straw[11]) == (87.93, 319700, 363600)
     assert straw[14] == "at risk"  # 87.93 % in the baseline year, target 90 % in 2025
+
+
+def test_the_pdf_report_is_prepared_in_the_background_for_who_asked(shipped, client_for, regulator_of, make_user,
+                                                                     django_capture_on_commit_callbacks):
+    """The page queues a job and shows its progress; the file is for the person who asked (and administrators)."""
+    regulator = regulator_of(BANAN)
+    banan = client_for(regulator)
+    plan = shipped["banan-2025"].pk
+    with django_capture_on_commit_callbacks(execute=True):  # the queue runs the job once the request commits
+        answer = banan.post(f"/indicators/plans/{plan}/report-pdf/", {"year": 2023})
+    assert answer.status_code == 302 and answer["Location"].startswith("/jobs/")
+    page = banan.get(answer["Location"]).content.decode()
+    assert 'data-testid="job-file"' in page and "indicators-" in page
+    job_id = int(answer["Location"].strip("/").split("/")[-1])
+    pdf = banan.get(f"/jobs/{job_id}/file")
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    other = client_for(regulator_of(BANAN))
+    assert other.get(f"/jobs/{job_id}/").status_code == 404 and other.get(f"/jobs/{job_id}/file").status_code == 404
+    assert other.get(f"/api/v1/jobs/{job_id}").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = banan.post(f"/api/v1/indicators/plans/{plan}/report.pdf/jobs?year=2023")
+    assert queued.status_code == 202
+    status = banan.get(queued.json()["url"]).json()
+    assert status["status"] == "done" and status["file_url"].endswith("/file")
+    outsider = client_for(make_user())
+    assert outsider.post(f"/api/v1/indicators/plans/{plan}/report.pdf/jobs?year=2023").status_code == 404

@@ -16,6 +16,7 @@ who started it. Log records written inside a job carry `job-<id>` (or the task n
 """
 
 import functools
+import inspect
 import logging
 import traceback
 
@@ -50,6 +51,8 @@ def _record_failure(name: str, job_id: int | None, error: str) -> None:
 def _run(name: str, function, args, kwargs, job_id: int | None):
     from wufei.core.models import Job
 
+    if "job_id" in inspect.signature(function).parameters:
+        kwargs = {**kwargs, "job_id": job_id}
     close_old_connections()
     with log_context(f"job-{job_id}" if job_id else name):
         if job_id is not None:
@@ -145,6 +148,25 @@ def report(job_id: int | None, progress: int, message: str = "") -> None:
     from wufei.core.models import Job
 
     Job.objects.filter(pk=job_id).update(progress=max(0, min(100, int(progress))), message=message[:300])
+
+
+def save_file(job_id: int | None, name: str, content: bytes, content_type: str) -> dict:
+    """Keep a job's product (a report) for the person who started it: returns the job's result."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    path = default_storage.save(f"jobs/{job_id or 'none'}/{name}", ContentFile(content))
+    return {"file": path, "name": name, "content_type": content_type, "size": len(content)}
+
+
+def job_for(user, job_id: int):
+    """The job if `user` started it (or is a platform administrator); None otherwise."""
+    from wufei.core.models import Job
+
+    jobs = Job.objects.filter(pk=job_id)
+    if not getattr(user, "is_superuser", False):
+        jobs = jobs.filter(created_by_id=getattr(user, "pk", None))
+    return jobs.first()
 
 
 def queue_is_reachable() -> bool:

@@ -103,6 +103,13 @@ def plan_report_pdf(request, plan_id: int, year: int):
     return response
 
 
+@router.post("/indicators/plans/{plan_id}/report.pdf/jobs", response={202: dict})
+def queue_report_pdf(request, plan_id: int, year: int):
+    """Render the PDF report in the background: answers the job to follow (GET /api/v1/jobs/{id})."""
+    record = services.queue_report_pdf(scope=scope_of(request), user=request.user, plan_id=plan_id, year=year)
+    return Status(202, {"job": record.pk, "url": f"/api/v1/jobs/{record.pk}"})
+
+
 @router.put("/indicators/rows/{row_id}/formula", response=dict)
 def set_formula(request, row_id: int, payload: FormulaIn):
     row = services.set_row_formula(scope=scope_of(request), row_id=row_id, **payload.dict())

@@ -133,8 +133,12 @@ def render_html(*, scope: Scope, plan_id: int, year: int) -> str:
 
 
 def render_pdf(*, scope: Scope, plan_id: int, year: int) -> bytes:
+    return html_to_pdf(render_html(scope=scope, plan_id=plan_id, year=year))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The report's HTML laid out as PDF (nothing fetched but data: URLs)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
-    html = render_html(scope=scope, plan_id=plan_id, year=year)
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()

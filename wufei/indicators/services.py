@@ -176,6 +176,18 @@ def get_plan(scope: Scope, plan_id: int) -> Plan:
     return plan
 
 
+def queue_report_pdf(*, scope: Scope, user, plan_id: int, year: int):
+    """Queue the plan's PDF report for `user` (a job: wufei.core.jobs); the plan must be theirs to see."""
+    from wufei.core import jobs
+    from wufei.indicators import tasks
+
+    plan = get_plan(scope, plan_id)
+    if not 2000 <= int(year) <= 2100:
+        raise ValidationFailed(_("year out of range"), errors=[{"field": "year", "message": str(year)}])
+    return jobs.start(tasks.report_pdf, user.pk, plan.pk, int(year), user=user,
+                      label=f"{plan.name} {year} PDF")
+
+
 def plans_for(scope: Scope):
     return Plan.objects.visible_to(scope).select_related("region")
 

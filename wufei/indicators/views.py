@@ -92,6 +92,20 @@ def plan_report(request, plan_id: int, fmt: str):
 @login_required
 @require_POST
 @_not_found_is_404
+def report_pdf(request, plan_id: int):
+    """The PDF takes seconds of layout: a background job prepares it and its page shows how far it is."""
+    try:
+        record = services.queue_report_pdf(scope=request_scope(request), user=request.user, plan_id=plan_id,
+                                           year=int(request.POST.get("year") or timezone.localdate().year - 1))
+    except (ValueError, WufeiError) as exc:
+        messages.error(request, getattr(exc, "message", _("Not a year")))
+        return redirect("indicators:board", plan_id=plan_id)
+    return redirect("job", job_id=record.pk)
+
+
+@login_required
+@require_POST
+@_not_found_is_404
 def judge(request, plan_id: int):
     scope = request_scope(request)
     year = _year(request)

@@ -115,3 +115,31 @@ def server_error(request):
     html = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")
                                                    or current_request_id()})
     return HttpResponseServerError(html)
+
+
+@login_required
+def job(request, job_id: int):
+    """A background job its starter waits for: how far it is (the page refreshes itself), then its file."""
+    from django.http import Http404
+
+    from wufei.core.jobs import job_for
+
+    found = job_for(request.user, job_id)
+    if found is None:
+        raise Http404(_("job not found"))
+    return render(request, "web/job.html", {"job": found, "running": found.status in ("queued", "running")})
+
+
+@login_required
+def job_file(request, job_id: int):
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404
+
+    from wufei.core.jobs import job_for
+
+    found = job_for(request.user, job_id)
+    result = (found.result or {}) if found else {}
+    if found is None or found.status != "done" or not result.get("file"):
+        raise Http404(_("job not found"))
+    return FileResponse(default_storage.open(result["file"], "rb"), as_attachment=True, filename=result["name"],
+                        content_type=result.get("content_type", "application/octet-stream"))
