@@ -166,11 +166,11 @@ def test_the_code_mix_of_the_plans(figures, year):
 
 def test_medical_waste_goes_to_the_licensed_plants_within_two_days(built, year):
     for region, plant in ((BANAN, "重庆同兴医疗废物处理有限公司"), (KAIZHOU, "重庆开州固体废物治理有限公司")):
-        generated = ledger_sum("generated", year=year, region=region, medical=True)
+        generated = ledger_sum("generated", year=year, region=region, source="medical")
         hospitals = Organization.objects.filter(region=region, is_medical_institution=True,
                                                 annual_hazardous_waste_tonnes__gte=tracking_demo.MEDICAL_MIN_TONNES)
         assert generated == sum(hospitals.values_list("annual_hazardous_waste_tonnes", flat=True), T(0))
-        assert ledger_sum("transferred_out", year=year, region=region, medical=True) == generated
+        assert ledger_sum("transferred_out", year=year, region=region, source="medical") == generated
         handed = ScanEvent.objects.filter(kind="handed_over", container__waste__category_id="HW01",
                                           organization__region_id=region, occurred_at__year=year)
         assert set(handed.values_list("to_organization__name", flat=True)) == {plant}
