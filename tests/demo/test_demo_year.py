@@ -11,13 +11,18 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from wufei.catalog.models import Region
+from wufei.catalog.services import industrial_source_q, is_industrial_source
 from wufei.core.audit import verify_chain
 from wufei.core.errors import NotFound
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
+from wufei.indicators import services as indicators
+from wufei.indicators.models import Evaluation
+from wufei.indicators.quantities import industrial_ledger, platform_values
 from wufei.ledgers import demo as ledgers_demo
 from wufei.ledgers.models import (
     AnnualDeclaration,
@@ -53,23 +58,51 @@ def org(name: str) -> Organization:
     return Organization.objects.get(name=name)
 
 
-def ledger_sum(field: str, *, year: int, region: str, medical: bool = False, month: int | None = None) -> Decimal:
-    rows = LedgerMonth.objects.filter(year=year, organization__region_id=region, organization__is_generator=True,
-                                      organization__is_medical_institution=medical)
+SOURCES = {
+    # the plans' figures: industrial hazardous waste, by the rule of the indicators' ihw_* quantities
+    "industrial": industrial_ledger,
+    # social sources (auto repair, labs): not industrial, not medical institutions — on top of the plans' figures
+    "social": lambda: Q(organization__is_medical_institution=False) & ~industrial_source_q("organization"),
+    "medical": lambda: Q(organization__is_medical_institution=True),
+}
+
+
+def ledger_sum(field: str, *, year: int, region: str, source: str = "industrial", month: int | None = None
+               ) -> Decimal:
+    rows = LedgerMonth.objects.filter(SOURCES[source](), year=year, organization__region_id=region,
+                                      organization__is_generator=True)
     if month:
         rows = rows.filter(month=month)
     return sum(rows.values_list(field, flat=True), T(0))
 
 
+def industrial_units(region: str):
+    return Organization.objects.filter(industrial_source_q(""), region=region, is_generator=True)
+
+
+def social_units(region: str):
+    return Organization.objects.filter(region=region, is_generator=True, is_medical_institution=False).exclude(
+        industrial_source_q(""))
+
+
 # --- the hazardous waste figures of the plans, through the ledger ----------------------------------
 
 def test_banan_generates_the_plans_31000_tonnes(built, year):
-    assert ledger_sum("generated", year=year, region=BANAN) == T("31000")  # B §4.3: 3.10万t
+    assert ledger_sum("generated", year=year, region=BANAN) == T("31000")  # B §4.3: 3.10万t of industrial HW
+    assert sum(industrial_units(BANAN).values_list("annual_hazardous_waste_tonnes", flat=True), T(0)) == T("31000")
     registered = Organization.objects.filter(region=BANAN, is_generator=True, is_medical_institution=False)
     by_unit = dict(LedgerMonth.objects.filter(year=year, organization__in=registered).values_list("organization")
                    .annotate(t=Sum("generated")).values_list("organization", "t"))
     for organization in registered.filter(annual_hazardous_waste_tonnes__gt=0):
         assert T(by_unit[organization.pk]).quantize(T("0.000001")) == organization.annual_hazardous_waste_tonnes
+    # the social sources (auto repair, school labs) generate their registered tonnes on top of the plan's figure
+    social = social_units(BANAN)
+    assert set(social.values_list("industry_code", flat=True)) == {"8111", "8334"}
+    assert not [o for o in social if is_industrial_source(o.industry_code)]
+    on_top = sum(social.values_list("annual_hazardous_waste_tonnes", flat=True), T(0))
+    assert ledger_sum("generated", year=year, region=BANAN, source="social") == on_top > 200
+    assert ledger_sum("transferred_out", year=year, region=BANAN, source="social") == on_top  # all of it left
+    assert ledger_sum("closing_stock", year=year, region=BANAN, source="social", month=12) == 0
 
 
 def test_banan_stock_carried_in_transferred_and_left_at_the_year_end(built, year):
@@ -77,8 +110,8 @@ def test_banan_stock_carried_in_transferred_and_left_at_the_year_end(built, year
     assert ledger_sum("transferred_out", year=year, region=BANAN) == T("30060")  # 3.01万t incl. the 0.30万t
     assert ledger_sum("closing_stock", year=year, region=BANAN, month=12) == T("3980")  # 0.40万t
     fly_ash = ledger_sum("closing_stock", year=year, region=BANAN, month=12) - sum(
-        LedgerMonth.objects.filter(year=year, month=12, organization__region_id=BANAN, organization__is_generator=True,
-                                   organization__is_medical_institution=False).exclude(waste__category_id="HW18")
+        LedgerMonth.objects.filter(industrial_ledger(), year=year, month=12, organization__region_id=BANAN,
+                                   organization__is_generator=True).exclude(waste__category_id="HW18")
         .values_list("closing_stock", flat=True), T(0))
     assert fly_ash > T("3980") / 2  # mainly HW18
 
@@ -90,9 +123,33 @@ def test_kaizhou_declares_its_7193_58_tonnes_with_the_prior_year_stock(built, ye
     assert opening + generated == T("7193.58")  # K §4.3, incl. prior-year stock 612.71 t
     assert ledger_sum("transferred_out", year=year, region=KAIZHOU) == T("7193.58")  # harmless disposal 100 %
     assert ledger_sum("closing_stock", year=year, region=KAIZHOU, month=12) == 0
+    # K prints the figure under "（1）工业危险废物": the social sources (auto repair, labs) come on top of it
+    on_top = sum(social_units(KAIZHOU).values_list("annual_hazardous_waste_tonnes", flat=True), T(0))
+    assert ledger_sum("generated", year=year, region=KAIZHOU, source="social") == on_top > 100
+    assert ledger_sum("opening_stock", year=year, region=KAIZHOU, source="social", month=1) == 0
 
 
-def test_the_code_mix_of_the_plans(figures):
+def test_banan_industrial_hazardous_waste_intensity_is_the_plans_0_0145(built, year):
+    """工业危险废物产生强度 (hw_intensity) of the demo year: industrial HW 31,000 t ÷ industrial value added
+    213.9亿元 = 2,139,000 万元 (entered by the indicators demo) = 0.0144928 → 0.0145, the plan's figure (B: 3.10万t ÷
+    213.9亿元). While the demo spread the 31,000 t over every non-medical generator, auto-repair shops and school
+    labs included, the industrial units held 30,759.755 t and it read 0.0144."""
+    path = Region.objects.get(pk=BANAN).path
+    values = platform_values(path, year, ["ihw_generated", "hw_generated"])
+    on_top = ledger_sum("generated", year=year, region=BANAN, source="social") + ledger_sum(
+        "generated", year=year, region=BANAN, source="medical")
+    assert (values["ihw_generated"], values["hw_generated"]) == (T("31000"), T("31000") + on_top)
+    (result,) = indicators.evaluate_region(scope=ADMIN_SCOPE, region_code=BANAN, year=year, codes=["hw_intensity"])
+    assert (result.numerator, result.denominator) == (T("31000"), T("2139000"))
+    assert result.display == "0.0145"
+    stored = Evaluation.objects.get(row__plan__key="banan-2025", row__indicator__code="hw_intensity", year=year)
+    assert (stored.numerator, stored.value.quantize(T("0.0001"))) == (T("31000"), T("0.0145"))
+
+
+def test_the_code_mix_of_the_plans(figures, year):
+    # over the industrial units (the figures' rule is the indicators' industrial hazardous waste)
+    assert figures[BANAN]["generated"] == ledger_sum("generated", year=year, region=BANAN) == T("31000")
+    assert figures[BANAN]["social_generated"] == ledger_sum("generated", year=year, region=BANAN, source="social")
     banan = figures[BANAN]["generated_by_category"]
     top = ["HW18", "HW49", "HW17", "HW34", "HW06"]
     assert sum(banan[c] for c in top) == T("29567.8")  # 95.38 % of 31,000 t
@@ -109,11 +166,11 @@ def test_the_code_mix_of_the_plans(figures):
 
 def test_medical_waste_goes_to_the_licensed_plants_within_two_days(built, year):
     for region, plant in ((BANAN, "重庆同兴医疗废物处理有限公司"), (KAIZHOU, "重庆开州固体废物治理有限公司")):
-        generated = ledger_sum("generated", year=year, region=region, medical=True)
+        generated = ledger_sum("generated", year=year, region=region, source="medical")
         hospitals = Organization.objects.filter(region=region, is_medical_institution=True,
                                                 annual_hazardous_waste_tonnes__gte=tracking_demo.MEDICAL_MIN_TONNES)
         assert generated == sum(hospitals.values_list("annual_hazardous_waste_tonnes", flat=True), T(0))
-        assert ledger_sum("transferred_out", year=year, region=region, medical=True) == generated
+        assert ledger_sum("transferred_out", year=year, region=region, source="medical") == generated
         handed = ScanEvent.objects.filter(kind="handed_over", container__waste__category_id="HW01",
                                           organization__region_id=region, occurred_at__year=year)
         assert set(handed.values_list("to_organization__name", flat=True)) == {plant}

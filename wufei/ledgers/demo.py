@@ -6,9 +6,12 @@ derived from), inside `audit.acting_as("demo")`; writes go through the ledgers s
 platform administrator, reviews and the spot-check draw as the demo regulator accounts.
 
 * Ledger: `build_ledger` for the demo year and for the current year so far. The printed figures are
-  read back from LedgerMonth: Banan 31,000 t generated (3.10万t), 3,040 t carried in (0.30万t),
-  30,060 t transferred (3.01万t), 3,980 t year-end stock at its generators (0.40万t); Kaizhou
-  612.71 t carried in + 6,580.87 t generated = 7,193.58 t declared, all of it transferred.
+  read back from LedgerMonth over the industrial units (industrial hazardous waste, as the indicators'
+  ihw_* quantities count it: `catalog.services.industrial_source_q`, codes other than HW01): Banan
+  31,000 t generated (3.10万t), 3,040 t carried in (0.30万t), 30,060 t transferred (3.01万t), 3,980 t
+  year-end stock at its generators (0.40万t); Kaizhou 612.71 t carried in + 6,580.87 t generated =
+  7,193.58 t declared, all of it transferred. The social sources' hazardous waste (auto repair, labs)
+  and the medical waste are printed apart.
 * Management plans for the current year (the demo year + 1): 重庆惠科金渝 (the `generator` account's
   unit) submitted and waiting for review; 丰盛三峰 and 绿能 approved; Banan's largest chemicals unit
   returned with a comment (its planned transfers fall 30 % short of its planned generation); its
@@ -52,6 +55,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core import audit
 from wufei.core.scope import scope_for
 from wufei.ledgers import declarations, plans, solid_waste
@@ -421,7 +425,9 @@ def figures(year: int) -> dict:
     result = {}
     for region in (BANAN, KAIZHOU):
         months = LedgerMonth.objects.filter(year=year, organization__region_id=region, organization__is_generator=True)
-        industrial = months.filter(organization__is_medical_institution=False)
+        # industrial hazardous waste: what the plans' figures count (the indicators' ihw_* rule)
+        industrial = months.filter(~medical_code_q("waste__code") & industrial_source_q("organization"))
+        social = months.filter(organization__is_medical_institution=False).exclude(industrial_source_q("organization"))
         rows = list(industrial.values_list("waste_id", "month", "opening_stock", "generated", "transferred_out",
                                            "closing_stock"))
         generated_by, opening_by, closing_by = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
@@ -440,12 +446,15 @@ def figures(year: int) -> dict:
             "generated_by_category": dict(generated_by),
             "opening_by_category": dict(opening_by),
             "closing_by_category": dict(closing_by),
+            "social_generated": _sum(social.values_list("generated", flat=True)),
+            "social_transferred": _sum(social.values_list("transferred_out", flat=True)),
             "medical_generated": _sum(medical.values_list("generated", flat=True)),
             "medical_transferred": _sum(medical.values_list("transferred_out", flat=True)),
         }
-        disposed = ScanEvent.objects.filter(kind__in=[ScanKind.UTILIZED, ScanKind.DISPOSED],
+        disposed = ScanEvent.objects.filter(~medical_code_q("container__waste__code")
+                                            & industrial_source_q("container__organization"),
+                                            kind__in=[ScanKind.UTILIZED, ScanKind.DISPOSED],
                                             container__organization__region_id=region,
-                                            container__organization__is_medical_institution=False,
                                             container__origin=ContainerOrigin.PRODUCED,
                                             occurred_at__gte=at(dt.date(year, 1, 1)),
                                             occurred_at__lt=at(dt.date(year + 1, 1, 1)))
@@ -490,6 +499,9 @@ def report(year: int) -> list[str]:
         f"Kaizhou {year} top three HW08, HW18, HW49: {k_top:.6f} t = {_share(k_top, k_all)} (plan: 95.66 %); "
         f"landfilled (D1) {k['landfilled']:.6f} t (plan: 6904.28 t — not reproducible together with the top three, "
         f"see wufei/tracking/demo.py)",
+        f"social-source HW {year} (auto repair, labs; not industrial, on top of the plans' figures): Banan generated "
+        f"{b['social_generated']:.6f} t, transferred {b['social_transferred']:.6f} t; Kaizhou generated "
+        f"{k['social_generated']:.6f} t, transferred {k['social_transferred']:.6f} t",
         f"medical waste {year}: Banan {b['medical_generated']:.6f} t, Kaizhou {k['medical_generated']:.6f} t from the "
         f"registered hospitals of ≥ 10 t/a (plans: 439 t from 440 institutions, 664.68 t from 56: scaled down)",
         f"GISW Banan {year}: generated {bg['generated']:.3f} t (plan: 70.89万t), utilised {bg['utilized']:.3f} t "

@@ -40,7 +40,7 @@ recorded for them with `tracking.services.bulk_record`; no history container is 
   to pick up), one in transit to 盛清 (for the `receiver` to receive) and one received by 盛清
   (to process).
 * Weighbridge discrepancies beyond the 5 % tolerance: −9 % (惠科金渝 → 璧山) and +7 % (the
-  largest Kaizhou generator → 禾润中天).
+  largest Kaizhou industrial generator → 禾润中天).
 * Cross-province: two fictitious licensed receivers registered as a platform administrator —
   in 内江市东兴区 (511011, Sichuan) and 清镇市 (520181, Guizhou), with their permits; regulator
   accounts `sichuan-province` and `guizhou-province` (and `chongqing-province` unless a demo
@@ -76,6 +76,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from wufei.catalog.services import industrial_source_q
 from wufei.core import audit
 from wufei.core.scope import Scope, scope_for
 from wufei.manifests import crossprovince, services
@@ -870,8 +871,8 @@ class _Live:
     def _largest_other_banan_unit(self, *excluded: Organization) -> Organization:
         skip = {o.pk for o in excluded} | set(Organization.objects.filter(
             name__in=[name for name, _cells in INCINERATORS.values()]).values_list("pk", flat=True))
-        candidates = [o for o in Organization.objects.filter(region_id=BANAN, is_generator=True,
-                                                             is_medical_institution=False)
+        candidates = [o for o in Organization.objects.filter(industrial_source_q(""), region_id=BANAN,
+                                                             is_generator=True)
                       .exclude(industry_code="3360").select_related("region")
                       if o.pk not in skip and o.pk in self.sites]
         return max(candidates, key=lambda o: (o.annual_hazardous_waste_tonnes, o.name))
@@ -879,8 +880,8 @@ class _Live:
     def _largest_kaizhou_unit(self) -> Organization:
         skip = set(Organization.objects.filter(name__in=[name for name, _cells in INCINERATORS.values()])
                    .values_list("pk", flat=True))
-        candidates = [o for o in Organization.objects.filter(region_id=KAIZHOU, is_generator=True,
-                                                             is_medical_institution=False).select_related("region")
+        candidates = [o for o in Organization.objects.filter(industrial_source_q(""), region_id=KAIZHOU,
+                                                             is_generator=True).select_related("region")
                       if o.pk not in skip and Site.objects.filter(organization=o, kind=Site.Kind.STORAGE).exists()]
         return max(candidates, key=lambda o: (o.annual_hazardous_waste_tonnes, o.name))
 

@@ -78,9 +78,18 @@ health centres, auto-repair shops (B: 224 in the district), school and testing l
 a small-volume collector (B key project 13) and four out-of-district licensed operators in the
 districts the plan names as destinations of Banan's HW (长寿、忠县、璧山、永川, B §4.3). USCCs,
 addresses, coordinates, people and phone numbers of *all* units, named or not, are synthetic.
-Banan gets 49 industrial HW generators (B §4.3: 49 enterprises). The annual HW tonnes of each
-district's non-medical generators add up to the plan's total (B 3.10万t, K 7193.58 t); the
-municipal incinerator of each district (丰盛三峰, 绿能) takes the remainder.
+Banan gets 49 industrial HW generators (B §4.3: 49 enterprises). The plans' hazardous waste totals
+(B 3.10万t, K 7193.58 t) are industrial hazardous waste: the annual HW tonnes of each district's
+*industrial* generators add up to them — industrial by the one rule the indicators use,
+`catalog.services.is_industrial_source` (GB/T 4754 sections B–D, never a medical institution) — and
+the municipal incinerator of each district (丰盛三峰, 绿能) takes the remainder. The social sources
+(auto-repair shops 8111, school labs 8334, testing and agricultural labs 7452 / 7511: 社会源危险废物,
+which B §4.3 counts apart from its industrial figure, "（2）社会源危险废物", and K names in a task of
+its own, "加强社会源危险废物管理") generate their own tonnes on top of the plan's figure, as do the
+medical institutions.
+Kaizhou: K prints 7193.58 t under the heading "（1）工业危险废物" (medical waste is "（2）", the social
+sources a task of their own), and the same paragraph's disposal figures speak of 工业危险废物: the
+figure covers the industrial units, so the same rule applies to it.
 """
 
 import datetime as dt
@@ -113,7 +122,9 @@ DEMO_EMAIL_DOMAIN = "demo.wufei.invalid"  # marks the accounts the demo created 
 ADMIN_SCOPE = Scope(is_platform_admin=True, username=DEMO_ACTOR)
 
 CHONGQING, BANAN, KAIZHOU = "500000", "500113", "500154"
-HW_TOTAL = {BANAN: Decimal("31000"), KAIZHOU: Decimal("7193.58")}  # B §4.3 3.10万t; K §4.3 7193.58 t
+# industrial hazardous waste of the plans (of the industrial sources only, see the module docstring):
+# B §4.3 工业危险废物 3.10万t; K §4.3 （1）工业危险废物 7193.58 t (incl. the prior-year stock)
+HW_TOTAL = {BANAN: Decimal("31000"), KAIZHOU: Decimal("7193.58")}
 CENTER = {BANAN: (106.54, 29.40), KAIZHOU: (108.39, 31.16)}
 DISTRICT_NAME = {BANAN: "巴南区", KAIZHOU: "开州区"}
 PHONE_PREFIX = {BANAN: "023-66", KAIZHOU: "023-52"}
@@ -664,12 +675,20 @@ def _organization_data(unit: Unit) -> dict:
     }
 
 
+def is_industrial(unit: Unit) -> bool:
+    """Whether a demo unit is an industrial source, by the indicators' rule (`catalog.is_industrial_source`)."""
+    return catalog.is_industrial_source(unit.industry[0], is_medical_institution="medical_institution" in unit.roles)
+
+
 def _complete_totals(units: list[Unit]) -> None:
-    """Give each district's incinerator the HW tonnes that make the district total the plan's figure."""
+    """Give each district's incinerator the HW tonnes that make the district's industrial total the plan's figure
+    (social sources and medical institutions generate on top of it)."""
     for region, total in HW_TOTAL.items():
         (remainder,) = [u for u in units if u.remainder_of == region]
+        if not is_industrial(remainder):
+            raise RuntimeError(f"demo: {remainder.name} completes an industrial total and is not industrial")
         others = sum((u.tonnes for u in units if u.region == region and "generator" in u.roles
-                      and "medical_institution" not in u.roles and u is not remainder), Decimal(0))
+                      and is_industrial(u) and u is not remainder), Decimal(0))
         remainder.tonnes = total - others
         if remainder.tonnes < 100:
             raise RuntimeError(f"demo tonnes of {region} exceed the plan's total {total}")

@@ -9,23 +9,33 @@ containers that are meant to be near or over a storage limit *now*.
 What it reproduces (B = Banan plan, K = Kaizhou plan; shared/research/seeds_001_004.md §4.3):
 
 * Banan industrial hazardous waste 2025: 31,000 t generated (3.10万t) by its registered
-  non-medical generators, each generating exactly its registered annual_hazardous_waste_tonnes.
-  Codes: the top five categories HW18, HW49, HW17, HW34, HW06 make 95.38 % (29,567.8 t), in
-  that order, and every other category is smaller than HW06 (BANAN_CATEGORIES).
+  industrial generators (`catalog.services.is_industrial_source`, the rule of the indicators'
+  ihw_* quantities: GB/T 4754 sections B–D, never a medical institution), each generating exactly
+  its registered annual_hazardous_waste_tonnes. Codes: the top five categories HW18, HW49, HW17,
+  HW34, HW06 make 95.38 % (29,567.8 t) of it, in that order, and every other category is smaller
+  than HW06 (BANAN_CATEGORIES). The prior-year stock, the transfers and the year-end stock below
+  are the industrial units' too.
   Prior-year stock: 3,040 t (0.30万t) recorded as containers produced in Oct–Dec of the year
   before and still in storage on 1 January; all of it leaves in the year. Transferred in the year:
   30,060 t (3.01万t, the prior-year stock included). Year-end stock: 3,980 t (0.40万t), mainly
-  HW18 fly ash at 丰盛三峰 (the rest spread over the units that have a storage facility, 75 % of
+  HW18 fly ash at 丰盛三峰 (the rest spread over the industrial units that have a storage facility, 75 % of
   their capacity at most). The registered storage capacities cannot hold 0.40万t otherwise: the
   fly ash (about 2,400 t) exceeds the 1,500 t the registry demo assumed for 丰盛's fly-ash store.
-* Kaizhou: declared 7,193.58 t *including* the prior-year stock of 612.71 t (K). The registered
-  annual tonnes of each unit are its declared figure, so 612.71 t are containers produced in
-  Oct–Dec of the year before and in storage on 1 January, and 6,580.87 t are generated in the
-  year. Harmless disposal 100 %: everything leaves by the end of the year (year-end stock 0).
-  Top three HW08, HW18, HW49 = 95.66 % (the rest, 312.20 t, is HW17, HW06, HW12, HW02).
+* Kaizhou: declared 7,193.58 t of industrial hazardous waste (K "（1）工业危险废物", the same rule)
+  *including* the prior-year stock of 612.71 t. The registered annual tonnes of each industrial
+  unit are its declared figure, so 612.71 t are containers produced in Oct–Dec of the year before
+  and in storage on 1 January, and 6,580.87 t are generated in the year. Harmless disposal 100 %:
+  everything leaves by the end of the year (year-end stock 0).
+  Top three HW08, HW18, HW49 = 95.66 % of the industrial units' 7,193.58 t (the rest, 312.20 t, is
+  HW17, HW06, HW12, HW02).
   Not reproduced: "industrial HW landfilled 6,904.28 t" (K indicator 22) contradicts the top
   three: waste oil cannot be landfilled, so 289.30 t left for everything not landfilled would
   make HW17 (the only other landfillable category) larger than HW08.
+* Social-source hazardous waste (社会源: auto-repair shops, school, testing and agricultural labs, not
+  industrial by that rule) comes on top of the plans' figures: each such unit generates its
+  registered tonnes in the demo year with the codes of its industry's profile (PROFILES, not fitted
+  to the plans' category totals), carries no stock into or out of the year (it all leaves in the
+  year) and ships to the same receivers (Banan ≈240 t, Kaizhou ≈151 t).
 * Medical waste: the registry demo registers 18 of Banan's 440 medical institutions (212.7 t)
   and 14 of Kaizhou's 56 (343.6 t). The demo records containers for the hospitals among them
   (≥ MEDICAL_MIN_TONNES t/a: 4 in each district), each generating its registered tonnes, picked
@@ -80,6 +90,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from wufei.catalog.models import TreatmentMethod
+from wufei.catalog.services import is_industrial_source
 from wufei.core import audit
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
@@ -249,6 +260,7 @@ class Unit:
     storage: Site | None
     production: Site | None
     medical: bool = False
+    industrial: bool = True  # an industrial source (catalog.services.is_industrial_source): the plans' figures
 
 
 @dataclass
@@ -290,9 +302,11 @@ def _units() -> dict[str, list[Unit]]:
         sites = list(organization.sites.all())
         storage = next((s for s in sites if s.kind == Site.Kind.STORAGE and s.is_active), None)
         production = next((s for s in sites if s.kind == Site.Kind.PRODUCTION), None)
-        units[organization.region_id].append(Unit(organization, organization.region_id,
-                                                  organization.annual_hazardous_waste_tonnes, storage, production,
-                                                  medical=organization.is_medical_institution))
+        units[organization.region_id].append(Unit(
+            organization, organization.region_id, organization.annual_hazardous_waste_tonnes, storage, production,
+            medical=organization.is_medical_institution,
+            industrial=is_industrial_source(organization.industry_code,
+                                            is_medical_institution=organization.is_medical_institution)))
     return units
 
 
@@ -366,29 +380,40 @@ def _split(total: Decimal, weights: dict[str, float]) -> dict[str, Decimal]:
 
 
 def _streams(units: dict[str, list[Unit]]) -> list[Stream]:
+    """The streams of the non-medical generators: the industrial units' fitted to the plan's figures (district
+    total, category totals, stocks), the social sources' from their industry's profile, on top."""
     streams = []
     for region, targets in ((BANAN, BANAN_CATEGORIES), (KAIZHOU, KAIZHOU_CATEGORIES)):
-        industrial = [u for u in units[region] if not u.medical]
+        industrial = [u for u in units[region] if u.industrial]
         if sum((u.annual for u in industrial), ZERO) != HW_TOTAL[region]:
-            raise RuntimeError(f"demo: the registry's {region} generators do not add up to {HW_TOTAL[region]} t")
+            raise RuntimeError(f"demo: the registry's {region} industrial generators do not add up to "
+                               f"{HW_TOTAL[region]} t")
         incinerator, cells = INCINERATORS[region]
         (fixed_unit,) = [u for u in industrial if u.organization.name == incinerator]
         fixed = {incinerator: {**cells, "HW49": fixed_unit.annual - sum(cells.values(), ZERO)}}
         fitted = _fit(industrial, targets, fixed)
-        for unit in industrial:
-            for cat, tonnes in sorted(fitted[unit.organization.name].items()):
-                if tonnes <= 0:
-                    continue
-                for code, amount in _split(tonnes, _codes_of(unit, cat)).items():
+        for unit in units[region]:
+            if unit.medical:
+                continue
+            if unit.industrial:
+                for cat, tonnes in sorted(fitted[unit.organization.name].items()):
+                    if tonnes <= 0:
+                        continue
+                    for code, amount in _split(tonnes, _codes_of(unit, cat)).items():
+                        if amount > 0:
+                            streams.append(Stream(unit, code, amount))
+            else:  # a social source: its own tonnes, its profile's codes
+                profile = PROFILES.get(unit.organization.industry_code, DEFAULT_PROFILE)
+                for code, amount in sorted(_split(unit.annual, profile).items()):
                     if amount > 0:
                         streams.append(Stream(unit, code, amount))
-        _stocks([s for s in streams if s.unit.region == region], region)
+        _stocks([s for s in streams if s.unit.region == region and s.unit.industrial], region)
     return streams
 
 
 def _stocks(streams: list[Stream], region: str) -> None:
-    """Spread the prior-year and year-end stock over the units with a storage facility (the incinerator's
-    fly ash takes what the others do not hold)."""
+    """Spread the prior-year and year-end stock over the (industrial) units with a storage facility (the
+    incinerator's fly ash takes what the others do not hold)."""
     incinerator = INCINERATORS[region][0]
     for attr, totals, share in (("prior", PRIOR_STOCK, Decimal("0.75")), ("closing", YEAR_END_STOCK,
                                                                            Decimal("0.75"))):
@@ -1003,12 +1028,14 @@ def _stock_summary(planned: dict) -> list[str]:
     for unit, _boxes, _pickups in planned["medical"].values():
         medical[unit.region] += unit.annual
     for region, name in ((BANAN, "Banan"), (KAIZHOU, "Kaizhou")):
-        streams = [s for s in planned["streams"] if s.unit.region == region]
+        streams = [s for s in planned["streams"] if s.unit.region == region and s.unit.industrial]
         generated = sum((s.generated for s in streams), ZERO)
         prior = sum((s.prior for s in streams), ZERO)
         closing = sum((s.closing for s in streams), ZERO)
+        social = [s for s in planned["streams"] if s.unit.region == region and not s.unit.industrial]
         lines.append(f"{name} {year}: industrial HW containers generated {generated:.3f} t, carried in {prior:.3f} t, "
-                     f"year-end stock {closing:.3f} t")
+                     f"year-end stock {closing:.3f} t; social-source HW (auto repair, labs) on top "
+                     f"{sum((s.generated for s in social), ZERO):.3f} t")
     lines.append(f"medical waste {year}: Banan {medical[BANAN]:.3f} t, Kaizhou {medical[KAIZHOU]:.3f} t "
                  f"(hospitals of ≥ {MEDICAL_MIN_TONNES} t/a only; plans: 439 t and 664.68 t from 440 and 56 units)")
     return lines
