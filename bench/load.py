@@ -64,8 +64,9 @@ def person(label, unit=None, role="admin"):
     return issue_token(user=user, name="load benchmark")[1]
 carrier = org("压测运输公司", ["transporter"])
 receiver = org("压测处置中心", ["receiver"])
-services.add_permit(scope=admin, data={"organization": receiver.uscc, "number": "渝危废压测1号", "kind": "comprehensive",
-    "valid_from": today - dt.timedelta(days=10), "valid_until": today + dt.timedelta(days=300)},
+services.add_permit(scope=admin, data={"organization": receiver.uscc, "number": "渝危废压测1号",
+    "kind": "comprehensive", "valid_from": today - dt.timedelta(days=10),
+    "valid_until": today + dt.timedelta(days=300)},
     lines=[{"waste": "HW06", "annual_capacity_tonnes": Decimal("100000"), "methods": ["D10"]}])
 world = {"generators": [], "drivers": [], "receivers": [], "regulators": [], "receiver": receiver.pk,
          "carrier": carrier.pk}
@@ -261,10 +262,16 @@ def main() -> None:
     _run(env, "-m", "wufei", "migrate", "-v", "0")
     world = json.loads(_run(env, "-c", SETUP, str(args.generators)).strip().splitlines()[-1])
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "wufei", "serve", "--bind", f"127.0.0.1:{port}"], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "w"))
-    worker = subprocess.Popen([sys.executable, "-m", "wufei", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "worker.log", "w"))
+    with open(work / "serve.log", "w") as serve_log, open(work / "worker.log", "w") as worker_log:
+        server = subprocess.Popen([sys.executable, "-m", "wufei", "serve", "--bind", f"127.0.0.1:{port}"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=serve_log)
+        worker = subprocess.Popen([sys.executable, "-m", "wufei", "worker"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=worker_log)
+        _measure(args, env, world, port, server, worker)
+
+
+def _measure(args, env, world, port, server, worker) -> None:
+    work = Path(env["WUFEI_WORK_DIR"])
     try:
         import urllib.request
 
