@@ -428,6 +428,7 @@ def test_every_collected_container_traces_to_its_final_method_and_each_party_see
     trace = shop_a.get(f"trace/{containers['a_oil'][0]}")
     assert ([p["organization_id"] for p in trace["custody"]], trace["events"][-1]["kind"], trace["successors"]) == (
         [ids["a"], ids["collector"]], "merged", [])
+    assert trace["events"][-1]["related_container"] is None  # the tote it went into is not shop A's to know
     assert [(line["code"], line["method"]) for line in
             shop_a.get(f"manifests/{story['collections']['a']}")["lines"]] == [("900-214-08", "R9"),
                                                                                ("900-041-49", "D10")]

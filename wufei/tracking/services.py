@@ -397,6 +397,11 @@ def trace(scope: Scope, code: str) -> dict:
         return result
 
     events = list(events_of(container))
+    related = {e.related_container_id for e in events if e.related_container_id}
+    shown = set(visible.filter(pk__in=related).values_list("pk", flat=True)) if related else set()
+    for event in events:  # a package made of it that the caller may not see is not named either
+        if event.related_container_id and event.related_container_id not in shown:
+            event.related_container_id, event.related_container = None, None
     return {"container": container, "events": events, "sources": sources(container),
             "successors": successors(container), "custody": custody_of(container, events)}
 
