@@ -2,8 +2,10 @@
 the follow-up with the secret."""
 
 import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -26,7 +28,10 @@ def test_form_lists_the_installation_districts(districts):
     html = response.content.decode()
     assert f'value="{BANAN}"' in html and f'value="{KAIZHOU}"' in html
     assert 'value="110101"' not in html  # Beijing is nobody's here
-    assert 'name="website"' in html and 'id="use-location"' in html and "navigator.geolocation" in html
+    assert 'name="website"' in html and 'id="use-location"' in html
+    # the location button's script is a static file (no inline script under the CSP)
+    assert '/static/cases/report.js' in html and "<script>" not in html
+    assert "navigator.geolocation" in Path(finders.find("cases/report.js")).read_text(encoding="utf-8")
     assert {r.code for r in services.public_regions()} == {BANAN, KAIZHOU}
 
 
