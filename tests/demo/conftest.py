@@ -14,6 +14,7 @@ from django.test import override_settings
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "/tests/demo/" in str(item.path).replace("\\", "/"):

@@ -15,7 +15,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from wufei.registry.models import DepartmentMembership, RegulatorMembership
 
@@ -64,21 +65,48 @@ class Party:
                          expect=expect)
 
 
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """A story module runs on one xdist worker (bin/test passes --dist loadgroup), so its story is told once."""
+    for item in items:
+        if "/tests/scenarios/test_" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group(f"scenario-{item.path.stem}"))
+
+
+@pytest.fixture(scope="module")
+def story_db(django_db_setup, django_db_blocker):
+    """One transaction for a module's story, rolled back after its last test: the story's setup (a module-scoped
+    fixture built on `module_people`) runs once, and each test runs in a savepoint of its own on top of it
+    (pytest-django's `db`), so what one test changes the next one does not see."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def module_people(story_db):
+    """`people` for a story told once per module (see story_db)."""
+    return _make_person
+
+
 @pytest.fixture
 def people(db, settings):
     """make(label, regulator_of=None, department=None) -> Party: an account, optionally a regulator or a
     department officer (the memberships an administrator grants); enterprise roles are given through the API."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    return _make_person
 
-    def make(label: str, *, regulator_of: str | None = None, department=None) -> Party:
-        user = get_user_model().objects.create_user(username=label, password=PASSWORD)
-        if regulator_of:
-            RegulatorMembership.objects.create(user=user, region_id=regulator_of, authority=f"{label}")
-        if department is not None:
-            DepartmentMembership.objects.create(user=user, department=department)
-        return Party(user, label)
 
-    return make
+def _make_person(label: str, *, regulator_of: str | None = None, department=None) -> Party:
+    user = get_user_model().objects.create_user(username=label, password=PASSWORD)
+    if regulator_of:
+        RegulatorMembership.objects.create(user=user, region_id=regulator_of, authority=f"{label}")
+    if department is not None:
+        DepartmentMembership.objects.create(user=user, department=department)
+    return Party(user, label)
 
 
 def command(*args) -> str:

@@ -123,8 +123,15 @@ def _draft(person, generator, receiver, codes, carrier, vehicle, method, kind="h
 
 
 @pytest.fixture
-def year_of_banan(people):
+def year_of_banan(told_year_of_banan, db):
+    """The story, with the test in a savepoint of its own."""
+    return told_year_of_banan
+
+
+@pytest.fixture(scope="module")
+def told_year_of_banan(module_people):
     """The story up to the alerts scan, as the module docstring tells it; returns who and what for the checks."""
+    people = module_people
     banan, city, sichuan = (people("banan-regulator", regulator_of=BANAN), people("city-regulator",
                             regulator_of=CHONGQING), people("sichuan-regulator", regulator_of=SICHUAN))
     plant = _unit(banan, "巴南精细化工有限公司", BANAN, 1, ["generator"], "150")

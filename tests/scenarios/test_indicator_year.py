@@ -118,6 +118,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -200,9 +201,19 @@ def _sheets(party, plan_id: int, year: int) -> tuple[dict, dict]:
 
 
 @pytest.fixture
-def indicator_year(people, settings, tmp_path):
+def indicator_year(told_indicator_year, db):
+    """The story, with the test in a savepoint of its own."""
+    return told_indicator_year
+
+
+@pytest.fixture(scope="module")
+def told_indicator_year(module_people, tmp_path_factory):
     """The story up to the evaluation, as the module docstring tells it; returns who and what for the checks."""
-    settings.MEDIA_ROOT = tmp_path
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("indicator-year")):
+        yield _tell_indicator_year(module_people)
+
+
+def _tell_indicator_year(people):
     year = timezone.localdate().year
     today = timezone.localdate()
     departments = {key: Department.objects.create(name=name, region_id=BANAN) for key, name in (
