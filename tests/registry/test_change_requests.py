@@ -2,6 +2,7 @@
 of its region approves. A Banan plating works declares 150 t/a of hazardous waste: key supervision (≥ 100 t)."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -157,3 +158,29 @@ def test_a_new_operating_permit_on_request_makes_the_unit_a_receiver(works):
     assert unit.roles == ["generator", "receiver"] and unit.supervision_basis["rule"] == "operating_permit"
     assert [(line.category_id, line.annual_capacity_tonnes) for line in unit.permits.get().lines.all()] == [
         ("HW17", 3000)]
+
+
+def test_pages_file_on_the_unit_page_and_decide_on_the_regulator_side(works, member_of, client_for):
+    page_url = f"/registry/organizations/{works['unit'].pk}/"
+    page = works["enterprise"].get(page_url).content.decode()
+    assert re.findall(r'data-request-field="([a-z_]+)"', page) == ["annual_hazardous_waste_tonnes", "roles", "region"]
+    driver_page = client_for(member_of(works["unit"], "driver")).get(page_url).content.decode()
+    assert "data-request-field" not in driver_page and "data-change-request" not in driver_page
+
+    filed = works["enterprise"].post(f"{page_url}change-requests/", {
+        "field": "annual_hazardous_waste_tonnes", "value": "12", "reason": "工艺改造后产生量下降",
+        "file": SimpleUploadedFile("环评批复.pdf", b"%PDF-1.4")}, follow=True)
+    page = filed.content.decode()
+    assert 'data-status="pending"' in page and "150.000 t" in page and "12.000 t" in page and "环评批复.pdf" in page
+    assert 'data-testid="request-annual_hazardous_waste_tonnes"' not in page  # one pending request per field
+    assert 'data-testid="request-roles"' in page
+
+    waiting = works["regulator"].get("/registry/change-requests/").content.decode()
+    row = ChangeRequest.objects.get()
+    assert f'data-change-request="{row.pk}"' in waiting and "巴南电镀厂" in waiting
+    assert f'data-testid="approve-{row.pk}"' in works["regulator"].get(page_url).content.decode()
+    decided = works["regulator"].post(f"/registry/change-requests/{row.pk}/decide/",
+                                      {"version": row.version, "decision": "approve"}, follow=True)
+    assert 'data-status="approved"' in decided.content.decode()
+    works["unit"].refresh_from_db()
+    assert works["unit"].supervision_class == "simplified"  # 12 t: at least 10 t, below 100 t

@@ -22,7 +22,7 @@ router = Router(tags=["registry"])
 
 
 @router.get("/change-requests", response=ChangeRequestPage)
-def list_requests(request, status: str | None = None, organization: int | None = None, cursor: str | None = None,
+def list_change_requests(request, status: str | None = None, organization: int | None = None, cursor: str | None = None,
                   limit: int = 50):
     rows = changes.requests_for(scope_of(request), status=status, organization_id=organization)
     items, next_cursor = page(rows, cursor=cursor, limit=limit)
@@ -30,7 +30,7 @@ def list_requests(request, status: str | None = None, organization: int | None =
 
 
 @router.post("/organizations/{organization_id}/change-requests", response={201: ChangeRequestOut})
-def file_request(request, organization_id: int, payload: ChangeRequestIn):
+def file_change_request(request, organization_id: int, payload: ChangeRequestIn):
     """File a change of a field that decides the unit's supervision; the old value stays until approved."""
     row = changes.file_request(scope=scope_of(request), organization_id=organization_id, field=payload.field,
                                value=payload.value, reason=payload.reason, permit_id=payload.permit)
@@ -38,31 +38,31 @@ def file_request(request, organization_id: int, payload: ChangeRequestIn):
 
 
 @router.get("/change-requests/{request_id}", response=ChangeRequestOut)
-def get_request(request, request_id: int):
+def get_change_request(request, request_id: int):
     return changes.get_request(scope_of(request), request_id)
 
 
 @router.post("/change-requests/{request_id}/approve", response=ChangeRequestOut)
-def approve(request, request_id: int, payload: DecisionIn):
+def approve_change_request(request, request_id: int, payload: DecisionIn):
     """The regulator of the unit's region applies the change (409 base_changed if the value in force moved)."""
     return changes.approve(scope=scope_of(request), request_id=request_id, version=payload.version,
                            reason=payload.reason)
 
 
 @router.post("/change-requests/{request_id}/refuse", response=ChangeRequestOut)
-def refuse(request, request_id: int, payload: DecisionIn):
+def refuse_change_request(request, request_id: int, payload: DecisionIn):
     return changes.refuse(scope=scope_of(request), request_id=request_id, version=payload.version,
                           reason=payload.reason)
 
 
 @router.post("/change-requests/{request_id}/attachments", response={201: ChangeRequestAttachmentOut})
-def add_attachment(request, request_id: int, file: UploadedFile = File(...)):
+def add_change_request_attachment(request, request_id: int, file: UploadedFile = File(...)):
     """A supporting file (pdf, images, office files, zip; 20 MB at most) while the request waits."""
     return Status(201, changes.add_attachment(scope=scope_of(request), request_id=request_id, file=file))
 
 
 @router.get("/change-requests/{request_id}/attachments/{attachment_id}")
-def download_attachment(request, request_id: int, attachment_id: int):
+def download_change_request_attachment(request, request_id: int, attachment_id: int):
     row = changes.get_request(scope_of(request), request_id)
     attachment = row.attachments.filter(pk=attachment_id).first()
     if attachment is None:
