@@ -184,3 +184,29 @@ def test_pages_file_on_the_unit_page_and_decide_on_the_regulator_side(works, mem
     assert 'data-status="approved"' in decided.content.decode()
     works["unit"].refresh_from_db()
     assert works["unit"].supervision_class == "simplified"  # 12 t: at least 10 t, below 100 t
+
+
+def test_an_own_disposal_facility_changes_kind_only_on_request(make_org, member_of, regulator_of, client_for,
+                                                               make_site):
+    """A unit with its own disposal facility is key-supervised whatever its tonnes (HJ 1259-2022)."""
+    unit = make_org("巴南焚烧厂", region=BANAN, annual_hazardous_waste_tonnes=Decimal(2))
+    furnace = make_site(unit, kind="self_disposal", name="自建焚烧炉")
+    refresh_supervision_class(unit)
+    assert unit.supervision_class == "key"
+    enterprise, regulator = client_for(member_of(unit, "admin")), client_for(regulator_of(BANAN))
+    renamed = send(enterprise, "patch", f"/api/v1/sites/{furnace.pk}", {"version": furnace.version, "name": "1号炉"})
+    assert renamed.status_code == 200
+    relabelled = send(enterprise, "patch", f"/api/v1/sites/{furnace.pk}",
+                      {"version": renamed.json()["version"], "kind": "storage"})
+    assert relabelled.status_code == 403 and relabelled.json()["code"] == "change_request_required"
+    unit.refresh_from_db()
+    assert unit.supervision_class == "key"
+
+    request = send(enterprise, "post", f"/api/v1/organizations/{unit.pk}/change-requests",
+                   {"field": "site_kind", "site": furnace.pk, "value": "storage", "reason": "焚烧炉已拆除"}).json()
+    assert (request["base_value"], request["value"]) == ("self_disposal", "storage")
+    approved = send(regulator, "post", f"/api/v1/change-requests/{request['id']}/approve",
+                    {"version": request["version"]})
+    assert approved.status_code == 200, approved.content
+    unit.refresh_from_db()
+    assert unit.supervision_class == "registered"  # 2 t < 10 t, no own facility any more

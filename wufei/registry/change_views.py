@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wufei.core.errors import NotFound, WufeiError
 from wufei.core.scope import Scope, request_scope
 from wufei.registry import changes
-from wufei.registry.models import ChangeRequest, Organization
+from wufei.registry.models import ChangeRequest, Organization, Site
 
 # The fields a unit can request on its page; permits are requested through the API (a permit and its lines).
 PAGE_FIELDS = (ChangeRequest.Field.ANNUAL_HAZARDOUS_WASTE_TONNES, ChangeRequest.Field.ROLES,
@@ -37,6 +37,8 @@ def describe(field: str, value) -> str:
             return f"{get_region(value).name} ({value})"
         except WufeiError:
             return str(value)
+    if field == ChangeRequest.Field.SITE_KIND:
+        return str(dict(Site.Kind.choices).get(value, value))
     lines = "; ".join(f"{line['waste']} {float(line['annual_capacity_tonnes']):,.3f} t/a" for line in value["lines"])
     return f"{value['number']} · {value['valid_from']} – {value['valid_until']} · {lines}"
 

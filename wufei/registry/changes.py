@@ -1,12 +1,13 @@
 """Change requests (变更申请): what decides how a unit is supervised changes only when its regulator agrees.
 
 The unit's writers (admin, member) file a request for one field — the declared annual tonnes, the roles, the
-region, or an operating permit (a new one, or the replacement of one it holds, with its lines) — with a reason
-and optional files. The value in force does not move until the regulator of the unit's region approves: the
-change then goes through the registry's own services with the regulator's scope (validation, class recomputed,
-audit chain old → new, noting the request). The regulator may refuse with a reason; nothing changes then.
-A unit has one pending request per field (per permit); approving one whose value in force moved since it was
-filed is refused (409 base_changed): the regulator refuses it and the unit files again against the new value.
+region, an operating permit (a new one, or the replacement of one it holds, with its lines) or the kind of a
+site (an own utilization / disposal facility makes the unit key-supervised) — with a reason and optional files.
+The value in force does not move until the regulator of the unit's region approves: the change then goes
+through the registry's own services with the regulator's scope (validation, class recomputed, audit chain
+old → new, noting the request). The regulator may refuse with a reason; nothing changes then.
+A unit has one pending request per field (per permit, per site); approving one whose value in force moved since
+it was filed is refused (409 base_changed): the regulator refuses it and the unit files again.
 """
 
 import hashlib
@@ -22,7 +23,7 @@ from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import rules, services
-from wufei.registry.models import ChangeRequest, ChangeRequestAttachment, OperatingPermit, Organization
+from wufei.registry.models import ChangeRequest, ChangeRequestAttachment, OperatingPermit, Organization, Site
 
 Field, Status = ChangeRequest.Field, ChangeRequest.Status
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -38,7 +39,7 @@ def _invalid(errors: list[dict]):
 
 
 def _organization_value(name: str) -> Callable:
-    def parse(organization: Organization, value, permit):
+    def parse(organization: Organization, value, target):
         values, errors = clean({name: rules.ORGANIZATION[name]}, {name: value})
         if not errors and name == "roles" and not values["roles"]:
             errors = [{"field": "", "message": _("at least one role is required")}]
@@ -52,7 +53,7 @@ def _organization_value(name: str) -> Callable:
 
 
 def _organization_current(name: str) -> Callable:
-    return lambda organization, permit: services.supervised_value(organization, name)
+    return lambda organization, target: services.supervised_value(organization, name)
 
 
 def _apply_organization_value(name: str) -> Callable:
@@ -106,17 +107,32 @@ def _apply_permit(scope: Scope, request: ChangeRequest, organization: Organizati
                                 version=request.permit.version)
 
 
+def _parse_site_kind(organization: Organization, value, site: Site | None) -> str:
+    values, errors = clean({"kind": rules.SITE["kind"]}, {"kind": value})
+    if errors:
+        raise _invalid([{**e, "field": ""} for e in errors])
+    return values["kind"]
+
+
+def _apply_site_kind(scope: Scope, request: ChangeRequest, organization: Organization) -> None:
+    services.update_site(scope=scope, site_id=request.site_id, data={"kind": request.value},
+                         version=request.site.version, audit_note=_("change request %(id)s") % {"id": request.pk})
+
+
 @dataclass(frozen=True)
 class Requestable:
-    parse: Callable  # (organization, raw value, permit) -> plain JSON value; raises ValidationFailed
-    current: Callable  # (organization, permit) -> plain JSON value in force
+    parse: Callable  # (organization, raw value, target permit or site) -> plain JSON value; raises ValidationFailed
+    current: Callable  # (organization, target) -> plain JSON value in force
     apply: Callable  # (regulator scope, request, organization) -> None
+    target: str = ""  # "permit" (optional: none is a new permit) or "site" (required)
 
 
 REQUESTABLE = {
     **{name: Requestable(_organization_value(name), _organization_current(name), _apply_organization_value(name))
        for name in services.SUPERVISED_FIELDS},
-    Field.PERMIT.value: Requestable(_parse_permit, _permit_current, _apply_permit),
+    Field.PERMIT.value: Requestable(_parse_permit, _permit_current, _apply_permit, target="permit"),
+    Field.SITE_KIND.value: Requestable(_parse_site_kind, lambda organization, site: site.kind, _apply_site_kind,
+                                       target="site"),
 }
 
 
@@ -124,7 +140,8 @@ REQUESTABLE = {
 
 def requests_for(scope: Scope, *, status: str | None = None, organization_id: int | None = None):
     rows = ChangeRequest.objects.visible_to(scope).select_related(
-        "organization", "organization__region", "permit", "filed_by", "decided_by").prefetch_related("attachments")
+        "organization", "organization__region", "permit", "site", "filed_by", "decided_by").prefetch_related(
+        "attachments")
     if status:
         rows = rows.filter(status=status)
     if organization_id:
@@ -150,42 +167,47 @@ def may_decide(scope: Scope, organization: Organization) -> bool:
 
 def current_value(request: ChangeRequest):
     """The value in force now of what the request would change."""
-    return REQUESTABLE[request.field].current(request.organization, request.permit)
+    return REQUESTABLE[request.field].current(request.organization, request.permit or request.site)
 
 
 # --- writes -------------------------------------------------------------------------------------------------
 
 @transaction.atomic
 def file_request(*, scope: Scope, organization_id: int, field: str, value, reason: str,
-                 permit_id: int | None = None) -> ChangeRequest:
+                 permit_id: int | None = None, site_id: int | None = None) -> ChangeRequest:
     organization = services.get_organization(scope, organization_id, for_update=True)
     if organization.pk not in scope.writable_organization_ids:
         raise RuleViolation(_("the regulator changes these fields directly; change requests are filed by the unit"),
                             code="regulator_changes_directly")
     services.ensure_usable(organization)
     errors = []
-    if field not in REQUESTABLE:
+    spec = REQUESTABLE.get(field)
+    if spec is None:
         errors.append(field_error("field", _("%(field)s is not changed by request") % {"field": field}))
     if not (reason or "").strip():
         errors.append(field_error("reason", _("is required")))
-    permit = None
-    if field == Field.PERMIT and permit_id is not None:
+    permit = site = None
+    if spec is not None and spec.target == "permit" and permit_id is not None:
         permit = OperatingPermit.objects.filter(pk=permit_id, organization=organization).first()
         if permit is None:
             errors.append(field_error("permit", _("the unit holds no such permit")))
+    if spec is not None and spec.target == "site":
+        site = Site.objects.filter(pk=site_id, organization=organization).first() if site_id else None
+        if site is None:
+            errors.append(field_error("site", _("the unit has no such site")))
     if errors:
         raise ValidationFailed(_("the change request is not valid"), errors=errors)
-    spec = REQUESTABLE[field]
-    plain = spec.parse(organization, value, permit)
-    base = spec.current(organization, permit)
+    target = permit or site
+    plain = spec.parse(organization, value, target)
+    base = spec.current(organization, target)
     if plain == base:
         raise ValidationFailed(_("the requested value is the value in force"),
                                errors=[field_error("value", _("is the value in force"))])
-    subject = field if field != Field.PERMIT else f"permit:{permit.pk if permit else 'new'}"
+    subject = field if not spec.target else f"{field}:{target.pk if target else 'new'}"
     if ChangeRequest.objects.filter(organization=organization, subject=subject, status=Status.PENDING).exists():
         raise Conflict(_("a request for this change is already waiting for the regulator"), code="request_pending")
-    request = ChangeRequest(organization=organization, field=field, permit=permit, subject=subject, value=plain,
-                            base_value=base, reason=reason.strip()[:500],
+    request = ChangeRequest(organization=organization, field=field, permit=permit, site=site, subject=subject,
+                            value=plain, base_value=base, reason=reason.strip()[:500],
                             filed_by=get_user_model().objects.filter(pk=scope.user_id).first())
     try:
         with transaction.atomic():
@@ -200,7 +222,8 @@ def _for_decision(scope: Scope, request_id: int, version: int) -> ChangeRequest:
     request = get_request(scope, request_id)
     if not may_decide(scope, request.organization):
         raise PermissionDenied(_("only the regulator of the unit's region decides its change requests"))
-    request = ChangeRequest.objects.select_for_update().select_related("organization", "permit").get(pk=request.pk)
+    request = ChangeRequest.objects.select_for_update().select_related("organization", "permit", "site").get(
+        pk=request.pk)
     services.check_version(request, version)
     if request.status != Status.PENDING:
         raise Conflict(_("this request was already decided"), code="already_decided")

@@ -33,7 +33,8 @@ def list_change_requests(request, status: str | None = None, organization: int |
 def file_change_request(request, organization_id: int, payload: ChangeRequestIn):
     """File a change of a field that decides the unit's supervision; the old value stays until approved."""
     row = changes.file_request(scope=scope_of(request), organization_id=organization_id, field=payload.field,
-                               value=payload.value, reason=payload.reason, permit_id=payload.permit)
+                               value=payload.value, reason=payload.reason, permit_id=payload.permit,
+                               site_id=payload.site)
     return Status(201, row)
 
 

@@ -414,7 +414,8 @@ class ChangeRequest(AuditedModel):
     The old value stays in force until the regulator of the unit's region approves (the change then goes
     through the registry's services, audited old → new) or refuses with a reason. `base_value` is the value
     in force when the request was filed: approving after it moved is refused. `subject` names what changes
-    (the field, or "permit:<id>" / "permit:new"); a unit has at most one pending request per subject.
+    (the field, "permit:<id>" / "permit:new", or "site_kind:<id>"); a unit has at most one pending request per
+    subject.
     """
 
     class Field(models.TextChoices):
@@ -422,6 +423,7 @@ class ChangeRequest(AuditedModel):
         ROLES = "roles", _("roles")
         REGION = "region", _("region")
         PERMIT = "permit", _("operating permit")
+        SITE_KIND = "site_kind", _("kind of a site (own utilization or disposal facility)")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for the regulator")
@@ -432,6 +434,8 @@ class ChangeRequest(AuditedModel):
     field = models.CharField(_("field"), max_length=40, choices=Field.choices)
     permit = models.ForeignKey(OperatingPermit, null=True, blank=True, on_delete=models.CASCADE,
                                related_name="change_requests", help_text=_("the permit to replace, if any"))
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="change_requests",
+                             help_text=_("the site whose kind changes"))
     subject = models.CharField(max_length=60)
     value = models.JSONField(_("requested value"))
     base_value = models.JSONField(_("value when filed"), null=True, blank=True)

@@ -289,10 +289,12 @@ class ImportResultOut(Schema):
 # --- change requests (变更申请) --------------------------------------------------------------------------------
 
 class ChangeRequestIn(Schema):
-    field: str  # annual_hazardous_waste_tonnes | roles | region | permit
-    value: Any  # tonnes "12.5"; roles ["generator", …]; region "500113"; permit {number, kind, …, lines: […]}
+    field: str  # annual_hazardous_waste_tonnes | roles | region | permit | site_kind
+    value: Any  # tonnes "12.5"; roles ["generator", …]; region "500113"; permit {number, kind, …, lines: […]};
+    # site_kind "storage"
     reason: str
     permit: int | None = None  # with field "permit": the permit to replace (none: a new permit)
+    site: int | None = None  # with field "site_kind": the site
 
 
 class DecisionIn(Schema):
@@ -314,6 +316,7 @@ class ChangeRequestOut(Schema):
     field: str
     field_label: str
     permit: int | None
+    site: int | None
     value: Any
     base_value: Any  # the value in force when the request was filed
     reason: str
@@ -342,6 +345,10 @@ class ChangeRequestOut(Schema):
     @staticmethod
     def resolve_permit(obj):
         return obj.permit_id
+
+    @staticmethod
+    def resolve_site(obj):
+        return obj.site_id
 
     @staticmethod
     def resolve_status_label(obj):

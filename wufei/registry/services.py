@@ -296,8 +296,7 @@ def _facts_of(organization: Organization) -> SupervisionFacts:
         today = timezone.localdate()
         facts["holds_permit"] = organization.permits.filter(
             status=OperatingPermit.Status.VALID, valid_from__lte=today, valid_until__gte=today).exists()
-        facts["own_facility"] = organization.sites.filter(
-            kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL], is_active=True).exists()
+        facts["own_facility"] = organization.sites.filter(kind__in=OWN_FACILITY_KINDS, is_active=True).exists()
     return SupervisionFacts(**facts)
 
 
@@ -506,17 +505,31 @@ def add_site(*, scope: Scope, data: dict) -> Site:
     return site
 
 
+# A site of one of these kinds makes its unit key-supervised (HJ 1259-2022): turning one into another kind, or
+# another kind into one, goes through a change request (registry.changes) or the regulator.
+OWN_FACILITY_KINDS = (Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL)
+
+
 @transaction.atomic
-def update_site(*, scope: Scope, site_id: int, data: dict, version: int) -> Site:
+def update_site(*, scope: Scope, site_id: int, data: dict, version: int, audit_note: str = "") -> Site:
     site = get_site(scope, site_id, for_update=True)
     check_version(site, version)
     data = {k: v for k, v in data.items() if k != "organization"}
     values, errors = clean({k: v for k, v in rules.SITE.items() if k != "organization"}, data, partial=True)
     if errors:
         raise ValidationFailed(_("site is not valid"), errors=errors)
+    kind = values.get("kind") or site.kind
+    if kind != site.kind and (kind in OWN_FACILITY_KINDS or site.kind in OWN_FACILITY_KINDS) \
+            and not scope.covers_region_path(site.organization.region.path):
+        raise PermissionDenied(
+            _("an own utilization or disposal facility decides how the unit is supervised: its kind changes only "
+              "when the regulator approves a change request (POST /api/v1/organizations/%(id)s/change-requests "
+              "with field \"site_kind\")") % {"id": site.organization_id},
+            code="change_request_required",
+            errors=[{"field": "kind", "message": _("changes only on a change request the regulator approves")}])
     for name, value in values.items():
         setattr(site, name, value)
-    site.save()
+    site.save(audit_note=audit_note)
     refresh_supervision_class(site.organization)
     return site
 
