@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from wufei.core.errors import NotFound, WufeiError
@@ -29,7 +30,7 @@ def describe(field: str, value) -> str:
     if field == ChangeRequest.Field.ROLES:
         labels = {role: str(Organization._meta.get_field(attr).verbose_name)
                   for role, attr in Organization.ROLE_FIELDS.items()}
-        return "、".join(labels.get(role, role) for role in value)
+        return pgettext("separator between list items", ", ").join(labels.get(role, role) for role in value)
     if field == ChangeRequest.Field.REGION:
         from wufei.catalog.services import get_region
 
