@@ -222,8 +222,8 @@ def _for_decision(scope: Scope, request_id: int, version: int) -> ChangeRequest:
     request = get_request(scope, request_id)
     if not may_decide(scope, request.organization):
         raise PermissionDenied(_("only the regulator of the unit's region decides its change requests"))
-    request = ChangeRequest.objects.select_for_update().select_related("organization", "permit", "site").get(
-        pk=request.pk)
+    locked = ChangeRequest.objects.select_for_update(of=("self",))  # permit and site are outer joins
+    request = locked.select_related("organization", "permit", "site").get(pk=request.pk)
     services.check_version(request, version)
     if request.status != Status.PENDING:
         raise Conflict(_("this request was already decided"), code="already_decided")
