@@ -142,6 +142,7 @@ def test_a_new_operating_permit_on_request_makes_the_unit_a_receiver(works):
     value = {"number": "渝危废0123号", "kind": "comprehensive", "issuing_authority": "重庆市生态环境局",
              "valid_from": "2026-01-01", "valid_until": "2030-12-31",
              "lines": [{"waste": "HW17", "annual_capacity_tonnes": "3000", "methods": ["D10"]}]}
+    assert file(works, "permit", {**value, "lines": ["HW17"]}).status_code == 422
     request = file(works, "permit", {**value, "lines": [{"waste": "HW99", "annual_capacity_tonnes": "-1"}]})
     assert request.status_code == 422
     assert {e["field"] for e in request.json()["errors"]} == {"value.lines.0.waste",

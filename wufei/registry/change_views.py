@@ -4,6 +4,7 @@ waiting in its region and approves or refuses them on the unit's page. Rules liv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -68,10 +69,11 @@ def file_request(request, organization_id: int):
     field = request.POST.get("field", "")
     value = request.POST.getlist("roles") if field == ChangeRequest.Field.ROLES else request.POST.get("value", "")
     try:
-        row = changes.file_request(scope=scope, organization_id=organization_id, field=field, value=value,
-                                   reason=request.POST.get("reason", ""))
-        if request.FILES.get("file"):
-            changes.add_attachment(scope=scope, request_id=row.pk, file=request.FILES["file"])
+        with transaction.atomic():  # a refused file leaves no request behind
+            row = changes.file_request(scope=scope, organization_id=organization_id, field=field, value=value,
+                                       reason=request.POST.get("reason", ""))
+            if request.FILES.get("file"):
+                changes.add_attachment(scope=scope, request_id=row.pk, file=request.FILES["file"])
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except WufeiError as exc:

@@ -80,6 +80,8 @@ def _parse_permit(organization: Organization, value, permit: OperatingPermit | N
         raise _invalid([{"field": "", "message": _("a permit with its lines is expected")}])
     data = {k: v for k, v in value.items() if k != "lines"}
     lines = value.get("lines") if isinstance(value.get("lines"), list) else []
+    if not all(isinstance(line, dict) for line in lines):
+        raise _invalid([{"field": "lines", "message": _("each line is an object: waste, annual capacity, methods")}])
     parsed, parsed_lines, errors = services.validate_permit({**data, "organization": organization.uscc}, lines,
                                                             existing=permit)
     if errors:
