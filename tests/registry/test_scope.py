@@ -13,9 +13,12 @@ from openpyxl import load_workbook
 from tests.conftest import BANAN, KAIZHOU
 from wufei.core import audit
 from wufei.core.models import AuditEvent
+from wufei.core.scope import scope_for
 from wufei.core.tokens import issue_token
+from wufei.registry import changes
 from wufei.registry.api import router
-from wufei.registry.models import Membership, OperatingPermit, Organization, Site, Vehicle
+from wufei.registry.changes_api import router as changes_router
+from wufei.registry.models import ChangeRequest, Membership, OperatingPermit, Organization, Site, Vehicle
 
 
 @pytest.fixture
@@ -24,17 +27,19 @@ def world(make_org, member_of, regulator_of, department_user, make_site, make_ve
     b = make_org("乙公司", region=KAIZHOU, roles=("generator", "transporter", "receiver"))
     b_admin = member_of(b, "admin")
     b_token, _ = issue_token(user=b_admin, name="B's ERP")
+    b_request = changes.file_request(scope=scope_for(b_admin), organization_id=b.pk, field="roles",
+                                     value=["generator", "transporter"], reason="乙申请-停止接收")
     return {
         "a": a, "b": b, "b_admin": b_admin, "b_token": b_token,
         "b_site": make_site(b, name="乙贮存库"), "b_vehicle": make_vehicle(b, plate="渝F99999"),
-        "b_permit": make_permit(b, number="乙许可证-001"),
+        "b_permit": make_permit(b, number="乙许可证-001"), "b_request": b_request,
         "outsiders": {
             "enterprise A admin": member_of(a, "admin"),
             "Banan regulator": regulator_of(BANAN),
             "Banan department": department_user(BANAN),
         },
         "insiders": {"Kaizhou regulator": regulator_of(KAIZHOU), "B admin": b_admin},
-        "b_markers": [b.uscc, b.name, "乙贮存库", "渝F99999", "乙许可证-001"],
+        "b_markers": [b.uscc, b.name, "乙贮存库", "渝F99999", "乙许可证-001", "乙申请-停止接收"],
     }
 
 
@@ -84,11 +89,24 @@ CASES = {
         "valid_until": "2029-01-01", "lines": [{"waste": "HW49", "annual_capacity_tonnes": "1", "methods": []}]}),
     ("GET", "/permits/{permit_id}"): lambda w: (f"/api/v1/permits/{w['b_permit'].pk}", None),
     ("POST", "/imports/{kind}"): lambda w: ("/api/v1/imports/organizations", "FILE"),
+    ("GET", "/change-requests"): lambda w: (f"/api/v1/change-requests?organization={w['b'].pk}", None),
+    ("POST", "/organizations/{organization_id}/change-requests"): lambda w: (
+        f"/api/v1/organizations/{w['b'].pk}/change-requests",
+        {"field": "annual_hazardous_waste_tonnes", "value": "1", "reason": "x"}),
+    ("GET", "/change-requests/{request_id}"): lambda w: (f"/api/v1/change-requests/{w['b_request'].pk}", None),
+    ("POST", "/change-requests/{request_id}/approve"): lambda w: (
+        f"/api/v1/change-requests/{w['b_request'].pk}/approve", {"version": w["b_request"].version}),
+    ("POST", "/change-requests/{request_id}/refuse"): lambda w: (
+        f"/api/v1/change-requests/{w['b_request'].pk}/refuse", {"version": w["b_request"].version, "reason": "x"}),
+    ("POST", "/change-requests/{request_id}/attachments"): lambda w: (
+        f"/api/v1/change-requests/{w['b_request'].pk}/attachments", "FILE"),
+    ("GET", "/change-requests/{request_id}/attachments/{attachment_id}"): lambda w: (
+        f"/api/v1/change-requests/{w['b_request'].pk}/attachments/1", None),
 }
 
 
 def registry_operations():
-    return {(method, path) for path, view in router.path_operations.items()
+    return {(method, path) for routes in (router, changes_router) for path, view in routes.path_operations.items()
             for op in view.operations for method in op.methods}
 
 
@@ -115,6 +133,7 @@ def b_state(w):
         "permits": list(OperatingPermit.objects.filter(organization=b).values()),
         "members": list(Membership.objects.filter(organization=b).values("user_id", "role")),
         "token_revoked": w["b_token"].__class__.objects.get(pk=w["b_token"].pk).revoked_at,
+        "change_requests": list(ChangeRequest.objects.filter(organization=b).values()),
     }
 
 
@@ -192,6 +211,13 @@ PAGE_CASES = {
         "version": w["b"].version, "supervision_class": "registered", "reason": "x"})],
     "organization_close": lambda w: [("POST", f"/registry/organizations/{w['b'].pk}/close/", {
         "version": w["b"].version, "reason": "x"})],
+    "change_request_file": lambda w: [("POST", f"/registry/organizations/{w['b'].pk}/change-requests/", {
+        "field": "annual_hazardous_waste_tonnes", "value": "1", "reason": "x"})],
+    "change_requests": lambda w: [("GET", "/registry/change-requests/", None)],
+    "change_request_decide": lambda w: [
+        ("POST", f"/registry/change-requests/{w['b_request'].pk}/decide/", {
+            "version": w["b_request"].version, "decision": decision, "reason": "x"})
+        for decision in ("approve", "refuse")],
     "import": lambda w: [("GET", "/registry/import/", None), ("POST", "/registry/import/", "FILE")],
     "import_template": lambda w: [("GET", f"/registry/import/template/{kind}.xlsx", None)
                                   for kind in ("organizations", "sites", "vehicles", "permits")],

@@ -13,6 +13,7 @@ from wufei.core.api import page, scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.core.tokens import issue_token, revoke_token
 from wufei.registry import exports, imports, services
+from wufei.registry.changes_api import router as changes_router
 from wufei.registry.schemas import (
     CloseIn,
     MemberIn,
@@ -37,6 +38,7 @@ from wufei.registry.schemas import (
 )
 
 router = Router(tags=["registry"])
+router.add_router("", changes_router)
 
 
 def _out(schema, obj) -> dict:

@@ -404,3 +404,92 @@ class DepartmentMembership(AuditedModel):
 
     def __str__(self):
         return f"{self.user} @ {self.department}"
+
+
+# --- change requests (变更申请) ----------------------------------------------------------------
+
+class ChangeRequest(AuditedModel):
+    """A unit asks its regulator to change a field that decides how it is supervised.
+
+    The old value stays in force until the regulator of the unit's region approves (the change then goes
+    through the registry's services, audited old → new) or refuses with a reason. `base_value` is the value
+    in force when the request was filed: approving after it moved is refused. `subject` names what changes
+    (the field, "permit:<id>" / "permit:new", or "site_kind:<id>"); a unit has at most one pending request per
+    subject.
+    """
+
+    class Field(models.TextChoices):
+        ANNUAL_HAZARDOUS_WASTE_TONNES = "annual_hazardous_waste_tonnes", _("declared annual hazardous waste (t)")
+        ROLES = "roles", _("roles")
+        REGION = "region", _("region")
+        PERMIT = "permit", _("operating permit")
+        SITE_KIND = "site_kind", _("kind of a site (own utilization or disposal facility)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for the regulator")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="change_requests")
+    field = models.CharField(_("field"), max_length=40, choices=Field.choices)
+    permit = models.ForeignKey(OperatingPermit, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="change_requests", help_text=_("the permit to replace, if any"))
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="change_requests",
+                             help_text=_("the site whose kind changes"))
+    subject = models.CharField(max_length=60)
+    value = models.JSONField(_("requested value"))
+    base_value = models.JSONField(_("value when filed"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        constraints = [models.UniqueConstraint(fields=["organization", "subject"], condition=Q(status="pending"),
+                                               name="change_request_one_pending_per_subject")]
+        indexes = [models.Index(fields=["status", "organization"])]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.field} ({self.status})"
+
+    @classmethod
+    def visibility_q(cls, scope):
+        """The unit's writers (not its drivers or readers) and the regulators of its region."""
+        return organization_q(scope, "organization__", ids=scope.writable_organization_ids)
+
+    @classmethod
+    def editability_q(cls, scope):
+        """Regulators of the unit's region decide."""
+        return scope.region_q("organization__region__path") if scope.is_regulator else nothing()
+
+
+def change_request_attachment_path(instance, filename):
+    return f"change-requests/{instance.request_id}/{filename}"
+
+
+class ChangeRequestAttachment(models.Model):
+    """A supporting file of a change request (licence scan, EIA approval …); the chain records its SHA-256."""
+
+    request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=change_request_attachment_path, max_length=300)
+    name = models.CharField(_("name"), max_length=200)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.name

@@ -1,5 +1,6 @@
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from ninja import Schema
 
@@ -283,3 +284,93 @@ class ImportResultOut(Schema):
     created: int
     updated: int
     rows: int
+
+
+# --- change requests (变更申请) --------------------------------------------------------------------------------
+
+class ChangeRequestIn(Schema):
+    field: str  # annual_hazardous_waste_tonnes | roles | region | permit | site_kind
+    value: Any  # tonnes "12.5"; roles ["generator", …]; region "500113"; permit {number, kind, …, lines: […]};
+    # site_kind "storage"
+    reason: str
+    permit: int | None = None  # with field "permit": the permit to replace (none: a new permit)
+    site: int | None = None  # with field "site_kind": the site
+
+
+class DecisionIn(Schema):
+    version: int
+    reason: str = ""  # required to refuse
+
+
+class ChangeRequestAttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    sha256: str
+
+
+class ChangeRequestOut(Schema):
+    id: int
+    organization: int
+    organization_name: str
+    field: str
+    field_label: str
+    permit: int | None
+    site: int | None
+    value: Any
+    base_value: Any  # the value in force when the request was filed
+    reason: str
+    status: str
+    status_label: str
+    filed_by: str | None
+    filed_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision_reason: str
+    attachments: list[ChangeRequestAttachmentOut]
+    version: int
+
+    @staticmethod
+    def resolve_organization(obj):
+        return obj.organization_id
+
+    @staticmethod
+    def resolve_organization_name(obj):
+        return obj.organization.name
+
+    @staticmethod
+    def resolve_field_label(obj):
+        return str(obj.get_field_display())
+
+    @staticmethod
+    def resolve_permit(obj):
+        return obj.permit_id
+
+    @staticmethod
+    def resolve_site(obj):
+        return obj.site_id
+
+    @staticmethod
+    def resolve_status_label(obj):
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_filed_by(obj):
+        return obj.filed_by.get_username() if obj.filed_by_id else None
+
+    @staticmethod
+    def resolve_filed_at(obj):
+        return obj.created_at
+
+    @staticmethod
+    def resolve_decided_by(obj):
+        return obj.decided_by.get_username() if obj.decided_by_id else None
+
+    @staticmethod
+    def resolve_attachments(obj):
+        return list(obj.attachments.all())
+
+
+class ChangeRequestPage(Schema):
+    items: list[ChangeRequestOut]
+    next_cursor: str | None

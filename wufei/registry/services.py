@@ -177,20 +177,64 @@ def create_organization(*, scope: Scope, data: dict) -> Organization:
 
 
 @transaction.atomic
-def update_organization(*, scope: Scope, organization_id: int, data: dict, version: int) -> Organization:
+def update_organization(*, scope: Scope, organization_id: int, data: dict, version: int,
+                        audit_note: str = "") -> Organization:
+    """Change a unit's fields. Those that decide its supervision (SUPERVISED_FIELDS) change only by the regulator
+    of its region, directly or by approving the unit's change request (registry.changes)."""
     organization = get_organization(scope, organization_id, for_update=True)
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
-    _check_version(organization, version)
+    check_version(organization, version)
     values = validate_organization(data, existing=organization, partial=True)
+    if not scope.covers_region_path(organization.region.path):
+        _refuse_supervised_changes(organization, values)
     if "region" in values and values["region"] != organization.region:
         _require_region_authority(scope, values["region"])
     _apply_organization_values(organization, values)
     organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
-    organization.save()
+    organization.save(audit_note=audit_note)
     return organization
 
 
-def _check_version(row, version: int) -> None:
+# The fields of a unit that decide how it is supervised: its class (declared tonnes), what it may do (roles) and
+# who supervises it (region). A unit asks for a change with a change request (registry.changes); its regulator
+# approves it or changes them directly. Operating permits are registered by the regulator only (add_permit).
+SUPERVISED_FIELDS = ("annual_hazardous_waste_tonnes", "roles", "region")
+
+
+def supervised_value(organization: Organization, name: str):
+    """The value in force of a supervised field, as plain JSON (what a change request stores)."""
+    if name == "roles":
+        return sorted(organization.roles)
+    if name == "region":
+        return organization.region_id
+    return plain_number(organization.annual_hazardous_waste_tonnes or Decimal(0))
+
+
+def plain_supervised_value(name: str, value):
+    """A parsed value of a supervised field (validate_organization) as plain JSON, comparable to supervised_value."""
+    if name == "roles":
+        return sorted(set(value or []))
+    if name == "region":
+        return value.code if value is not None else None
+    return plain_number(value if value is not None else Decimal(0))
+
+
+def _refuse_supervised_changes(organization: Organization, values: dict) -> None:
+    from wufei.registry.models import ChangeRequest
+
+    changed = [name for name in SUPERVISED_FIELDS
+               if name in values and plain_supervised_value(name, values[name]) != supervised_value(organization, name)]
+    if changed:
+        labels = ", ".join(str(ChangeRequest.Field(name).label) for name in changed)
+        message = _("%(fields)s decide how the unit is supervised and change only when its regulator approves a "
+                    "change request: file one on the unit's page or with POST "
+                    "/api/v1/organizations/%(id)s/change-requests") % {"fields": labels, "id": organization.pk}
+        raise PermissionDenied(message, code="change_request_required", errors=[
+            {"field": name, "message": _("changes only on a change request the regulator approves")}
+            for name in changed])
+
+
+def check_version(row, version: int) -> None:
     if version != row.version:
         raise Conflict(_("this record was changed by someone else (version %(now)s, you sent %(sent)s); reload it")
                        % {"now": row.version, "sent": version}, code="stale_version")
@@ -201,7 +245,7 @@ def close_organization(*, scope: Scope, organization_id: int, reason: str, close
                        version: int) -> Organization:
     organization = Organization.objects.select_for_update().get(
         pk=get_organization(scope, organization_id, for_update=True).pk)
-    _check_version(organization, version)
+    check_version(organization, version)
     if not reason.strip():
         raise ValidationFailed(_("a reason is required"), errors=[{"field": "reason", "message": _("is required")}])
     if organization.status == Organization.Status.CLOSED:
@@ -252,8 +296,7 @@ def _facts_of(organization: Organization) -> SupervisionFacts:
         today = timezone.localdate()
         facts["holds_permit"] = organization.permits.filter(
             status=OperatingPermit.Status.VALID, valid_from__lte=today, valid_until__gte=today).exists()
-        facts["own_facility"] = organization.sites.filter(
-            kind__in=[Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL], is_active=True).exists()
+        facts["own_facility"] = organization.sites.filter(kind__in=OWN_FACILITY_KINDS, is_active=True).exists()
     return SupervisionFacts(**facts)
 
 
@@ -289,9 +332,9 @@ def classify(organization: Organization, facts: SupervisionFacts) -> tuple[str, 
     }
     tonnes = max(figures.values())
     decided_by = next(source for source in TONNAGE_SOURCES if figures[source] == tonnes)  # ties: declared first
-    basis = {"tonnes": _plain_number(tonnes), **{name: _plain_number(value) for name, value in figures.items()},
+    basis = {"tonnes": plain_number(tonnes), **{name: plain_number(value) for name, value in figures.items()},
              "decided_by": decided_by, "last_year": organization.recorded_hw_year,
-             "key_min": _plain_number(facts.key_min), "simplified_min": _plain_number(facts.simplified_min)}
+             "key_min": plain_number(facts.key_min), "simplified_min": plain_number(facts.simplified_min)}
     if tonnes >= facts.key_min:
         return SupervisionClass.KEY, {"rule": "tonnes_key", **basis}
     if tonnes >= facts.simplified_min:
@@ -307,7 +350,7 @@ def compute_supervision_class(organization: Organization) -> tuple[str, dict]:
     return classify(organization, _facts_of(organization))
 
 
-def _plain_number(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -411,7 +454,7 @@ def override_supervision_class(*, scope: Scope, organization_id: int, supervisio
     if not scope.covers_region_path(organization.region.path):
         raise PermissionDenied(_("only the unit's regulator can set its supervision class"))
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
-    _check_version(organization, version)
+    check_version(organization, version)
     errors = []
     if supervision_class and supervision_class not in SupervisionClass.values:
         errors.append({"field": "supervision_class", "message": _("unknown class")})
@@ -462,17 +505,31 @@ def add_site(*, scope: Scope, data: dict) -> Site:
     return site
 
 
+# A site of one of these kinds makes its unit key-supervised (HJ 1259-2022): turning one into another kind, or
+# another kind into one, goes through a change request (registry.changes) or the regulator.
+OWN_FACILITY_KINDS = (Site.Kind.SELF_UTILIZATION, Site.Kind.SELF_DISPOSAL)
+
+
 @transaction.atomic
-def update_site(*, scope: Scope, site_id: int, data: dict, version: int) -> Site:
+def update_site(*, scope: Scope, site_id: int, data: dict, version: int, audit_note: str = "") -> Site:
     site = get_site(scope, site_id, for_update=True)
-    _check_version(site, version)
+    check_version(site, version)
     data = {k: v for k, v in data.items() if k != "organization"}
     values, errors = clean({k: v for k, v in rules.SITE.items() if k != "organization"}, data, partial=True)
     if errors:
         raise ValidationFailed(_("site is not valid"), errors=errors)
+    kind = values.get("kind") or site.kind
+    if kind != site.kind and (kind in OWN_FACILITY_KINDS or site.kind in OWN_FACILITY_KINDS) \
+            and not scope.covers_region_path(site.organization.region.path):
+        raise PermissionDenied(
+            _("an own utilization or disposal facility decides how the unit is supervised: its kind changes only "
+              "when the regulator approves a change request (POST /api/v1/organizations/%(id)s/change-requests "
+              "with field \"site_kind\")") % {"id": site.organization_id},
+            code="change_request_required",
+            errors=[{"field": "kind", "message": _("changes only on a change request the regulator approves")}])
     for name, value in values.items():
         setattr(site, name, value)
-    site.save()
+    site.save(audit_note=audit_note)
     refresh_supervision_class(site.organization)
     return site
 
@@ -498,7 +555,7 @@ def add_vehicle(*, scope: Scope, data: dict) -> Vehicle:
 @transaction.atomic
 def update_vehicle(*, scope: Scope, vehicle_id: int, data: dict, version: int) -> Vehicle:
     vehicle = get_vehicle(scope, vehicle_id, for_update=True)
-    _check_version(vehicle, version)
+    check_version(vehicle, version)
     spec = {k: v for k, v in rules.VEHICLE.items() if k not in ("organization", "plate")}
     values, errors = clean(spec, {k: v for k, v in data.items() if k in spec}, partial=True)
     if errors:
@@ -565,7 +622,7 @@ def add_permit(*, scope: Scope, data: dict, lines: list[dict], site: Site | None
 def replace_permit(*, scope: Scope, permit_id: int, data: dict, lines: list[dict], version: int) -> OperatingPermit:
     """Re-register a permit (renewal, new lines): its fields and all its lines are replaced."""
     permit = get_permit(scope, permit_id, for_update=True)
-    _check_version(permit, version)
+    check_version(permit, version)
     values, parsed_lines, errors = validate_permit(data, lines, existing=permit)
     if errors:
         raise ValidationFailed(_("permit is not valid"), errors=errors)
@@ -593,7 +650,7 @@ def set_permit_status(*, scope: Scope, permit_id: int, status: str, reason: str,
     if not scope.covers_region_path(permit.organization.region.path):
         raise PermissionDenied(_("only the regulator can change a permit's status"))
     permit = OperatingPermit.objects.select_for_update().get(pk=permit.pk)
-    _check_version(permit, version)
+    check_version(permit, version)
     errors = []
     if status not in OperatingPermit.Status.values:
         errors.append({"field": "status", "message": _("unknown status")})

@@ -28,7 +28,7 @@ from wufei.core import audit
 from wufei.core.errors import NotFound, ValidationFailed, WufeiError
 from wufei.core.parsing import date as parse_date
 from wufei.core.scope import ANONYMOUS, Scope, request_scope
-from wufei.registry import exports, imports, services
+from wufei.registry import change_views, exports, imports, services
 from wufei.registry.models import Organization, SupervisionClass
 
 PAGE_SIZE = 50
@@ -162,6 +162,7 @@ def organization_list(request):
         "statuses": Organization.Status.choices,
         "classes": SupervisionClass.choices,
         "kinds": KINDS.items(),
+        "waiting_requests": change_views.waiting_count(scope),
     })
 
 
@@ -193,6 +194,7 @@ def _render_detail(request, organization_id: int, *, status: int = 200, errors: 
         "errors": errors or {},
         "posted": posted or {},
         "sections": sections,
+        **change_views.section(scope, organization),
     }, status=status)
 
 

@@ -1,11 +1,13 @@
 /* The cockpit's two charts (ECharts, vendored): the Sankey of flows and the scatter of units on plain
    longitude / latitude axes (no map tiles). Data comes from the json_script "cockpit-chart-data"; the same
-   figures are in the tables beside the charts. A click opens the records behind a node, link or point. */
+   figures are in the tables beside the charts. A click opens the records behind a node, link or point. Names in
+   tooltips go through wufeiCharts (web/charts.js), which escapes them. */
 (function () {
   "use strict";
   function start() {
     var source = document.getElementById("cockpit-chart-data");
-    if (!source || typeof echarts === "undefined") { return; }
+    if (!source || typeof echarts === "undefined" || typeof wufeiCharts === "undefined") { return; }
+    var tip = wufeiCharts.tooltipHtml, tonnes = wufeiCharts.tonnes;
     var data = JSON.parse(source.textContent);
     var flowsBox = document.getElementById("sankey");
     if (flowsBox && data.sankey.nodes.length) {
@@ -17,9 +19,9 @@
         animation: false,
         tooltip: { trigger: "item", formatter: function (p) {
           if (p.dataType === "edge") {
-            return labels[p.data.source] + " → " + labels[p.data.target] + ": " + p.data.value.toFixed(3) + " t";
+            return tip([labels[p.data.source] + " → " + labels[p.data.target] + ": " + tonnes(p.data.value)]);
           }
-          return labels[p.name] + (p.value !== undefined ? ": " + Number(p.value).toFixed(3) + " t" : "");
+          return tip([labels[p.name] + (p.value !== undefined ? ": " + tonnes(p.value) : "")]);
         } },
         series: [{ type: "sankey", data: data.sankey.nodes, links: data.sankey.links, nodeAlign: "left",
                    emphasis: { focus: "adjacency" }, lineStyle: { color: "gradient", curveness: 0.5 },
@@ -45,7 +47,7 @@
         animation: false,
         legend: { top: 0 },
         tooltip: { trigger: "item", formatter: function (p) {
-          return p.data.name + "<br>" + p.data.value[2].toFixed(3) + " t"; } },
+          return tip([p.data.name, tonnes(p.data.value[2])]); } },
         xAxis: { type: "value", scale: true, name: "E" }, yAxis: { type: "value", scale: true, name: "N" },
         series: series
       });
