@@ -5,8 +5,10 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from tests.conftest import BANAN, CHONGQING, KAIZHOU
@@ -182,7 +184,8 @@ def test_assessment_results_from_stored_evaluations(anon, evaluations):
 def test_verify_page_links_to_manifest_verification(anon, installation):
     html = anon.get("/portal/verify/").content.decode()
     assert 'action="/manifests/verify/"' in html and 'name="number"' in html
-    assert "BarcodeDetector" in html and 'id="scan-start" hidden' in html
+    assert 'id="scan-start" hidden' in html and "/static/web/verify.js" in html  # the scanner: a static script
+    assert "BarcodeDetector" in Path(finders.find("web/verify.js")).read_text(encoding="utf-8")
 
 
 def test_portal_needs_no_login_and_has_no_private_data_anywhere(anon, units, applications, evaluations):
