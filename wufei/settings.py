@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "ninja",  # its templates and static files: the API docs (/api/v1/docs) load Swagger UI from this site, no CDN
     "huey.contrib.djhuey",
     "wufei.core",
     "wufei.catalog",
