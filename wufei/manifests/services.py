@@ -1226,7 +1226,7 @@ def bulk_sign(*, scope: Scope, step: str, items: list[dict], data: dict | None =
                             "version": manifest.version})
         except (Conflict, RuleViolation, ValidationFailed, PermissionDenied, NotFound) as exc:
             results.append({"id": manifest_id, "ok": False, "error": exc.as_dict()})
-            if exc.code in ("signing_code_wrong", "signing_code_locked"):
+            if exc.code in ("signing_code_wrong", "signing_code_locked", "signing_code_too_short"):
                 break
     return results
 
