@@ -259,4 +259,8 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Public container code verification (/t/<code>/): look-ups per visitor (address, or account) and hour, so nobody
+# maps a unit's production by guessing codes. The labels' own holders and regulators are not counted.
+CONTAINER_LOOKUPS_PER_HOUR = int(os.environ.get("WUFEI_CONTAINER_LOOKUPS_PER_HOUR", "120"))
+
 NINJA_PAGINATION_PER_PAGE = 50
