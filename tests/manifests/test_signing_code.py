@@ -10,6 +10,7 @@ import json
 import pytest
 from django.contrib.auth.hashers import make_password
 
+from tests.conftest import KAIZHOU
 from tests.manifests.conftest import draft, run
 from wufei.core import parameters
 from wufei.manifests.models import Manifest, SigningCode
@@ -93,3 +94,13 @@ def test_codes_have_six_digits_and_a_shorter_code_set_earlier_must_be_renewed(ch
     assert 'data-testid="renew-code"' not in admin.get("/manifests/signing-code/").content.decode()
     manifest.refresh_from_db()
     assert receive(client_for(chain.driver), manifest, CODE).status_code == 200
+
+
+def test_only_a_party_of_the_manifest_gets_a_code_checked(chain, client_for, regulator_of, receiver_code):
+    """A regulator sees the manifest but is no party: its guesses are refused before any code is compared."""
+    manifest = in_transit(chain)
+    regulator = client_for(regulator_of(KAIZHOU))
+    for code in ("000000", receiver_code):
+        refused = receive(regulator, manifest, code)
+        assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert Manifest.objects.get(pk=manifest.pk).status == "in_transit"
