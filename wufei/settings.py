@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "ninja",  # its templates and static files: the API docs (/api/v1/docs) load Swagger UI from this site, no CDN
     "huey.contrib.djhuey",
     "wufei.core",
     "wufei.catalog",
@@ -152,10 +153,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Login rate limiting (django-axes): lock a username+address pair after repeated failures.
+# Login rate limiting (django-axes): lock a username+address pair after repeated failures, and an account after
+# more failures from any number of addresses (wufei.core.login_lockout); `wufei axes_reset_username NAME` unlocks.
 AXES_FAILURE_LIMIT = int(os.environ.get("WUFEI_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("WUFEI_LOGIN_ACCOUNT_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = float(os.environ.get("WUFEI_LOGIN_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_HANDLER = "wufei.core.login_lockout.AccountAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
@@ -254,5 +258,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     },
 }
+
+# Public container code verification (/t/<code>/): look-ups per visitor (address, or account) and hour, so nobody
+# maps a unit's production by guessing codes. The labels' own holders and regulators are not counted.
+CONTAINER_LOOKUPS_PER_HOUR = int(os.environ.get("WUFEI_CONTAINER_LOOKUPS_PER_HOUR", "120"))
 
 NINJA_PAGINATION_PER_PAGE = 50

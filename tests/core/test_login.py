@@ -1,8 +1,8 @@
 from django.conf import settings
 
 
-def login(client, username, password):
-    return client.post("/accounts/login/", {"username": username, "password": password})
+def login(client, username, password, address="127.0.0.1"):
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def test_correct_password_logs_in(client, make_user):
@@ -28,6 +28,30 @@ def test_lockout_is_per_username(client, make_user):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         login(client, "carol", "wrong")
     assert login(client, "dave", "right-password-2").status_code == 302
+
+
+def test_failures_from_many_addresses_lock_the_account(client, make_user):
+    """Password spraying: a few guesses from each of many addresses add up on the account."""
+    make_user("frank", password="right-password-1")
+    limit = settings.LOGIN_ACCOUNT_FAILURE_LIMIT
+    assert limit > settings.AXES_FAILURE_LIMIT  # one address alone is stopped sooner
+    for n in range(limit - 1):
+        assert login(client, "frank", "wrong", address=f"10.0.{n // 200}.{n % 200 + 1}").status_code == 200
+    assert login(client, "frank", "wrong", address="10.9.9.9").status_code == 429
+    locked = login(client, "frank", "right-password-1", address="192.0.2.1")  # the owner, from a new address
+    assert locked.status_code == 429
+    assert "data-testid=\"locked-out\"" in locked.content.decode()
+
+
+def test_an_administrator_unlocks_an_account(client, make_user):
+    from django.core.management import call_command
+
+    make_user("grace", password="right-password-1")
+    for n in range(settings.LOGIN_ACCOUNT_FAILURE_LIMIT):
+        login(client, "grace", "wrong", address=f"10.1.0.{n + 1}")
+    assert login(client, "grace", "right-password-1", address="192.0.2.2").status_code == 429
+    call_command("axes_reset_username", "grace")
+    assert login(client, "grace", "right-password-1", address="192.0.2.2").status_code == 302
 
 
 def test_passwords_are_stored_hashed(make_user):

@@ -254,7 +254,7 @@ def test_the_collection_round_closes(built):
 def test_gate_signing_codes(built):
     for name, code in demo.SIGNING_CODES.items():
         assert check_password(code, SigningCode.objects.get(organization__name=name).digest)
-    assert demo.SIGNING_CODES[demo.HUIKE] == "1234"
+    assert demo.SIGNING_CODES[demo.HUIKE] == "482913"
     gate = Signature.objects.get(method="signing_code")
     assert (gate.step, gate.organization.name, gate.user.username) == ("receive", demo.SHENGQING, "driver")
 

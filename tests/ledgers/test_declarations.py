@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import random
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from wufei.core import audit
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.models import AuditEvent, Parameter
 from wufei.core.scope import scope_for
-from wufei.ledgers import declarations
+from wufei.ledgers import declarations, spot_checks
 from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth, SpotCheck
 
 pytestmark = pytest.mark.django_db
@@ -221,78 +222,86 @@ def drawn_ids(checks):
     return sorted(check.declaration_id for check in checks)
 
 
-def test_draw_is_reproducible_honours_the_share_and_stays_in_the_region(submitted, regulator_of):
-    banan = scope_for(regulator_of(BANAN))
-    checks = declarations.draw_spot_checks(scope=banan, year=YEAR, share_percent="10", seed="2025-抽查-1")
-    assert len(checks) == 2  # 10 % of 20
-    assert set(drawn_ids(checks)) <= set(submitted["banan"])
-    assert {check.draw_seed for check in checks} == {"2025-抽查-1"}
-    assert drawn_ids(checks) == declarations.choose_sample(submitted["banan"], D(10), "2025-抽查-1")
-    first = drawn_ids(checks)
+def test_the_server_chooses_the_seed_and_anyone_can_redo_the_draw(submitted, regulator_of, client_for):
+    regulator = client_for(regulator_of(BANAN))
+    chosen = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "share_percent": "10",
+                                                                   "seed": "2025-抽查-1"})
+    assert chosen.status_code == 422 and not SpotCheck.objects.exists()  # the client cannot choose the seed
 
-    SpotCheck.objects.all().delete()
-    again = declarations.draw_spot_checks(scope=banan, year=YEAR, share_percent="10", seed="2025-抽查-1")
-    assert drawn_ids(again) == first
-    SpotCheck.objects.all().delete()
-    other_seeds = {tuple(declarations.choose_sample(submitted["banan"], D(10), f"seed-{n}")) for n in range(20)}
-    assert len(other_seeds) > 1
+    response = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "share_percent": "10"})
+    assert response.status_code == 201, response.content
+    checks = response.json()
+    assert len(checks) == 2  # 10 % of Banan's 20; Kaizhou's and the drafts are not in the pool
+    draw = send(regulator, "GET", f"/api/v1/spot-check-draws?year={YEAR}").json()["items"]
+    assert len(draw) == 1
+    draw = draw[0]
+    assert (draw["region"], draw["sequence"], draw["reason"], draw["share_percent"]) == (BANAN, 1, "", "10")
+    assert len(draw["seed"]) == 32 and {c["draw_seed"] for c in checks} == {draw["seed"]}
+    assert draw["pool"] == sorted(submitted["banan"])
+    redone = sorted(random.Random(draw["seed"]).sample(draw["pool"], 2))  # the published algorithm
+    assert draw["drawn"] == redone == sorted(c["declaration_id"] for c in checks)
+    kaizhou = client_for(regulator_of(KAIZHOU))
+    assert send(kaizhou, "GET", "/api/v1/spot-check-draws").json()["items"] == []  # another region's draw
 
-    # the default share (5 %) of 20 is 1; an override for Banan draws 25 % = 5
-    assert len(declarations.draw_spot_checks(scope=banan, year=YEAR)) == 1
-    SpotCheck.objects.all().delete()
-    Parameter.objects.create(key="declaration.spot_check_share_percent", region_code=BANAN, value="25")
-    five = declarations.draw_spot_checks(scope=banan, year=YEAR, seed="x")
-    assert len(five) == 5
-    # a second draw takes from what is left
-    rest = declarations.draw_spot_checks(scope=banan, year=YEAR, share_percent="100", seed="y")
-    assert set(drawn_ids(rest)) == set(submitted["banan"]) - set(drawn_ids(five))
-    assert declarations.draw_spot_checks(scope=banan, year=YEAR, share_percent="100", seed="z") == []
 
-    kaizhou = declarations.draw_spot_checks(scope=scope_for(regulator_of(KAIZHOU)), year=YEAR,
-                                            share_percent="1", seed="k")
-    assert len(kaizhou) == 1 and kaizhou[0].declaration_id in submitted["kaizhou"]  # at least one
-    draw_events = AuditEvent.objects.filter(entity_type="ledgers.spotcheckdraw", entity_id="k")
-    assert draw_events.get().payload["pool"] == sorted(submitted["kaizhou"])
+def test_a_further_draw_of_the_year_needs_a_reason_and_is_audited(submitted, regulator_of, client_for):
+    regulator = client_for(regulator_of(BANAN))
+    first = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "share_percent": "10"}).json()
+    again = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "share_percent": "10"})
+    assert (again.status_code, again.json()["code"]) == (422, "spot_check_already_drawn")
+    assert again.json()["errors"][0]["field"] == "reason"
+    assert SpotCheck.objects.count() == 2
+
+    further = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "share_percent": "100",
+                                                                    "reason": "补抽逾期提交的申报"})
+    assert further.status_code == 201, further.content
+    drawn = {c["declaration_id"] for c in further.json()}
+    assert drawn == set(submitted["banan"]) - {c["declaration_id"] for c in first}  # earlier checks stay
+    draws = send(regulator, "GET", f"/api/v1/spot-check-draws?year={YEAR}").json()["items"]
+    assert [(d["sequence"], d["reason"]) for d in draws] == [(1, ""), (2, "补抽逾期提交的申报")]
+    events = AuditEvent.objects.filter(entity_type="ledgers.spotcheckdraw", entity_id=str(draws[1]["id"]))
+    assert events.get().action == "redrawn" and events.get().payload["note"] == "补抽逾期提交的申报"
+    assert events.get().payload["values"]["seed"] == draws[1]["seed"]
     assert audit.verify_chain().ok
 
 
 def test_sample_size():
-    assert [declarations.sample_size(n, D(5)) for n in (0, 1, 19, 20, 21, 100)] == [0, 1, 1, 1, 2, 5]
-    assert declarations.sample_size(3, D(100)) == 3
+    assert [spot_checks.sample_size(n, D(5)) for n in (0, 1, 19, 20, 21, 100)] == [0, 1, 1, 1, 2, 5]
+    assert spot_checks.sample_size(3, D(100)) == 3
 
 
 def test_only_regulators_draw_and_share_is_checked(submitted, make_org, member_of, department_user, regulator_of):
     with pytest.raises(PermissionDenied):
-        declarations.draw_spot_checks(scope=scope_for(member_of(make_org(), "admin")), year=YEAR)
+        spot_checks.draw_spot_checks(scope=scope_for(member_of(make_org(), "admin")), year=YEAR)
     with pytest.raises(PermissionDenied):
-        declarations.draw_spot_checks(scope=scope_for(department_user(BANAN)), year=YEAR)
+        spot_checks.draw_spot_checks(scope=scope_for(department_user(BANAN)), year=YEAR)
     for share in ("0", "101", "abc"):
         with pytest.raises(ValidationFailed):
-            declarations.draw_spot_checks(scope=scope_for(regulator_of(BANAN)), year=YEAR, share_percent=share)
+            spot_checks.draw_spot_checks(scope=scope_for(regulator_of(BANAN)), year=YEAR, share_percent=share)
     assert not SpotCheck.objects.exists()
 
 
 def test_record_finding(submitted, regulator_of, member_of):
     banan = scope_for(regulator_of(BANAN))
-    check = declarations.draw_spot_checks(scope=banan, year=YEAR, share_percent="5", seed="f")[0]
+    check = spot_checks.draw_spot_checks(scope=banan, year=YEAR, share_percent="5")[0]
     unit_admin = scope_for(member_of(check.declaration.organization, "admin"))
-    assert list(declarations.spot_checks_for(unit_admin)) == [check]  # the unit sees that it was drawn
+    assert list(spot_checks.spot_checks_for(unit_admin)) == [check]  # the unit sees that it was drawn
     with pytest.raises(PermissionDenied):
-        declarations.record_finding(scope=unit_admin, spot_check_id=check.pk, version=check.version,
+        spot_checks.record_finding(scope=unit_admin, spot_check_id=check.pk, version=check.version,
                                     outcome="consistent")
     with pytest.raises(NotFound):
-        declarations.record_finding(scope=scope_for(regulator_of(KAIZHOU)), spot_check_id=check.pk,
+        spot_checks.record_finding(scope=scope_for(regulator_of(KAIZHOU)), spot_check_id=check.pk,
                                     version=check.version, outcome="consistent")
     with pytest.raises(ValidationFailed) as no_findings:
-        declarations.record_finding(scope=banan, spot_check_id=check.pk, version=check.version,
+        spot_checks.record_finding(scope=banan, spot_check_id=check.pk, version=check.version,
                                     outcome="discrepancy", findings=" ")
     assert no_findings.value.errors[0]["field"] == "findings"
-    check = declarations.record_finding(scope=banan, spot_check_id=check.pk, version=check.version,
+    check = spot_checks.record_finding(scope=banan, spot_check_id=check.pk, version=check.version,
                                         outcome="discrepancy", findings="转移量与联单不符 0.8 t")
     check.refresh_from_db()
     assert (check.outcome, check.findings) == ("discrepancy", "转移量与联单不符 0.8 t")
     with pytest.raises(Conflict):
-        declarations.record_finding(scope=banan, spot_check_id=check.pk, version=check.version - 1,
+        spot_checks.record_finding(scope=banan, spot_check_id=check.pk, version=check.version - 1,
                                     outcome="consistent")
     assert list(audit.history(check).values_list("action", flat=True)) == ["drawn", "finding_recorded"]
 
@@ -330,7 +339,7 @@ def test_declaration_flow_over_the_api(unit, member_of, regulator_of, client_for
         15, 16, "漏记")
     listing = send(regulator, "GET", f"/api/v1/declarations?year={YEAR}&status=submitted").json()["items"]
     assert [d["id"] for d in listing] == [body["id"]]
-    response = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR, "seed": "api"})
+    response = send(regulator, "POST", "/api/v1/spot-checks/draw", {"year": YEAR})
     assert response.status_code == 201 and response.json()[0]["declaration_id"] == body["id"]
     check = response.json()[0]
     response = send(regulator, "POST", f"/api/v1/spot-checks/{check['id']}/finding",
@@ -374,11 +383,11 @@ def test_declaration_pages(unit, member_of, regulator_of, client_for):
     assert 'data-testid="late"' in page and "Save declared figures" not in page
 
     assert "Draw declarations" not in enterprise.get("/ledgers/spot-checks/").content.decode()
-    response = regulator.post("/ledgers/spot-checks/draw/", {"year": YEAR, "seed": "页面"})
+    response = regulator.post("/ledgers/spot-checks/draw/", {"year": YEAR})
     assert response.status_code == 302
     check = SpotCheck.objects.get()
     listing = regulator.get(f"/ledgers/spot-checks/?year={YEAR}").content.decode()
-    assert "页面" in listing and unit["org"].name in listing
+    assert check.draw_seed in listing and unit["org"].name in listing
     response = regulator.post(f"/ledgers/spot-checks/{check.pk}/finding/", {
         "version": check.version, "outcome": "discrepancy", "findings": ""})
     assert response.status_code == 422
@@ -386,3 +395,19 @@ def test_declaration_pages(unit, member_of, regulator_of, client_for):
         "version": check.version, "outcome": "discrepancy", "findings": "产生量少报"})
     assert response.status_code == 302
     assert "产生量少报" in enterprise.get(f"/ledgers/spot-checks/?year={YEAR}").content.decode()
+
+
+def test_the_draw_page_offers_no_seed_and_asks_the_reason_for_a_further_draw(submitted, regulator_of, client_for):
+    regulator = browse(client_for, regulator_of(BANAN))
+    page = regulator.get(f"/ledgers/spot-checks/?year={YEAR}").content.decode()
+    assert "Draw declarations" in page and 'name="seed"' not in page
+    assert regulator.post("/ledgers/spot-checks/draw/", {"year": YEAR, "seed": "页面"}).status_code == 302
+    seed = SpotCheck.objects.get().draw_seed
+    assert seed != "页面"
+    listing = regulator.get(f"/ledgers/spot-checks/?year={YEAR}").content.decode()
+    assert seed in listing and 'name="reason"' in listing
+    refused = regulator.post("/ledgers/spot-checks/draw/", {"year": YEAR})
+    assert refused.status_code == 422 and 'id="reason-error"' in refused.content.decode()
+    assert SpotCheck.objects.count() == 1
+    assert regulator.post("/ledgers/spot-checks/draw/", {"year": YEAR, "reason": "补抽"}).status_code == 302
+    assert SpotCheck.objects.count() == 2

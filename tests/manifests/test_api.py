@@ -105,7 +105,7 @@ CASES = {
     ("POST", "/manifests/{manifest_id}/follow-up"): lambda w: (f"/api/v1/manifests/{w['moving'].pk}/follow-up", {
         "purpose": "return"}),
     ("POST", "/organizations/{organization_id}/signing-code"): lambda w: (
-        f"/api/v1/organizations/{w['b'].pk}/signing-code", {"code": "1234"}),
+        f"/api/v1/organizations/{w['b'].pk}/signing-code", {"code": "482913"}),
 }
 
 

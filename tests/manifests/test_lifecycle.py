@@ -338,31 +338,31 @@ def test_cancel_in_transit_by_revision_strands_the_load_for_a_follow_up(chain):
 
 
 def test_signing_code_at_the_gate(chain):
-    services.set_signing_code(scope=chain.scopes["receiver_admin"], organization_id=chain.receiver.pk, code="2468")
+    services.set_signing_code(scope=chain.scopes["receiver_admin"], organization_id=chain.receiver.pk, code="246813")
     manifest = draft(chain, chain.record())
     run(chain, manifest, "submit", "generator_admin")
     run(chain, manifest, "pickup", "driver")
     manifest.refresh_from_db()
     with pytest.raises(PermissionDenied) as error:  # the driver collects the receiver's signature at its gate
         services.sign(scope=chain.scopes["driver"], manifest_id=manifest.pk, step="receive",
-                      version=manifest.version, signing_code="0000")
+                      version=manifest.version, signing_code="000000")
     assert error.value.code == "signing_code_wrong"
     services.sign(scope=chain.scopes["driver"], manifest_id=manifest.pk, step="receive", version=manifest.version,
-                  signing_code="2468", signer_name="接收库管员")
+                  signing_code="246813", signer_name="接收库管员")
     signature = Signature.objects.get(manifest=manifest, step="receive")
     assert (signature.organization_id, signature.method) == (chain.receiver.pk, "signing_code")
 
 
 def test_signing_code_locks_after_repeated_failures(chain):
-    services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk, code="1357")
+    services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk, code="135792")
     manifest = draft(chain, chain.record())
     for _attempt in range(5):
         with pytest.raises(PermissionDenied):
             services.sign(scope=chain.scopes["driver"], manifest_id=manifest.pk, step="submit",
-                          version=manifest.version, signing_code="9999")
+                          version=manifest.version, signing_code="999999")
     with pytest.raises(PermissionDenied) as error:
         services.sign(scope=chain.scopes["driver"], manifest_id=manifest.pk, step="submit",
-                      version=manifest.version, signing_code="1357")
+                      version=manifest.version, signing_code="135792")
     assert error.value.code == "signing_code_locked"
     assert Manifest.objects.get(pk=manifest.pk).status == S.DRAFT
 
@@ -370,15 +370,15 @@ def test_signing_code_locks_after_repeated_failures(chain):
 def test_signing_code_needs_a_party_and_digits(chain, make_org, member_of):
     with pytest.raises(ValidationFailed):
         services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk,
-                                  code="12ab")
-    services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk, code="1357")
+                                  code="12ab56")
+    services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk, code="135792")
     outsider = member_of(make_org("路人单位", roles=("transporter",)))
     from wufei.core.scope import scope_for
 
     manifest = draft(chain, chain.record())
     with pytest.raises(Exception) as error:
         services.sign(scope=scope_for(outsider), manifest_id=manifest.pk, step="submit", version=manifest.version,
-                      signing_code="1357")
+                      signing_code="135792")
     assert error.value.code in ("not_found", "permission_denied")
 
 

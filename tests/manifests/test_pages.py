@@ -240,8 +240,8 @@ def test_wrong_parties_are_refused(chain, client_for, make_org, member_of, regul
     assert page.status_code == 200 and 'data-testid="signing-code"' in text(page)
     assert receiver.post(sign_url(manifest, "submit"), {"version": version_of(manifest)}).status_code == 422
     services.set_signing_code(scope=chain.scopes["generator_admin"], organization_id=chain.generator.pk,
-                              code="2468")
-    wrong = receiver.post(sign_url(manifest, "submit"), {"version": version_of(manifest), "signing_code": "1357"})
+                              code="246813")
+    wrong = receiver.post(sign_url(manifest, "submit"), {"version": version_of(manifest), "signing_code": "135792"})
     assert wrong.status_code == 403 and 'id="f-code-error"' in text(wrong)
     assert Manifest.objects.get(pk=manifest.pk).status == S.DRAFT
     # cancelling is the generator's alone, and processing is no gate step
@@ -252,7 +252,7 @@ def test_wrong_parties_are_refused(chain, client_for, make_org, member_of, regul
     generator = client_for(chain.generator_admin)
     assert generator.get(sign_url(manifest, "process")).status_code == 403
     assert generator.post(sign_url(manifest, "process"), {"version": version_of(manifest), "method_1": "D10",
-                                                          "signing_code": "2468"}).status_code == 403
+                                                          "signing_code": "246813"}).status_code == 403
     assert Manifest.objects.get(pk=manifest.pk).status == S.RECEIVED
 
 
@@ -260,12 +260,12 @@ def test_gate_signing_with_the_other_partys_code(chain, client_for):
     manifest = draft(chain, chain.record())
     run(chain, manifest, "submit", "generator_admin")
     services.set_signing_code(scope=chain.scopes["transporter_admin"], organization_id=chain.transporter.pk,
-                              code="4321")
+                              code="432175")
     generator = client_for(chain.generator_admin)  # the driver has no account: he types his company's code
     detail = text(generator.get(reverse("manifests:detail", args=[manifest.pk])))
     assert 'data-testid="gate-pickup"' in detail
     response = generator.post(sign_url(manifest, "pickup"), {
-        "version": version_of(manifest), "vehicle_id": chain.vehicle.pk, "signing_code": "4321",
+        "version": version_of(manifest), "vehicle_id": chain.vehicle.pk, "signing_code": "432175",
         "signer_name": "王师傅"})
     assert response.status_code == 302
     signature = Signature.objects.get(manifest=manifest, step="pickup")
@@ -399,18 +399,18 @@ def test_signing_code_page(chain, client_for):
     page = text(client.get(reverse("manifests:signing_code")))
     assert chain.generator.name in page
     mismatch = client.post(reverse("manifests:signing_code"), {"organization": chain.generator.pk,
-                                                               "code": "1234", "confirm": "1243"})
+                                                               "code": "482913", "confirm": "482931"})
     assert mismatch.status_code == 422 and not SigningCode.objects.exists()
     short = client.post(reverse("manifests:signing_code"), {"organization": chain.generator.pk,
                                                             "code": "12", "confirm": "12"})
     assert short.status_code == 422 and 'id="f-code-error"' in text(short)
     done = client.post(reverse("manifests:signing_code"), {"organization": chain.generator.pk,
-                                                           "code": "123456", "confirm": "123456"})
+                                                           "code": "482913", "confirm": "482913"})
     assert done.status_code == 302 and SigningCode.objects.filter(organization=chain.generator).exists()
     driver = client_for(chain.driver)  # not an administrator
     assert 'data-testid="not-admin"' in text(driver.get(reverse("manifests:signing_code")))
-    assert driver.post(reverse("manifests:signing_code"), {"organization": chain.transporter.pk, "code": "1111",
-                                                           "confirm": "1111"}).status_code == 403
+    assert driver.post(reverse("manifests:signing_code"), {"organization": chain.transporter.pk, "code": "482913",
+                                                           "confirm": "482913"}).status_code == 403
 
 
 # --- the list ------------------------------------------------------------------------------------------
@@ -537,11 +537,11 @@ PAGE_CASES = {
                                 "step": "pickup", "manifest": f"{w['manifest'].pk}:{w['manifest'].version}"})],
     "signing_code": lambda w: [("GET", reverse("manifests:signing_code"), None),
                                ("POST", reverse("manifests:signing_code"), {
-                                   "organization": w["b"].pk, "code": "9999", "confirm": "9999"})],
+                                   "organization": w["b"].pk, "code": "482913", "confirm": "482913"})],
     "detail": lambda w: [("GET", reverse("manifests:detail", args=[w["manifest"].pk]), None)],
     "sign": lambda w: [(method, sign_url(w["manifest"], step), body) for step in ("pickup", "cancel", "submit")
                        for method, body in (("GET", None), ("POST", {"version": w["manifest"].version,
-                                                                      "signing_code": "0000"}))],
+                                                                      "signing_code": "000000"}))],
     "containers": lambda w: [("POST", reverse("manifests:containers", args=[w["manifest"].pk]), {
         "version": w["manifest"].version, "action": "add", "codes": w["b_spare"].code})],
     "methods": lambda w: [("POST", reverse("manifests:methods", args=[w["manifest"].pk]), {

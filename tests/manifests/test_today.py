@@ -113,13 +113,13 @@ def test_driver_follows_the_pickup_link_and_signs_then_the_receiver_signs_at_the
     [receive] = sign_links(road)
     assert receive == reverse("manifests:sign", args=[manifest.pk, "receive"])
     assert chain.receiver.name in road
-    services.set_signing_code(scope=chain.scopes["receiver_admin"], organization_id=chain.receiver.pk, code="8642")
+    services.set_signing_code(scope=chain.scopes["receiver_admin"], organization_id=chain.receiver.pk, code="864217")
     gate = driver.get(receive)
     assert gate.status_code == 200 and 'data-testid="gate"' in text(gate)
     version = re.search(r'name="version" value="(\d+)"', text(gate)).group(1)
-    wrong = driver.post(receive, {"version": version, "signing_code": "0000"})
+    wrong = driver.post(receive, {"version": version, "signing_code": "000000"})
     assert wrong.status_code == 403 and Manifest.objects.get(pk=manifest.pk).status == S.IN_TRANSIT
-    signed = driver.post(receive, {"version": version, "signing_code": "8642", "signer_name": "库管王"})
+    signed = driver.post(receive, {"version": version, "signing_code": "864217", "signer_name": "库管王"})
     assert signed.status_code == 302
     manifest.refresh_from_db()
     assert manifest.status == S.RECEIVED

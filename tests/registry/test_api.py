@@ -199,6 +199,25 @@ def test_tokens_are_hashed_and_authenticate(member_of, client_for, make_org, cli
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer wf_nope_nope").status_code == 401
 
 
+def test_a_token_can_neither_mint_nor_revoke_tokens(member_of, client_for, make_org, client):
+    """A leaked token must not outlive its revocation by minting a successor (or revoke its owner's others)."""
+    from wufei.core.models import ApiToken
+
+    user = member_of(make_org())
+    session = client_for(user)
+    secret = post(session, "/api/v1/tokens", {"name": "ERP"}).json()["token"]
+    other = post(session, "/api/v1/tokens", {"name": "报表"}).json()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    minted = post(client, "/api/v1/tokens", {"name": "spare"}, **bearer)
+    assert minted.status_code == 403 and minted.json()["code"] == "session_required"
+    revoked = client.delete(f"/api/v1/tokens/{other['id']}", **bearer)
+    assert revoked.status_code == 403 and revoked.json()["code"] == "session_required"
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 2
+    assert client.get("/api/v1/tokens", **bearer).status_code == 200  # reading the list stays possible
+    assert session.delete(f"/api/v1/tokens/{other['id']}").status_code == 204  # the signed-in owner manages them
+
+
 def test_token_requests_are_attributed_in_the_audit_chain(regulator_of, client):
     from wufei.core.tokens import issue_token
 

@@ -152,6 +152,19 @@ def test_scan_page_for_anonymous_visitors_only_verifies(plant, client):
     assert client.get("/t/nonsense/").status_code == 404
 
 
+def test_code_lookups_by_one_visitor_are_limited(plant, client, settings):
+    """Guessing container codes to map a unit's production: one visitor gets a bounded number of look-ups."""
+    settings.CONTAINER_LOOKUPS_PER_HOUR = 3
+    [container] = record(plant)
+    guesses = [f"{container.code[:-3]}{n:03d}" for n in range(900, 903)]
+    for guess in guesses:
+        assert client.get(f"/t/{guess}/", REMOTE_ADDR="198.51.100.7").status_code == 404
+    limited = client.get(f"/t/{container.code}/", REMOTE_ADDR="198.51.100.7", HTTP_ACCEPT_LANGUAGE="en")
+    assert limited.status_code == 429 and plant["org"].name not in text(limited)
+    assert 'data-testid="too-many"' in text(limited)
+    assert client.get(f"/t/{container.code}/", REMOTE_ADDR="198.51.100.8").status_code == 200  # someone else
+
+
 def test_scan_page_for_the_holder_shows_history_and_next_scans(plant, browser):
     [container] = record(plant, weight="0.123456")
     body = text(browser(plant["admin"]).get(f"/t/{container.code}/"))

@@ -11,7 +11,7 @@ from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, django_auth
 
 from wufei.core import audit
-from wufei.core.errors import ValidationFailed, WufeiError
+from wufei.core.errors import PermissionDenied, ValidationFailed, WufeiError
 from wufei.core.scope import request_scope
 from wufei.core.tokens import user_for_token
 
@@ -25,6 +25,7 @@ class TokenAuth(HttpBearer):
             return None
         request.user = user
         request._wufei_scope = None
+        request.wufei_by_token = True
         audit.set_actor(user)
         return user
 
@@ -84,6 +85,14 @@ def _http_error(request, exc: HttpError):
 
 def scope_of(request):
     return request_scope(request)
+
+
+def require_password_login(request) -> None:
+    """Refuse a request authenticated by an API token: tokens are created and revoked only by a user who signed
+    in with the password, so a leaked token cannot mint its own successor or revoke its owner's other tokens."""
+    if getattr(request, "wufei_by_token", False):
+        raise PermissionDenied(_("an API token cannot create or revoke API tokens: sign in with your password "
+                                 "to manage them"), code="session_required")
 
 
 # --- cursor pagination -------------------------------------------------------------------

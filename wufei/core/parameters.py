@@ -75,10 +75,16 @@ DEFAULTS: dict[str, ParameterDefault] = {
         "recorded as a discrepancy", "platform default (no regulation found; UNCONFIRMED)",
     ),
     "manifest.signing_code_max_failures": ParameterDefault(
-        5, "Wrong gate signing codes in a row after which the code is locked", "platform default",
+        5, "Wrong gate signing codes one person may type for one manifest within the lock time; then that person "
+        "is refused on that manifest (others still sign with the code)", "platform default",
     ),
     "manifest.signing_code_lock_minutes": ParameterDefault(
-        15, "Minutes a gate signing code stays locked after repeated failures", "platform default",
+        15, "Minutes a person stays refused on a manifest after repeated wrong gate signing codes",
+        "platform default",
+    ),
+    "manifest.signing_code_max_failures_per_day": ParameterDefault(
+        20, "Wrong gate signing codes of one unit one person may type over all manifests within 24 hours; then that "
+        "person is refused that unit's code until the oldest ones are a day old", "platform default",
     ),
     "permit.expiry_warning_days": ParameterDefault(
         60, "Days before a permit or vehicle permit expires that it is shown as expiring",

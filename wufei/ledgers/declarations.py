@@ -14,33 +14,25 @@ Rules as implemented
 - Due date: the parameter `declaration.due` (MM-DD, default 03-31) of the year after the declared
   year, for the unit's region. Submitting later is allowed and marks the declaration
   `submitted_late`. Only a finished year can be submitted.
-- Spot checks: a regulator draws from the submitted declarations of a year in its regions not yet
-  drawn; the sample size is ceil(pool × share %) and at least 1 when the pool is not empty (share:
-  the parameter `declaration.spot_check_share_percent` unless given). The draw is
-  `random.Random(seed).sample(sorted pool ids, size)`: the same seed on the same pool draws the same
-  declarations. The seed is stored on every SpotCheck and the pool in the audit chain.
+- Spot checks of submitted declarations: `wufei.ledgers.spot_checks`.
 """
 
 import datetime as dt
-import math
-import random
-import secrets
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wufei.catalog import services as catalog
-from wufei.core import audit, parameters
-from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
+from wufei.core import parameters
+from wufei.core.errors import NotFound, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.parsing import decimal, text
 from wufei.core.scope import Scope
 from wufei.ledgers import upkeep
-from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth, SpotCheck
+from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth
 from wufei.ledgers.plans import check_version, due_date_from, plain, raise_errors, require_unit_writer
 from wufei.registry import services as registry
 from wufei.registry.models import Organization
@@ -336,89 +328,3 @@ def submit_declaration(*, scope: Scope, declaration_id: int, version: int) -> An
     declaration.submitted_late = timezone.localtime(now).date() > declaration.due_date
     declaration.save(audit_action="submitted_late" if declaration.submitted_late else "submitted")
     return declaration
-
-
-# --- spot checks (抽查核查) ------------------------------------------------------------------
-
-def spot_checks_for(scope: Scope, *, year: int | None = None, outcome: str | None = None):
-    checks = SpotCheck.objects.visible_to(scope).select_related("declaration", "declaration__organization",
-                                                                "drawn_by")
-    if year:
-        checks = checks.filter(declaration__year=year)
-    if outcome:
-        if outcome not in SpotCheck.Outcome.values:
-            raise ValidationFailed(_("unknown outcome"), errors=[{"field": "outcome", "message": outcome}])
-        checks = checks.filter(outcome=outcome)
-    return checks
-
-
-def sample_size(pool: int, share_percent: Decimal) -> int:
-    if pool <= 0:
-        return 0
-    return min(pool, max(1, math.ceil(Decimal(pool) * share_percent / 100)))
-
-
-def choose_sample(ids, share_percent: Decimal, seed: str) -> list[int]:
-    """The reproducible draw: the same ids, share and seed always give the same sample."""
-    pool = sorted(ids)
-    return sorted(random.Random(seed).sample(pool, sample_size(len(pool), share_percent)))
-
-
-def spot_check_pool(scope: Scope, year: int):
-    """Submitted declarations of the year in the caller's regions that have not been drawn yet."""
-    return AnnualDeclaration.objects.filter(
-        scope.region_q("organization__region__path"), year=year, status=DeclarationStatus.SUBMITTED,
-    ).exclude(Exists(SpotCheck.objects.filter(declaration=OuterRef("pk"))))
-
-
-@transaction.atomic
-def draw_spot_checks(*, scope: Scope, year: int, share_percent=None, seed: str | None = None) -> list[SpotCheck]:
-    if not scope.is_regulator:
-        raise PermissionDenied(_("only regulators draw spot checks"))
-    errors = []
-    if share_percent is None or str(share_percent).strip() == "":
-        region = scope.region_codes[0] if scope.region_codes else None
-        share_percent = parameters.get("declaration.spot_check_share_percent", region)
-    try:
-        share = decimal(minimum=Decimal("0.01"), maximum=Decimal(100), places=2)(share_percent)
-    except ValueError as exc:
-        errors.append({"field": "share_percent", "message": str(exc)})
-    seed = (str(seed).strip() if seed is not None else "") or secrets.token_hex(8)
-    if len(seed) > 64:
-        errors.append({"field": "seed", "message": _("is longer than %(n)d characters") % {"n": 64}})
-    if errors:
-        raise ValidationFailed(_("the draw is not valid"), errors=errors)
-    pool = list(spot_check_pool(scope, year).select_for_update().values_list("pk", flat=True))
-    chosen = choose_sample(pool, share, seed)
-    checks = []
-    for declaration_id in chosen:
-        check = SpotCheck(declaration_id=declaration_id, drawn_by_id=scope.user_id, draw_seed=seed)
-        check.save(audit_action="drawn", audit_note=f"seed {seed}, {plain(share)} % of {len(pool)}")
-        checks.append(check)
-    audit.record_raw(entity_type="ledgers.spotcheckdraw", entity_id=seed, action="drawn", payload={
-        "year": year, "share_percent": plain(share), "regions": list(scope.region_codes),
-        "pool": sorted(pool), "drawn": chosen})
-    return checks
-
-
-@transaction.atomic
-def record_finding(*, scope: Scope, spot_check_id: int, version: int, outcome: str, findings: str = "") -> SpotCheck:
-    check = spot_checks_for(scope).filter(pk=spot_check_id).first()
-    if check is None:
-        raise NotFound(_("spot check not found"))
-    if not SpotCheck.objects.editable_by(scope).filter(pk=check.pk).exists():
-        raise PermissionDenied(_("only a regulator of the unit's region can record findings"))
-    check = SpotCheck.objects.select_for_update().get(pk=check.pk)
-    check_version(check, version)
-    errors = []
-    if outcome not in (SpotCheck.Outcome.CONSISTENT, SpotCheck.Outcome.DISCREPANCY):
-        errors.append({"field": "outcome", "message": _("must be consistent or discrepancy")})
-    findings = (findings or "").strip()
-    if outcome == SpotCheck.Outcome.DISCREPANCY and not findings:
-        errors.append({"field": "findings", "message": _("describe the discrepancy found")})
-    if errors:
-        raise ValidationFailed(_("the finding is not valid"), errors=errors)
-    check.outcome = outcome
-    check.findings = findings
-    check.save(audit_action="finding_recorded", audit_note=outcome)
-    return check

@@ -21,8 +21,8 @@ platform administrator, reviews and the spot-check draw as the demo regulator ac
 * Declarations of the demo year for the key-supervised generators with a ledger: drafted from the
   ledger and submitted, except two left as drafts; one submitted after the due date (the largest
   Banan pump maker), one with an adjustment and its reason (the chemicals unit: a bag of spent
-  carbon found at the year-end stock-take). The Banan regulator draws a 20 % spot check (seed
-  "wufei-demo-<year>") and records one finding.
+  carbon found at the year-end stock-take). The Banan regulator draws a 20 % spot check (the server's
+  seed, kept with the draw) and records one finding.
 * Monthly e-ledger (电子月台账) of the demo year for the large general industrial solid waste
   generators (GISW): every month balances and chains on; the units' years add up exactly to the
   plans' district figures (B: 70.89万t generated, 43.38万t utilised, 27.51万t disposed, self 25.55万t /
@@ -58,9 +58,9 @@ from django.utils import timezone
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core import audit
 from wufei.core.scope import scope_for
-from wufei.ledgers import declarations, plans, solid_waste
+from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.ledger import build_ledger
-from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck
+from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck, SpotCheckDraw
 from wufei.registry import services as registry
 from wufei.registry.demo import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, Site
@@ -336,13 +336,13 @@ def _declarations(year: int, organizations: dict) -> str:
 def _spot_checks(year: int) -> str:
     scope = _user_scope("regulator")
     with _filed_on(at(dt.date(year + 1, 4, 20), 10)):
-        checks = declarations.draw_spot_checks(scope=scope, year=year, share_percent="20", seed=f"wufei-demo-{year}")
+        checks = spot_checks.draw_spot_checks(scope=scope, year=year, share_percent="20")
     if checks:
         first = checks[0]
         with _filed_on(at(dt.date(year + 1, 5, 12), 15)):
-            declarations.record_finding(scope=scope, spot_check_id=first.pk, version=first.version,
-                                        outcome=SpotCheck.Outcome.CONSISTENT,
-                                        findings="现场核对危废贮存库台账、转移联单和出入库记录，申报数据与台账一致。")
+            spot_checks.record_finding(scope=scope, spot_check_id=first.pk, version=first.version,
+                                       outcome=SpotCheck.Outcome.CONSISTENT,
+                                       findings="现场核对危废贮存库台账、转移联单和出入库记录，申报数据与台账一致。")
     return f"{len(checks)} drawn by the Banan regulator, {1 if checks else 0} finding recorded"
 
 
@@ -526,10 +526,12 @@ def reset(organization_ids: list[int]) -> int:
     from wufei.ledgers.models import AnnualDeclaration, ManagementPlan
 
     with transaction.atomic():
+        checks = SpotCheck.objects.filter(declaration__organization_id__in=organization_ids)
+        draw_ids = set(checks.exclude(draw=None).values_list("draw_id", flat=True))
         counts = {
             "ledger_months": LedgerMonth.objects.filter(organization_id__in=organization_ids).delete()[0],
-            "spot_checks": SpotCheck.objects.filter(
-                declaration__organization_id__in=organization_ids).delete()[0],
+            "spot_checks": checks.delete()[0],
+            "spot_check_draws": SpotCheckDraw.objects.filter(pk__in=draw_ids, checks=None).delete()[0],
             "declarations": AnnualDeclaration.objects.filter(organization_id__in=organization_ids).delete()[0],
             "solid_waste_months": SolidWasteMonth.objects.filter(organization_id__in=organization_ids).delete()[0],
         }

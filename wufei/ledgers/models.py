@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wufei.catalog.models import HazardousWaste, TreatmentMethod
 from wufei.core.models import AuditedModel, ScopedQuerySet
+from wufei.core.scope import nothing
 from wufei.registry.models import Organization, Site, organization_q
 
 TONNES = {"max_digits": 18, "decimal_places": 6}
@@ -210,6 +211,40 @@ class DeclarationLine(models.Model):
         return f"{self.declaration_id} {self.waste_id} {self.field}"
 
 
+class SpotCheckDraw(AuditedModel):
+    """One random draw of a year's submitted declarations in a region (抽查), with everything it read so that anyone
+    can redo it: `choose_sample(pool, share_percent, seed) == drawn`. The seed comes from the server. The first
+    draw of a year and region is `sequence` 1; a further one (2, 3 …) needs a reason."""
+
+    year = models.PositiveSmallIntegerField(_("declared year"))
+    region = models.ForeignKey("catalog.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    sequence = models.PositiveSmallIntegerField(_("draw number"), default=1)
+    share_percent = models.DecimalField(_("share (%)"), max_digits=5, decimal_places=2)
+    seed = models.CharField(_("seed"), max_length=64)
+    pool = models.JSONField(_("declarations drawn from"), default=list)  # their ids, ascending
+    drawn = models.JSONField(_("declarations drawn"), default=list)
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason for a further draw"), max_length=500, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["year", "region", "sequence"],
+                                               name="spot_check_draw_once_per_number")]
+
+    def __str__(self):
+        return f"draw {self.sequence} of {self.year} in {self.region_id}"
+
+    @classmethod
+    def visibility_q(cls, scope):
+        return scope.region_q("region__path")
+
+    @classmethod
+    def editability_q(cls, scope):
+        return nothing()
+
+
 class SpotCheck(AuditedModel):
     """A data-quality spot check (抽查核查) of a submitted declaration, drawn at random by a regulator."""
 
@@ -219,6 +254,7 @@ class SpotCheck(AuditedModel):
         DISCREPANCY = "discrepancy", _("discrepancy found")
 
     declaration = models.ForeignKey(AnnualDeclaration, on_delete=models.PROTECT, related_name="spot_checks")
+    draw = models.ForeignKey(SpotCheckDraw, null=True, blank=True, on_delete=models.PROTECT, related_name="checks")
     drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     draw_seed = models.CharField(_("draw seed"), max_length=64)
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)

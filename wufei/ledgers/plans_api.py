@@ -1,6 +1,6 @@
 """Management plans, annual declarations, spot checks and the solid waste monthly e-ledger API.
 
-Thin: parse, call `plans` / `declarations` / `solid_waste` with the caller's scope, shape the answer.
+Thin: parse, call `plans` / `declarations` / `spot_checks` / `solid_waste` with the caller's scope, shape the answer.
 State changes carry the `version` the client saw (a stale one answers 409).
 """
 
@@ -8,9 +8,10 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import File, Router, Schema, Status, UploadedFile
+from pydantic import ConfigDict
 
 from wufei.core.api import page, scope_of
-from wufei.ledgers import declarations, plans, solid_waste
+from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.models import ManagementPlan, SpotCheck
 
 router = Router(tags=["plans and declarations"])
@@ -220,9 +221,53 @@ class AdjustIn(Schema):
 
 
 class DrawIn(Schema):
+    """The seed is the server's: a body that names one is refused. A further draw of a year and region needs a
+    `reason`."""
+
+    model_config = ConfigDict(extra="forbid")
+
     year: int
+    region: str | None = None  # a region code of the caller's (default: its only region)
     share_percent: Decimal | str | None = None
-    seed: str | None = None
+    reason: str = ""
+
+
+class SpotCheckDrawOut(Schema):
+    """A draw and what it read: `sorted(random.Random(seed).sample(pool, len(drawn)))` gives `drawn` again."""
+
+    id: int
+    year: int
+    region: str
+    region_name: str
+    sequence: int
+    share_percent: str
+    seed: str
+    pool: list[int]
+    drawn: list[int]
+    drawn_by: str | None
+    reason: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_region(obj):
+        return obj.region_id
+
+    @staticmethod
+    def resolve_region_name(obj):
+        return obj.region.name
+
+    @staticmethod
+    def resolve_share_percent(obj):
+        return plans.plain(obj.share_percent)
+
+    @staticmethod
+    def resolve_drawn_by(obj):
+        return obj.drawn_by.get_username() if obj.drawn_by_id else None
+
+
+class SpotCheckDrawPage(Schema):
+    items: list[SpotCheckDrawOut]
+    next_cursor: str | None
 
 
 class SpotCheckOut(Schema):
@@ -231,6 +276,7 @@ class SpotCheckOut(Schema):
     organization_id: int
     organization_name: str
     year: int
+    draw_id: int | None
     draw_seed: str
     drawn_by: str | None
     outcome: str
@@ -459,23 +505,33 @@ def submit_declaration(request, declaration_id: int, payload: VersionIn):
 
 @router.post("/spot-checks/draw", response={201: list[SpotCheckOut]})
 def draw_spot_checks(request, payload: DrawIn):
-    checks = declarations.draw_spot_checks(scope=scope_of(request), year=payload.year,
-                                           share_percent=payload.share_percent, seed=payload.seed)
+    """Draw a year's submitted declarations of a region at random (the seed is the server's); a further draw of
+    the same year and region needs a reason and is recorded in the audit chain."""
+    checks = spot_checks.draw_spot_checks(scope=scope_of(request), year=payload.year, region=payload.region,
+                                          share_percent=payload.share_percent, reason=payload.reason)
     return Status(201, SpotCheck.objects.filter(pk__in=[c.pk for c in checks]).select_related(
         "declaration", "declaration__organization", "drawn_by").order_by("pk"))
+
+
+@router.get("/spot-check-draws", response=SpotCheckDrawPage)
+def list_spot_check_draws(request, year: int | None = None, region: str | None = None, cursor: str | None = None,
+                          limit: int = 50, updated_after: dt.datetime | None = None):
+    """The draws of the caller's regions with their seed, pool and sample (regulators)."""
+    return _listing(spot_checks.draws_for(scope_of(request), year=year, region=region), cursor, limit,
+                    updated_after)
 
 
 @router.get("/spot-checks", response=SpotCheckPage)
 def list_spot_checks(request, year: int | None = None, outcome: str | None = None, cursor: str | None = None,
                      limit: int = 50, updated_after: dt.datetime | None = None):
-    queryset = declarations.spot_checks_for(scope_of(request), year=year, outcome=outcome)
+    queryset = spot_checks.spot_checks_for(scope_of(request), year=year, outcome=outcome)
     return _listing(queryset, cursor, limit, updated_after)
 
 
 @router.post("/spot-checks/{spot_check_id}/finding", response=SpotCheckOut)
 def record_finding(request, spot_check_id: int, payload: FindingIn):
-    return declarations.record_finding(scope=scope_of(request), spot_check_id=spot_check_id,
-                                       version=payload.version, outcome=payload.outcome, findings=payload.findings)
+    return spot_checks.record_finding(scope=scope_of(request), spot_check_id=spot_check_id,
+                                      version=payload.version, outcome=payload.outcome, findings=payload.findings)
 
 
 # --- the solid waste monthly e-ledger --------------------------------------------------------------

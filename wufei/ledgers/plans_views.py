@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wufei.catalog import services as catalog
 from wufei.core import parameters
 from wufei.core.errors import NotFound, WufeiError
 from wufei.core.scope import Scope, request_scope
-from wufei.ledgers import declarations, plans, solid_waste
+from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.models import DeclarationStatus, ReviewStatus, SpotCheck
 from wufei.registry.models import Organization, Site
 from wufei.registry.views import OrganizationSection, register_organization_section
@@ -383,9 +384,13 @@ def _spot_check_page(request, *, status: int = 200, errors: dict | None = None, 
     scope = request_scope(request)
     year = _int(request.GET.get("year") or (posted or {}).get("year"), timezone.localdate().year - 1)
     region = scope.region_codes[0] if scope.region_codes else None
+    draws = list(spot_checks.draws_for(scope, year=year).order_by("region_id", "sequence")) if scope.is_regulator \
+        else []
     return render(request, "ledgers/spot_check_list.html", {
-        "year": year, "checks": declarations.spot_checks_for(scope, year=year).order_by("-pk")[:500],
-        "pool": declarations.spot_check_pool(scope, year).count() if scope.is_regulator else 0,
+        "year": year, "checks": spot_checks.spot_checks_for(scope, year=year).order_by("-pk")[:500],
+        "pool": spot_checks.spot_check_pool(scope, year).count() if scope.is_regulator else 0,
+        "draws": draws, "regions": [catalog.get_region(code) for code in scope.region_codes],
+        "drawn_regions": {d.region_id for d in draws},
         "default_share": parameters.get("declaration.spot_check_share_percent", region),
         "can_draw": scope.is_regulator, "outcomes": [(SpotCheck.Outcome.CONSISTENT, SpotCheck.Outcome.CONSISTENT.label),
                                                      (SpotCheck.Outcome.DISCREPANCY,
@@ -408,9 +413,9 @@ def spot_check_draw(request):
     scope = request_scope(request)
     year = _int(request.POST.get("year"))
     try:
-        checks = declarations.draw_spot_checks(scope=scope, year=year,
-                                               share_percent=request.POST.get("share_percent") or None,
-                                               seed=request.POST.get("seed") or None)
+        checks = spot_checks.draw_spot_checks(scope=scope, year=year, region=request.POST.get("region") or None,
+                                              share_percent=request.POST.get("share_percent") or None,
+                                              reason=request.POST.get("reason", ""))
     except WufeiError as exc:
         messages.error(request, exc.message)
         return _spot_check_page(request, status=exc.status, errors={"draw": _field_errors(exc)}, posted=request.POST)
@@ -428,10 +433,10 @@ def spot_check_draw(request):
 def spot_check_finding(request, spot_check_id: int):
     scope = request_scope(request)
     try:
-        check = declarations.record_finding(scope=scope, spot_check_id=spot_check_id,
-                                            version=_int(request.POST.get("version")),
-                                            outcome=request.POST.get("outcome", ""),
-                                            findings=request.POST.get("findings", ""))
+        check = spot_checks.record_finding(scope=scope, spot_check_id=spot_check_id,
+                                           version=_int(request.POST.get("version")),
+                                           outcome=request.POST.get("outcome", ""),
+                                           findings=request.POST.get("findings", ""))
     except NotFound:
         raise
     except WufeiError as exc:
@@ -538,7 +543,7 @@ def _declaration_section(scope: Scope, organization: Organization) -> dict:
             and timezone.localdate() > (declaration.due_date if declaration
                                         else declarations.declaration_due_date(organization, year)),
             "can_write": plans.is_unit_writer(scope, organization),
-            "spot_checks": list(declarations.spot_checks_for(scope).filter(
+            "spot_checks": list(spot_checks.spot_checks_for(scope).filter(
                 declaration__organization=organization).order_by("-pk")[:5])}
 
 

@@ -54,7 +54,7 @@ recorded for them with `tracking.services.bulk_record`; no history container is 
   lab of Banan (one collection manifest each) and forwards the containers to 璧山, processed,
   which closes the three collection manifests.
 * Overdue: a load of Banan's largest other industrial unit to 长寿, in transit for ten days.
-* Gate signing codes (SIGNING_CODES): 惠科金渝 1234, 渝南危运 2345, 盛清 3456.
+* Gate signing codes (SIGNING_CODES): 惠科金渝 482913, 渝南危运 593024, 盛清 604135.
 Built in the first weeks of January, the recent part is squeezed into the days since 1 January
 (nothing of it falls in the demo year); the overdue load is then not yet overdue.
 """
@@ -130,7 +130,7 @@ YONGCHUAN, LITE = "重庆永川有色金属再生利用有限公司", "重庆利
 CHANGSHOU = "重庆长寿危险废物填埋处置有限公司"
 COLLECTOR = "重庆巴渝小微危废收运服务有限公司"
 MEDICAL_CARRIERS = {KAIZHOU: "重庆尚善物流有限公司", BANAN: "重庆嘉运环保物流有限公司"}
-SIGNING_CODES = {HUIKE: "1234", YUNAN: "2345", SHENGQING: "3456"}
+SIGNING_CODES = {HUIKE: "482913", YUNAN: "593024", SHENGQING: "604135"}
 ACCOUNT_OF = {HUIKE: ("generator", "generator"), YUNAN: ("driver", "transporter"),
               SHENGQING: ("receiver", "receiver")}  # unit: (account signing its steps, its administrator)
 

@@ -282,16 +282,33 @@ class Signature(models.Model):
 
 
 class SigningCode(models.Model):
-    """An organization's gate signing code (PIN): stored hashed, locked after repeated failures."""
+    """An organization's gate signing code (PIN): stored hashed; wrong entries lock out the person who typed them
+    (SigningCodeFailure), never the organization."""
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="signing_code")
     digest = models.CharField(max_length=200)
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    # set before codes had at least 6 digits: it may be shorter, and a shorter code no longer signs
+    needs_renewal = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
         return f"signing code of {self.organization_id}"
+
+
+class SigningCodeFailure(models.Model):
+    """One wrong signing code of `organization` typed by `user` (signed in, or by one of the user's API tokens) for
+    a manifest. Counted per person and manifest, and per person over all manifests of a day."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    manifest = models.ForeignKey("Manifest", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "user", "at"], name="signing_failure_guesser")]
+
+    def __str__(self):
+        return f"wrong signing code of {self.organization_id} by {self.user_id}"
 
 
 class RevisionStatus(models.TextChoices):

@@ -11,14 +11,13 @@ import re
 from collections import Counter, defaultdict
 from decimal import ROUND_DOWN, Decimal
 
-from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import GeneralSolidWasteCode, Region, TreatmentMethod
-from wufei.core import audit, parameters
+from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.ledgers.plans import planned_transfer_for
@@ -39,9 +38,11 @@ from wufei.manifests.models import (
     RevisionStatus,
     Signature,
     SignatureMethod,
-    SigningCode,
     TransportLeg,
 )
+from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
+from wufei.manifests.signing_codes import signing_codes_to_renew as signing_codes_to_renew  # re-exported
+from wufei.manifests.signing_codes import verify_signing_code
 from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 from wufei.registry.services import ensure_usable, permit_lines_covering, vehicle_permit_valid
 from wufei.tracking import services as tracking
@@ -818,51 +819,6 @@ def _current_leg(manifest: Manifest) -> TransportLeg | None:
     return taken[-1] if taken else None
 
 
-def set_signing_code(*, scope: Scope, organization_id: int, code: str) -> None:
-    """An organization's gate signing code: 4–8 digits, stored hashed."""
-    organization = _organization(organization_id, "organization_id")
-    if organization.pk not in scope.admin_organization_ids:
-        raise PermissionDenied(_("only the organization's administrators can set its signing code"))
-    code = (code or "").strip()
-    if not code.isdigit() or not 4 <= len(code) <= 8:
-        raise ValidationFailed(_("a signing code is 4 to 8 digits"),
-                               errors=[{"field": "code", "message": _("4 to 8 digits")}])
-    with transaction.atomic():
-        SigningCode.objects.update_or_create(organization=organization,
-                                             defaults={"digest": make_password(code), "failed_attempts": 0,
-                                                       "locked_until": None})
-        audit.record(entity=organization, action="signing_code_set", payload={})
-
-
-def _verify_signing_code(organization: Organization, code: str) -> None:
-    """Check a gate code; failures are committed even though the signing itself is refused."""
-    now = timezone.now()
-    with transaction.atomic():
-        stored = SigningCode.objects.select_for_update().filter(organization=organization).first()
-        if stored is None:
-            raise PermissionDenied(_("%(name)s has no signing code") % {"name": organization.name},
-                                   code="signing_code_missing")
-        if stored.locked_until and stored.locked_until > now:
-            raise PermissionDenied(_("the signing code of %(name)s is locked until %(time)s after repeated "
-                                     "failures") % {"name": organization.name,
-                                                    "time": timezone.localtime(stored.locked_until)
-                                                    .strftime("%H:%M")}, code="signing_code_locked")
-        if check_password(str(code or ""), stored.digest):
-            if stored.failed_attempts:
-                stored.failed_attempts = 0
-                stored.save(update_fields=["failed_attempts", "updated_at"])
-            return
-        stored.failed_attempts += 1
-        region = organization.region
-        if stored.failed_attempts >= int(parameters.get("manifest.signing_code_max_failures", region)):
-            minutes = int(parameters.get("manifest.signing_code_lock_minutes", region))
-            stored.locked_until = now + dt.timedelta(minutes=minutes)
-            stored.failed_attempts = 0
-        stored.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
-    raise PermissionDenied(_("wrong signing code for %(name)s") % {"name": organization.name},
-                           code="signing_code_wrong")
-
-
 def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Organization:
     organization = party_for_step(manifest, step)
     if by_code:
@@ -900,7 +856,8 @@ def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data
     if signing_code is not None:
         manifest = get_manifest(scope, manifest_id)
         _check_step(manifest, step)
-        _verify_signing_code(party_for_step(manifest, step), signing_code)
+        organization = _signer(scope, manifest, step, by_code=True)  # only a party collects a code
+        verify_signing_code(organization=organization, code=signing_code, manifest=manifest, user_id=scope.user_id)
     with transaction.atomic():
         manifest = _locked(scope, manifest_id, version)
         _check_step(manifest, step)
@@ -1269,7 +1226,7 @@ def bulk_sign(*, scope: Scope, step: str, items: list[dict], data: dict | None =
                             "version": manifest.version})
         except (Conflict, RuleViolation, ValidationFailed, PermissionDenied, NotFound) as exc:
             results.append({"id": manifest_id, "ok": False, "error": exc.as_dict()})
-            if exc.code in ("signing_code_wrong", "signing_code_locked"):
+            if exc.code in ("signing_code_wrong", "signing_code_locked", "signing_code_too_short"):
                 break
     return results
 

@@ -698,7 +698,8 @@ def sign(request, manifest_id: int, step: str):
         except WufeiError as exc:
             messages.error(request, exc.message)
             errors, problems, status = _field_errors(exc), _problems(exc), exc.status
-            if exc.code in ("signing_code_wrong", "signing_code_locked", "signing_code_missing"):
+            if exc.code in ("signing_code_wrong", "signing_code_locked", "signing_code_missing",
+                            "signing_code_too_short"):
                 errors.setdefault("signing_code", []).append(exc.message)
             manifest = services.get_manifest(scope, manifest_id)
         else:
@@ -803,8 +804,10 @@ def signing_code(request):
             return redirect("manifests:signing_code")
     with_code = set(SigningCode.objects.filter(organization__in=organizations).values_list("organization_id",
                                                                                           flat=True))
+    renew = services.signing_codes_to_renew([o.pk for o in organizations])
     for organization in organizations:
         organization.has_signing_code = organization.pk in with_code
+        organization.renew_signing_code = organization.pk in renew
     return render(request, "manifests/signing_code.html", {
         "organizations": organizations, "errors": errors, "chosen": chosen}, status=status)
 

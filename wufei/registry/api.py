@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
-from wufei.core.api import page, scope_of
+from wufei.core.api import page, require_password_login, scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.core.tokens import issue_token, revoke_token
 from wufei.registry import exports, imports, services
@@ -62,12 +62,16 @@ def list_tokens(request):
 
 @router.post("/tokens", response={201: TokenCreatedOut}, tags=["accounts"])
 def create_token(request, payload: TokenIn):
+    """Create a personal API token (signed in with the password only: a token cannot create tokens)."""
+    require_password_login(request)
     token, plaintext = issue_token(user=request.user, name=payload.name, expires_at=payload.expires_at)
     return Status(201, {**_out(TokenOut, token), "token": plaintext})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, tags=["accounts"])
 def delete_token(request, token_id: int):
+    """Revoke one of the caller's tokens (signed in with the password only)."""
+    require_password_login(request)
     revoke_token(user=request.user, token_id=token_id)
     return Status(204, None)
 

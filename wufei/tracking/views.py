@@ -8,6 +8,7 @@ Importing this module registers the "Containers" section of the organization pag
 import functools
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wufei.catalog.models import HAZARD_CHARACTERISTICS, HazardousWaste, TreatmentMethod
+from wufei.core import ratelimit
 from wufei.core.errors import NotFound, ValidationFailed, WufeiError
 from wufei.core.scope import request_scope
 from wufei.registry import services as registry_services
@@ -343,6 +345,10 @@ def scan_page(request, code: str):
             pass
         else:
             return render(request, "tracking/container_detail.html", {**context, "compact": True})
+    visitor = f"user:{scope.user_id}" if scope.is_authenticated else ratelimit.client_address(request)
+    if not ratelimit.take("container-verify", visitor, limit=settings.CONTAINER_LOOKUPS_PER_HOUR, window=3600):
+        return render(request, "tracking/verify.html", {"verification": {"code": codes.normalize(code)},
+                                                        "too_many": True}, status=429)
     verification = services.verify_code(code)
     return render(request, "tracking/verify.html", {"verification": verification},
                   status=200 if verification["genuine"] else 404)

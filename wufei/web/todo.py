@@ -10,7 +10,8 @@ scope and to one unit —
 - the management plan of this year and the annual declaration of last year (due dates: the `plan.due` and
   `declaration.due` parameters through the ledgers app's own helpers);
 - alerts about the unit that the regulator has put into verification or rectification;
-- revisions of the unit's manifests waiting for the unit's approval.
+- revisions of the unit's manifests waiting for the unit's approval;
+- for the unit's administrators: a gate signing code to set again (set before codes had 6 digits).
 
 Items carry what, how many, the deadline (when there is one), whether it is overdue, and where it is done.
 """
@@ -207,6 +208,15 @@ def revision_items(scope: Scope, organization: Organization) -> list[TodoItem]:
                      entries=entries[:SAMPLE])]
 
 
+def signing_code_items(scope: Scope, organization: Organization) -> list[TodoItem]:
+    from wufei.manifests import services as manifests
+
+    if organization.pk not in scope.admin_organization_ids or not manifests.signing_codes_to_renew([organization.pk]):
+        return []
+    return [TodoItem(key="signing_code", title=_("Set a new gate signing code: codes now have at least 6 digits"),
+                     count=1, url=_url("manifests:signing_code"))]
+
+
 # --- plans and declarations -----------------------------------------------------------------------
 
 def ledger_items(scope: Scope, organization: Organization, today: dt.date) -> list[TodoItem]:
@@ -275,7 +285,7 @@ def todo_for(scope: Scope, organization: Organization, *, now: dt.datetime | Non
     today = timezone.localtime(now).date()
     items = (storage_items(scope, organization, now) + manifest_items(scope, organization, now)
              + ledger_items(scope, organization, today) + alert_items(scope, organization, today)
-             + revision_items(scope, organization))
+             + revision_items(scope, organization) + signing_code_items(scope, organization))
     return sorted(items, key=lambda item: (not item.overdue, item.deadline or dt.date.max))
 
 
