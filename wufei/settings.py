@@ -13,6 +13,7 @@ Everything a deployment changes comes from the environment (README, "Deployment"
   WUFEI_CSRF_TRUSTED_ORIGINS  comma-separated origins (default: WUFEI_BASE_URL's)
   WUFEI_WEB_WORKERS, WUFEI_QUEUE_WORKERS  processes of `wufei serve` and of `wufei worker`
   WUFEI_SCHEDULE_<JOB>  a periodic job's crontab ("*/5 * * * *") or "off" (jobs: see SCHEDULE below)
+  WUFEI_OUTBOUND_ALLOW  hosts and CIDRs webhooks may reach although not public (intranets, tests)
 """
 
 import os
@@ -218,6 +219,10 @@ SCHEDULE_DEFAULTS = {
 }
 SCHEDULE = {name: os.environ.get("WUFEI_SCHEDULE_" + name.upper().replace(".", "_"), cron)
             for name, cron in SCHEDULE_DEFAULTS.items()}
+
+# Outbound requests (webhooks) reach only public addresses; these hosts and networks are allowed anyway
+# (an intranet's receiver, a test's local server): comma-separated host names and CIDRs (wufei/core/outbound.py).
+OUTBOUND_ALLOW = [e.strip() for e in os.environ.get("WUFEI_OUTBOUND_ALLOW", "").split(",") if e.strip()]
 
 # --- serving -----------------------------------------------------------------------------------------------
 
