@@ -15,6 +15,7 @@ Everything a deployment changes comes from the environment (README, "Deployment"
   WUFEI_SCHEDULE_<JOB>  a periodic job's crontab ("*/5 * * * *") or "off" (jobs: see SCHEDULE below)
   WUFEI_CACHE_URL     shared cache (rate limits): redis://…, "database" (default; Redis when the queue is) or "memory"
   WUFEI_VERIFY_LOOKUPS_PER_HOUR  public manifest verification lookups per client address and hour
+  WUFEI_IDEMPOTENCY_KEEP_HOURS  how long a create's answer is replayed to a retry with the same Idempotency-Key
   WUFEI_OUTBOUND_ALLOW  hosts and CIDRs webhooks may reach although not public (intranets, tests)
 """
 
@@ -229,6 +230,9 @@ CACHES = {"default": _cache_config(CACHE_URL)}
 # Public manifest verification: lookups per client address and hour (the number alone shows the status; the
 # details need the access code printed on the manifest).
 VERIFY_LOOKUPS_PER_HOUR = int(os.environ.get("WUFEI_VERIFY_LOOKUPS_PER_HOUR", "60"))
+
+# Answers to API creates sent with an Idempotency-Key are replayed to retries this long (wufei/core/idempotency.py).
+IDEMPOTENCY_KEEP_HOURS = float(os.environ.get("WUFEI_IDEMPOTENCY_KEEP_HOURS", "24"))
 
 # Periodic jobs: name → crontab (minute hour day month weekday), each overridable per deployment with
 # WUFEI_SCHEDULE_<NAME> (upper case, dots as underscores), "off" to switch one off. The jobs are in the apps'
