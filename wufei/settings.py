@@ -16,6 +16,8 @@ Everything a deployment changes comes from the environment (README, "Deployment"
   WUFEI_CACHE_URL     shared cache (rate limits): redis://…, "database" (default; Redis when the queue is) or "memory"
   WUFEI_VERIFY_LOOKUPS_PER_HOUR  public manifest verification lookups per client address and hour
   WUFEI_IDEMPOTENCY_KEEP_HOURS  how long a create's answer is replayed to a retry with the same Idempotency-Key
+  WUFEI_AUDIT_KEY     the audit chain's HMAC key, or WUFEI_AUDIT_KEY_FILE (default: derived from the secret key)
+  WUFEI_AUDIT_CHECKPOINTS  file the signed checkpoints of the audit chain are appended to ("" for the log only)
   WUFEI_OUTBOUND_ALLOW  hosts and CIDRs webhooks may reach although not public (intranets, tests)
 """
 
@@ -230,6 +232,14 @@ CACHES = {"default": _cache_config(CACHE_URL)}
 # Public manifest verification: lookups per client address and hour (the number alone shows the status; the
 # details need the access code printed on the manifest).
 VERIFY_LOOKUPS_PER_HOUR = int(os.environ.get("WUFEI_VERIFY_LOOKUPS_PER_HOUR", "60"))
+
+# The audit chain's HMAC key, held outside the database: WUFEI_AUDIT_KEY, or WUFEI_AUDIT_KEY_FILE (a file holding it);
+# empty: derived from SECRET_KEY with a salt of its own (wufei/core/audit.py). Signed checkpoints of the chain's head
+# are appended to WUFEI_AUDIT_CHECKPOINTS (a file; empty: to the log only).
+AUDIT_KEY = os.environ.get("WUFEI_AUDIT_KEY", "")
+if not AUDIT_KEY and os.environ.get("WUFEI_AUDIT_KEY_FILE"):
+    AUDIT_KEY = Path(os.environ["WUFEI_AUDIT_KEY_FILE"]).read_text(encoding="utf-8").strip()
+AUDIT_CHECKPOINTS = os.environ.get("WUFEI_AUDIT_CHECKPOINTS", str(WORK_DIR / "audit-checkpoints.jsonl")) or None
 
 # Answers to API creates sent with an Idempotency-Key are replayed to retries this long (wufei/core/idempotency.py).
 IDEMPOTENCY_KEEP_HOURS = float(os.environ.get("WUFEI_IDEMPOTENCY_KEEP_HOURS", "24"))

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from wufei.core import idempotency
+from wufei.core import audit, idempotency
 from wufei.core.jobs import periodic
 from wufei.core.models import Job
 
@@ -22,3 +22,9 @@ def expire_jobs() -> int:
 def expire_idempotency() -> int:
     """Forget stored answers to Idempotency-Key requests after IDEMPOTENCY_KEEP_HOURS, and keys stuck in progress."""
     return idempotency.expire()
+
+
+@periodic("core.audit_checkpoint")
+def audit_checkpoint() -> dict:
+    """Append the audit chain's head, signed, to the checkpoints file outside the database (and to the log)."""
+    return audit.write_checkpoint()
