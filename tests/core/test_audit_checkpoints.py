@@ -35,9 +35,10 @@ def rewrite_from(event_id, link):
     previous = AuditEvent.objects.filter(pk__lt=event_id).order_by("-id").values_list("hash", flat=True).first() \
         or audit.GENESIS_HASH
     for event in events:
-        content = audit.content_of(created_at=event.created_at, entity_type=event.entity_type,
-                                   entity_id=event.entity_id, action=event.action, actor_id=event.actor_id,
-                                   actor_label=event.actor_label, payload=event.payload)
+        content = audit.canonical({"created_at": event.created_at.isoformat(timespec="microseconds"),
+                                   "entity_type": event.entity_type, "entity_id": event.entity_id,
+                                   "action": event.action, "actor_id": event.actor_id,
+                                   "actor_label": event.actor_label, "payload": event.payload})
         digest = link(previous, content)
         AuditEvent.objects.filter(pk=event.pk).update(prev_hash=previous, hash=digest)
         previous = digest
