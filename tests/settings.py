@@ -5,5 +5,6 @@ import os
 
 os.environ.setdefault("WUFEI_SECRET_KEY", "wufei-test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("WUFEI_QUEUE_URL", "immediate")
+os.environ.setdefault("WUFEI_AUDIT_CHECKPOINTS", "")  # tests that write checkpoints give their own file
 
 from wufei.settings import *  # noqa: E402,F403

@@ -13,6 +13,12 @@ Everything a deployment changes comes from the environment (README, "Deployment"
   WUFEI_CSRF_TRUSTED_ORIGINS  comma-separated origins (default: WUFEI_BASE_URL's)
   WUFEI_WEB_WORKERS, WUFEI_QUEUE_WORKERS  processes of `wufei serve` and of `wufei worker`
   WUFEI_SCHEDULE_<JOB>  a periodic job's crontab ("*/5 * * * *") or "off" (jobs: see SCHEDULE below)
+  WUFEI_CACHE_URL     shared cache (rate limits): redis://…, "database" (default; Redis when the queue is) or "memory"
+  WUFEI_VERIFY_LOOKUPS_PER_HOUR  public manifest verification lookups per client address and hour
+  WUFEI_IDEMPOTENCY_KEEP_HOURS  how long a create's answer is replayed to a retry with the same Idempotency-Key
+  WUFEI_AUDIT_KEY     the audit chain's HMAC key, or WUFEI_AUDIT_KEY_FILE (default: derived from the secret key)
+  WUFEI_AUDIT_CHECKPOINTS  file the signed checkpoints of the audit chain are appended to ("" for the log only)
+  WUFEI_OUTBOUND_ALLOW  hosts and CIDRs webhooks may reach although not public (intranets, tests)
 """
 
 import os
@@ -207,6 +213,41 @@ def _default_queue_url() -> str:
 QUEUE_URL = os.environ.get("WUFEI_QUEUE_URL") or _default_queue_url()
 HUEY = _queue_config(QUEUE_URL)
 
+# The cache holds what every process must count together (rate limits of the public pages): the database's own
+# table (created by `wufei migrate`) on the embedded install, Redis when WUFEI_CACHE_URL or the queue is on Redis.
+# WUFEI_CACHE_URL: redis://HOST:PORT/DB, "database", or "memory" (one process only: development).
+CACHE_URL = os.environ.get("WUFEI_CACHE_URL") or (
+    QUEUE_URL if QUEUE_URL.startswith(("redis://", "rediss://")) else "database")
+
+
+def _cache_config(url: str) -> dict:
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "wufei"}
+    if url == "database":
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "wufei_cache",
+                "OPTIONS": {"MAX_ENTRIES": 100000}}
+    if url == "memory":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(f"WUFEI_CACHE_URL must be redis://HOST:PORT/DB, database or memory, not {url!r}")
+
+
+CACHES = {"default": _cache_config(CACHE_URL)}
+
+# Public manifest verification: lookups per client address and hour (the number alone shows the status; the
+# details need the access code printed on the manifest).
+VERIFY_LOOKUPS_PER_HOUR = int(os.environ.get("WUFEI_VERIFY_LOOKUPS_PER_HOUR", "60"))
+
+# The audit chain's HMAC key, held outside the database: WUFEI_AUDIT_KEY, or WUFEI_AUDIT_KEY_FILE (a file holding it);
+# empty: derived from SECRET_KEY with a salt of its own (wufei/core/audit.py). Signed checkpoints of the chain's head
+# are appended to WUFEI_AUDIT_CHECKPOINTS (a file; empty: to the log only).
+AUDIT_KEY = os.environ.get("WUFEI_AUDIT_KEY", "")
+if not AUDIT_KEY and os.environ.get("WUFEI_AUDIT_KEY_FILE"):
+    AUDIT_KEY = Path(os.environ["WUFEI_AUDIT_KEY_FILE"]).read_text(encoding="utf-8").strip()
+AUDIT_CHECKPOINTS = os.environ.get("WUFEI_AUDIT_CHECKPOINTS", str(WORK_DIR / "audit-checkpoints.jsonl")) or None
+
+# Answers to API creates sent with an Idempotency-Key are replayed to retries this long (wufei/core/idempotency.py).
+IDEMPOTENCY_KEEP_HOURS = float(os.environ.get("WUFEI_IDEMPOTENCY_KEEP_HOURS", "24"))
+
 # Periodic jobs: name → crontab (minute hour day month weekday), each overridable per deployment with
 # WUFEI_SCHEDULE_<NAME> (upper case, dots as underscores), "off" to switch one off. The jobs are in the apps'
 # tasks.py modules (wufei.core.jobs.periodic).
@@ -222,6 +263,10 @@ SCHEDULE_DEFAULTS = {
 }
 SCHEDULE = {name: os.environ.get("WUFEI_SCHEDULE_" + name.upper().replace(".", "_"), cron)
             for name, cron in SCHEDULE_DEFAULTS.items()}
+
+# Outbound requests (webhooks) reach only public addresses; these hosts and networks are allowed anyway
+# (an intranet's receiver, a test's local server): comma-separated host names and CIDRs (wufei/core/outbound.py).
+OUTBOUND_ALLOW = [e.strip() for e in os.environ.get("WUFEI_OUTBOUND_ALLOW", "").split(",") if e.strip()]
 
 # --- serving -----------------------------------------------------------------------------------------------
 

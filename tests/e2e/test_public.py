@@ -48,9 +48,11 @@ def test_a_resident_reports_dumping_and_follows_it_up(people, chain, regulator_o
     assert "13900001111" not in page.content()
     resident.shot("key-units")
 
-    # Verification by number: the public page shows the status and the parties, not the container codes.
+    # Verification by number and access code: the public page shows the status and the parties, not the container
+    # codes.
     resident.goto("/portal/verify/")
     page.fill("main input[name=number]", manifest.number)
+    page.fill("main input[name=code]", manifest.access_code)  # printed next to the QR code
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert manifest.number in resident.text() and chain.receiver.name in resident.text()

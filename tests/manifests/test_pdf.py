@@ -63,12 +63,12 @@ def test_pdf_lists_the_wastes_in_chinese(rendered):
 
 
 def test_pdf_prints_the_digest_the_public_page_shows(manifest, rendered):
-    assert verify.public_view(NUMBER)["digest"] in text_of(rendered)
+    assert verify.public_view(NUMBER, manifest.access_code)["digest"] in text_of(rendered)
 
 
 def test_qr_code_decodes_to_the_verification_url(manifest, rendered, settings):
-    url = f"{settings.BASE_URL.rstrip('/')}/manifests/verify/{NUMBER}/"
-    assert pdf.verification_url(NUMBER) == url
+    url = f"{settings.BASE_URL.rstrip('/')}/manifests/verify/{NUMBER}/?code={manifest.access_code}"
+    assert pdf.verification_url(NUMBER, manifest.access_code) == url
     assert [b.text for b in zxingcpp.read_barcodes(_image(pdf.qr_png(manifest)))] == [url]
     assert qr_texts(rendered) == [url]  # the only image in the document is the QR code
 
@@ -76,7 +76,7 @@ def test_qr_code_decodes_to_the_verification_url(manifest, rendered, settings):
 def test_qr_follows_the_base_url_setting(manifest, settings):
     settings.BASE_URL = "https://wufei.example.gov.cn/"
     assert [b.text for b in zxingcpp.read_barcodes(_image(pdf.qr_png(manifest)))] == [
-        f"https://wufei.example.gov.cn/manifests/verify/{NUMBER}/"]
+        f"https://wufei.example.gov.cn/manifests/verify/{NUMBER}/?code={manifest.access_code}"]
 
 
 def _image(png: bytes):

@@ -1,4 +1,6 @@
-"""Public verification of a manifest (road checks): the facts it shows, what it never shows, the digest.
+"""Public verification of a manifest (road checks): the number alone gives the status; the number with the
+access code printed on the manifest gives the facts (never anything private) and the digest; lookups per client
+address are limited.
 
 Manifests are built directly with the ORM (the services that create and sign them are tested on
 their own); `build_manifest` is shared with test_pdf.py.
@@ -123,7 +125,7 @@ def manifest(make_org, make_vehicle, make_site, make_permit):
 # --- the service ---------------------------------------------------------------------------------
 
 def test_public_view_gives_the_road_check_facts(manifest):
-    view = verify.public_view(NUMBER)
+    view = verify.public_view(NUMBER, manifest.access_code)
     assert view["number"] == NUMBER and view["kind"] == "hazardous" and view["status"] == "received"
     assert view["generator"] == {"name": "重庆长江精细化工有限公司", "region": "重庆市巴南区"}
     assert view["receiver"] == {"name": "重庆绿源环保处置有限公司", "region": "重庆市开州区"}
@@ -138,22 +140,23 @@ def test_public_view_gives_the_road_check_facts(manifest):
 
 
 def test_public_view_holds_nothing_private(manifest):
-    flat = repr(verify.public_view(NUMBER))
+    flat = repr(verify.public_view(NUMBER, manifest.access_code))
     for what, value in {**PRIVATE, "container code": manifest.carried.get().container.code,
                         "signer": "赵验收", "shipped per line": "0.75"}.items():
         assert value not in flat, what
 
 
 def test_number_is_normalized_and_unknown_gives_none(manifest):
-    assert verify.public_view("2026 5001-000123")["number"] == NUMBER
-    assert verify.public_view("２０２６５００１０００１２３")["number"] == NUMBER  # full-width digits
+    assert verify.public_view("2026 5001-000123", manifest.access_code)["number"] == NUMBER
+    full_width = "２０２６５００１０００１２３"
+    assert verify.public_view(full_width, manifest.access_code)["number"] == NUMBER
     assert verify.public_view("20265001000124") is None
     assert verify.public_view("") is None
 
 
 def test_digest_follows_status_and_signatures(manifest):
     first = verify.digest(manifest)
-    assert first == verify.public_view(NUMBER)["digest"]
+    assert first == verify.public_view(NUMBER, manifest.access_code)["digest"]
     manifest.status = "processed"
     manifest.save()
     second = verify.digest(manifest)
@@ -174,10 +177,10 @@ def test_digest_is_documented_sha256(manifest):
 # --- the pages -------------------------------------------------------------------------------------
 
 def test_public_page_shows_status_and_parties_without_login(client, manifest):
-    response = client.get(f"/manifests/verify/{NUMBER}/")
+    response = client.get(f"/manifests/verify/{NUMBER}/", {"code": manifest.access_code})
     assert response.status_code == 200
     html = response.content.decode()
-    view = verify.public_view(NUMBER)
+    view = verify.public_view(NUMBER, manifest.access_code)
     for fact in (NUMBER, view["status_label"], view["kind_label"], "重庆长江精细化工有限公司", "重庆市巴南区",
                  "重庆安运危险品运输有限公司", "渝A12345", "开州联运物流有限公司", "渝F67890",
                  "重庆绿源环保处置有限公司", "900-041-49", "废活性炭", "900-249-08", "废矿物油", view["digest"],
@@ -187,13 +190,13 @@ def test_public_page_shows_status_and_parties_without_login(client, manifest):
 
 
 def test_public_page_does_not_show_contacts_notes_addresses_or_containers(client, manifest):
-    html = client.get(f"/manifests/verify/{NUMBER}/").content.decode()
+    html = client.get(f"/manifests/verify/{NUMBER}/", {"code": manifest.access_code}).content.decode()
     for what, value in {**PRIVATE, "container code": manifest.carried.get().container.code, "signer": "赵验收"}.items():
         assert value not in html, what
 
 
 def test_public_page_is_in_chinese_by_default(client, manifest):
-    html = client.get(f"/manifests/verify/{NUMBER}/").content.decode()
+    html = client.get(f"/manifests/verify/{NUMBER}/", {"code": manifest.access_code}).content.decode()
     assert '<html lang="zh-hans">' in html
 
 
@@ -214,6 +217,8 @@ def test_verify_form_redirects_to_the_number(client, manifest):
     assert client.get("/manifests/verify/").status_code == 200
     response = client.get("/manifests/verify/", {"number": " 2026 5001 000123 "})
     assert response.status_code == 302 and response["Location"] == reverse("manifests:verify_number", args=[NUMBER])
+    response = client.get("/manifests/verify/", {"number": NUMBER, "code": " abcd-efgh "})
+    assert response["Location"] == reverse("manifests:verify_number", args=[NUMBER]) + "?code=ABCDEFGH"
     response = client.get("/manifests/verify/", {"number": "12345"})
     assert response.status_code == 200 and 'id="number-error"' in response.content.decode()
 
@@ -221,5 +226,58 @@ def test_verify_form_redirects_to_the_number(client, manifest):
 def test_draft_and_cancelled_manifests_say_they_are_not_valid(client, make_org, make_vehicle, make_site,
                                                               make_permit):
     manifest = build_manifest(make_org, make_vehicle, make_site, make_permit, status="cancelled")
-    html = client.get(f"/manifests/verify/{manifest.number}/").content.decode()
+    html = client.get(f"/manifests/verify/{manifest.number}/", {"code": manifest.access_code}).content.decode()
     assert 'class="verdict cancelled"' in html
+
+
+# --- what the number alone tells, and how often ----------------------------------------------------------
+
+PUBLIC_ONLY_WITH_CODE = ["重庆长江精细化工有限公司", "重庆绿源环保处置有限公司", "重庆安运危险品运输有限公司",
+                         "渝A12345", "900-041-49", "废活性炭", "1.25"]
+
+
+def test_the_number_alone_confirms_the_manifest_and_its_status_only(client, manifest):
+    response = client.get(f"/manifests/verify/{NUMBER}/", HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200 and NUMBER in html and "<strong>received</strong>" in html
+    assert 'data-testid="status-only"' in html and 'data-testid="wrong-code"' not in html
+    assert [fact for fact in PUBLIC_ONLY_WITH_CODE if fact in html] == []
+
+
+def test_a_wrong_access_code_shows_the_status_only(client, manifest):
+    wrong = "0000-0000" if manifest.access_code != "00000000" else "1111-1111"
+    html = client.get(f"/manifests/verify/{NUMBER}/", {"code": wrong}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="wrong-code"' in html and "<strong>received</strong>" in html
+    assert [fact for fact in PUBLIC_ONLY_WITH_CODE if fact in html] == []
+
+
+def test_the_access_code_as_printed_opens_the_details(client, manifest):
+    printed = f"{manifest.access_code[:4]}-{manifest.access_code[4:]}".lower()
+    html = client.get(f"/manifests/verify/{NUMBER}/", {"code": printed}).content.decode()
+    assert [fact for fact in PUBLIC_ONLY_WITH_CODE if fact not in html] == []
+
+
+def test_every_manifest_gets_its_own_access_code(make_org):
+    generator, receiver = make_org(), make_org(roles=("receiver",))
+    codes = {Manifest.objects.create(kind="hazardous", generator=generator, receiver=receiver).access_code
+             for _ in range(20)}
+    assert len(codes) == 20 and all(len(code) == 8 for code in codes)
+
+
+def test_lookups_past_the_hourly_allowance_are_refused_per_client_address(client, manifest, settings):
+    settings.VERIFY_LOOKUPS_PER_HOUR = 3
+    answers = [client.get(f"/manifests/verify/{number}/", REMOTE_ADDR="198.51.100.7").status_code
+               for number in (NUMBER, "20265001000999", NUMBER)]
+    assert answers == [200, 404, 200]
+    refused = client.get(f"/manifests/verify/{NUMBER}/", REMOTE_ADDR="198.51.100.7")
+    assert refused.status_code == 429 and refused["Retry-After"] == "3600"
+    assert 'data-testid="rate-limited"' in refused.content.decode()
+    with_code = client.get(f"/manifests/verify/{NUMBER}/", {"code": manifest.access_code}, REMOTE_ADDR="198.51.100.7")
+    assert with_code.status_code == 429 and "重庆长江精细化工有限公司" not in with_code.content.decode()
+    assert client.get(f"/manifests/verify/{NUMBER}/", REMOTE_ADDR="198.51.100.8").status_code == 200
+
+
+def test_lookups_are_counted_in_the_shared_cache_not_in_process_memory(settings):
+    from django.core.cache import caches
+
+    assert "locmem" not in caches["default"].__class__.__module__

@@ -107,7 +107,9 @@ class Endpoint:
 
 
 @pytest.fixture
-def endpoint():
+def endpoint(settings):
+    """A local endpoint, reachable because the allow-list names the loopback address (as an intranet's would)."""
+    settings.OUTBOUND_ALLOW = ["127.0.0.1"]
     server = Endpoint()
     yield server
     server.close()
@@ -234,7 +236,7 @@ def test_redirects_and_unreachable_addresses_count_as_failures(parties, endpoint
     assert webhooks.deliver_due()["retrying"] == 2
     errors = dict(WebhookDelivery.objects.values_list("webhook__url", "last_error"))
     assert errors[endpoint.url("/moved")] == "HTTP 302"
-    assert "refused" in errors[dead_url].lower()
+    assert errors[dead_url] == "could not connect to the address"  # not which port is closed
     assert endpoint.bodies("/elsewhere") == []  # the redirect was not followed
 
 
@@ -586,3 +588,87 @@ def test_scope_helpers_agree_with_the_api(world):
         webhooks.deliveries_of(outsider, world["b_hook"].pk)
     with pytest.raises(PermissionDenied):
         webhooks.enable_webhook(scope=scope_for(world["b_member"]), webhook_id=world["b_hook"].pk)
+
+
+# --- which addresses may be called ---------------------------------------------------------------
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Host names resolved as the test says (others as the machine does): {name: address}."""
+    import socket
+
+    names = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in names:
+            return real(names[host], port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
+
+
+BAD_ADDRESSES = [
+    "http://127.0.0.1/hook", "http://localhost:8000/hook", "http://0x7f000001/hook", "http://2130706433/hook",
+    "http://017700000001/hook", "http://127.1/hook", "http://[::1]/hook", "http://[::ffff:127.0.0.1]/hook",
+    "http://10.1.2.3/hook", "http://172.16.0.1/hook", "https://192.168.1.1/hook", "http://169.254.169.254/latest",
+    "http://100.100.100.200/latest/meta-data", "http://100.64.0.1/hook", "http://224.0.0.1/hook",
+    "http://0.0.0.0/hook", "http://[::]/hook", "http://[fd00:ec2::254]/hook", "http://[fe80::1]/hook",
+    "http://[2002:7f00:1::]/hook", "http://intranet.example/hook",
+]
+
+
+def test_webhooks_to_addresses_off_the_public_internet_are_refused(parties, member_of, client_for, english, dns):
+    dns["intranet.example"] = "10.20.30.40"
+    org = parties["generator"]
+    admin = client_for(member_of(org, "admin"))
+    answers = {url: post(admin, "/api/v1/webhooks", {"organization_id": org.pk, "url": url}) for url in BAD_ADDRESSES}
+    refused = {url: (r.status_code, r.json()["code"], r.json()["errors"][0]["field"]) for url, r in answers.items()}
+    assert refused == {url: (422, "webhook_address_not_allowed", "url") for url in BAD_ADDRESSES}
+    assert "public internet" in answers[BAD_ADDRESSES[0]].json()["message"]
+    assert not Webhook.objects.exists()
+    dns["hooks.example"] = "93.184.215.14"
+    assert post(admin, "/api/v1/webhooks", {"organization_id": org.pk,
+                                            "url": "https://hooks.example/wufei"}).status_code == 201
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_time_is_not_called(parties, member_of, client_for,
+                                                                                  dns):
+    """Registered while its name resolved to a public address; by the time of sending it resolves to the loopback
+    interface, where a server listens: nothing reaches that server, the attempt fails without naming a port."""
+    org = parties["generator"]
+    admin = client_for(member_of(org, "admin"))
+    local = Endpoint()
+    try:
+        dns["rebind.example"] = "93.184.215.14"
+        response = post(admin, "/api/v1/webhooks", {"organization_id": org.pk,
+                                                    "url": f"http://rebind.example:{local.server.server_port}/h"})
+        assert response.status_code == 201
+        dns["rebind.example"] = "127.0.0.1"
+        webhooks.enqueue(make_manifest(org, parties["receiver"]), "submitted")
+        call_command("webhooks", "deliver", stdout=io.StringIO())
+        [delivery] = admin.get(f"/api/v1/webhooks/{response.json()['id']}/deliveries").json()
+        assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
+        assert delivery["last_error"] == "the address is not on the public internet"
+        assert local.requests == []
+    finally:
+        local.close()
+
+
+def test_the_allow_list_lets_an_intranet_server_receive_deliveries(parties, member_of, client_for, settings):
+    settings.OUTBOUND_ALLOW = ["127.0.0.0/8"]
+    org = parties["generator"]
+    admin = client_for(member_of(org, "admin"))
+    local = Endpoint()
+    try:
+        response = post(admin, "/api/v1/webhooks", {"organization_id": org.pk, "url": local.url("/in")})
+        assert response.status_code == 201
+        manifest = make_manifest(org, parties["receiver"])
+        webhooks.enqueue(manifest, "submitted")
+        call_command("webhooks", "deliver", stdout=io.StringIO())
+        assert [b["id"] for b in local.bodies("/in")] == [manifest.pk]
+        [delivery] = admin.get(f"/api/v1/webhooks/{response.json()['id']}/deliveries").json()
+        assert delivery["status"] == "delivered"
+    finally:
+        local.close()

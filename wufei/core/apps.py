@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _create_cache_table(sender, using="default", **kwargs):
+    """The database cache's table (settings.CACHES) exists after every `wufei migrate`; nothing for Redis."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class CoreConfig(AppConfig):
@@ -8,3 +16,5 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from wufei.core import signals  # noqa: F401  (connects the account audit receivers)
+
+        post_migrate.connect(_create_cache_table, sender=self)

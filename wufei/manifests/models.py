@@ -13,6 +13,8 @@ Visibility: the parties (generator, transporters, receiver) and the regulators o
 generator's or the receiver's region.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -93,8 +95,20 @@ class ManifestQuerySet(ScopedQuerySet):
         return self.filter(pk__in=Manifest.objects.filter(party_q(scope)).values("pk"))
 
 
+ACCESS_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
+ACCESS_CODE_LENGTH = 8  # 40 bits
+
+
+def new_access_code() -> str:
+    """A fresh random access code (8 characters of Crockford's base 32)."""
+    return "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+
+
 class Manifest(AuditedModel):
     number = models.CharField(_("manifest number"), max_length=14, unique=True, null=True, blank=True)
+    # printed only on the manifest (its PDF and QR link): with the number, it opens the public page's details
+    access_code = models.CharField(_("access code"), max_length=ACCESS_CODE_LENGTH, default=new_access_code,
+                                   editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=ManifestKind.choices)
     purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices, default=Purpose.TRANSFER)
     status = models.CharField(_("status"), max_length=12, choices=ManifestStatus.choices,

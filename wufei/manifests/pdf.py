@@ -17,8 +17,9 @@ Medical and general industrial waste manifests carry their own titles (医疗废
 一般工业固体废物转移联单). Like the labels, the manifest is a Chinese regulatory document: its
 words do not follow the UI language.
 
-The QR code opens the public verification page (`/manifests/verify/<number>/`, see verify.py),
-which shows the same digest as the one printed under the code.
+The QR code opens the public verification page (`/manifests/verify/<number>/?code=<access code>`, see
+verify.py), which shows the same digest as the one printed under the code; the access code is printed
+beside it (查验码) for those who type the number instead of scanning.
 """
 
 import base64
@@ -84,16 +85,17 @@ PACKAGING_NAMES = {
 
 # --- the verification address and its QR code ---------------------------------------------------
 
-def verification_url(number: str) -> str:
-    """The public address a scanned manifest opens (settings.BASE_URL, env WUFEI_BASE_URL)."""
-    return settings.BASE_URL.rstrip("/") + VERIFY_PATH.format(number=number)
+def verification_url(number: str, code: str = "") -> str:
+    """The public address a scanned manifest opens (settings.BASE_URL, env WUFEI_BASE_URL), with its access code."""
+    url = settings.BASE_URL.rstrip("/") + VERIFY_PATH.format(number=number)
+    return f"{url}?code={code}" if code else url
 
 
 def qr_png(manifest: Manifest) -> bytes:
     """The QR code of the manifest's verification URL, as PNG bytes (what the PDF embeds)."""
     if not manifest.number:
         raise ValueError("a manifest without a number has no verification address")
-    qr = segno.make_qr(verification_url(manifest.number), error="m")
+    qr = segno.make_qr(verification_url(manifest.number, manifest.access_code), error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=8, border=2, dark="#000000", light="#ffffff")
     return buffer.getvalue()
@@ -258,7 +260,8 @@ def manifest_context(manifest: Manifest) -> dict:
         "cancel_reason": manifest.cancel_reason if manifest.status == "cancelled" else "",
         "digest": verify.digest(manifest, [s.signed_at for s in signatures]),
         "printed_at": _time(timezone.now()),
-        "url": verification_url(manifest.number) if manifest.number else "",
+        "url": verification_url(manifest.number, manifest.access_code) if manifest.number else "",
+        "access_code": verify.printed_code(manifest),
         "qr": "",
     }
     if manifest.number:

@@ -2,7 +2,14 @@
 
 Anyone holding a printed manifest (or a number read off it) may ask the platform whether it is
 genuine, what state it is in and who the parties are, so that a traffic or environmental officer
-can match the load on the road against it. The answer carries only public facts:
+can match the load on the road against it.
+
+Numbers are sequential, so a number alone proves nothing about holding the paper: it answers only
+whether the manifest exists and its status. The details need the manifest's access code as well
+(8 characters of Crockford's base 32, random, made when the manifest is created and printed only on
+it: in its QR link and next to the code on the PDF). Lookups are counted per client address in a
+shared cache (`wufei.core.ratelimit`, settings.VERIFY_LOOKUPS_PER_HOUR). The detailed answer carries
+only public facts:
 
 - the number, kind and status, and when each party signed (no signer's person name);
 - the parties by name and region (generator, receiver) and the carriers with their vehicles'
@@ -19,6 +26,7 @@ matches the platform (a later signature or a cancellation changes it).
 
 import datetime as dt
 import hashlib
+import hmac
 from decimal import Decimal
 
 from django.utils import timezone
@@ -39,6 +47,23 @@ STEP_LABELS = {
     "process": gettext_lazy("utilization / disposal recorded"),
     "cancel": gettext_lazy("cancelled by the generator"),
 }
+
+
+def normalize_code(value: str) -> str:
+    """An access code as typed: case, spaces and dashes do not matter; O reads as 0, I and L as 1."""
+    text = "".join(ch for ch in (value or "").upper() if ch.isalnum())
+    return text.translate(str.maketrans("OIL", "011"))
+
+
+def code_matches(manifest: Manifest, code: str) -> bool:
+    code = normalize_code(code)
+    return bool(code) and bool(manifest.access_code) and hmac.compare_digest(code, manifest.access_code)
+
+
+def printed_code(manifest: Manifest) -> str:
+    """The access code as printed: two groups of four (ABCD-EFGH)."""
+    code = manifest.access_code or ""
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 
 def normalize_number(value: str) -> str:
@@ -77,8 +102,12 @@ def _tonnes(value) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def public_view(number: str) -> dict | None:
-    """The public facts of the manifest with this number, or None if no manifest has it."""
+def public_view(number: str, code: str = "") -> dict | None:
+    """What the public may know of the manifest with this number, or None if no manifest has it.
+
+    Without its access code (or with a wrong one): the number and the status (`detailed` False). With it: the
+    public facts (`detailed` True).
+    """
     number = normalize_number(number)
     if not number:
         return None
@@ -86,11 +115,16 @@ def public_view(number: str) -> dict | None:
                 .filter(number=number).first())
     if manifest is None:
         return None
+    if not code_matches(manifest, code):
+        return {"number": manifest.number, "status": manifest.status,
+                "status_label": str(manifest.get_status_display()), "detailed": False,
+                "code_given": bool(normalize_code(code)), "checked_at": timezone.localtime()}
     legs = manifest.legs.select_related("transporter", "vehicle").order_by("position")
     lines = manifest.lines.order_by("position")
     signatures = list(Signature.objects.filter(manifest=manifest).select_related("organization")
                       .order_by("signed_at", "id"))
     return {
+        "detailed": True,
         "number": manifest.number,
         "kind": manifest.kind,
         "kind_label": str(manifest.get_kind_display()),

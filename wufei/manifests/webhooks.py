@@ -13,7 +13,10 @@ neither hold the signature's locks nor announce a change that was rolled back.
 A delivery is one POST of JSON: its payload (a manifest's: `{"id": manifest_id, "action": action}`; an
 alert's: `{"type": "alert", "alert": id, "action", "rule", "level"}`) and `"delivery": delivery_id`
 (`Content-Type: application/json`, `User-Agent: wufei-webhooks/1`, 5 s timeout, redirects not
-followed). A 2xx answer delivers it; anything else schedules a retry after 1 min, 5 min,
+followed). Only public addresses are called (`wufei.core.outbound`): checked when the address is
+registered and again before each send, connecting to the address just checked; a refused address or
+a failed connection is a failed attempt whose `last_error` says only that (the log has the detail).
+A 2xx answer delivers it; anything else schedules a retry after 1 min, 5 min,
 30 min, 2 h (then 6 h if MAX_ATTEMPTS is raised) and fails it after MAX_ATTEMPTS attempts.
 A webhook counts its consecutive failed attempts (a success resets the count); at
 SWITCH_OFF_AFTER it is switched off and its pending deliveries fail, until an administrator
@@ -31,11 +34,8 @@ future, in its own transaction, before it is sent.
 """
 
 import datetime as dt
-import json
 import logging
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from wufei.core import audit
+from wufei.core import audit, outbound
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.jobs import enqueue_on_commit
 from wufei.core.scope import Scope
@@ -93,6 +93,14 @@ def clean_url(url: str) -> str:
             or any(ch.isspace() for ch in url):
         message = _("the address must be an http:// or https:// address with a host name")
         raise ValidationFailed(message, errors=[field_error("url", message)])
+    try:
+        outbound.check_url(url)
+    except outbound.Refused as exc:
+        log.info("webhook address refused: %s", exc)
+        message = _("the address must be on the public internet: loopback, private, link-local and cloud "
+                    "metadata addresses are not called")
+        raise ValidationFailed(message, code="webhook_address_not_allowed",
+                               errors=[field_error("url", message)]) from exc
     return url
 
 
@@ -191,27 +199,16 @@ def _created(deliveries: list[WebhookDelivery]) -> int:
 
 # --- delivering -------------------------------------------------------------------------------
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a redirect is an answer that is not 2xx: the delivery is retried
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def send(url: str, payload: dict, *, timeout: float | None = None) -> str | None:
-    """POST the payload; None when the endpoint answered 2xx, else a short error text."""
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": USER_AGENT})
+    """POST the payload; None when the endpoint answered 2xx, else a short error text that names no port's state."""
     try:
-        with _opener.open(request, timeout=TIMEOUT if timeout is None else timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except urllib.error.URLError as exc:
-        return f"{type(exc.reason).__name__}: {exc.reason}"[:300]
-    except (OSError, ValueError) as exc:  # timeouts, resets, bad addresses
-        return f"{type(exc).__name__}: {exc}"[:300]
+        status = outbound.post_json(url, payload, headers={"User-Agent": USER_AGENT},
+                                    timeout=TIMEOUT if timeout is None else timeout)
+    except outbound.Refused as exc:
+        log.warning("webhook delivery to %s refused: %s", url, exc)
+        return exc.reason
+    except outbound.ConnectionFailed as exc:
+        return str(exc)
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 

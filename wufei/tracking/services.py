@@ -18,7 +18,6 @@ it; merging and splitting keep the oldest time, so repackaging never restarts th
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import logging
 import operator
@@ -836,7 +835,7 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 def _link_hash(previous: str, *, created_at, entity_type, entity_id, action, actor_id, actor_label,
                payload_json: str) -> str:
-    """audit.compute_hash with the payload serialized once (it is also the stored text).
+    """audit.compute_hash (keyed) with the payload serialized once (it is also the stored text).
 
     audit.canonical sorts keys and uses compact separators; the content's keys in sorted order are
     action, actor_id, actor_label, created_at, entity_id, entity_type, payload. The chain is
@@ -845,7 +844,7 @@ def _link_hash(previous: str, *, created_at, entity_type, entity_id, action, act
     content = (f'{{"action":{_dumps(action)},"actor_id":{_dumps(actor_id)},"actor_label":{_dumps(actor_label)},'
                f'"created_at":{_dumps(created_at.isoformat(timespec="microseconds"))},'
                f'"entity_id":{_dumps(str(entity_id))},"entity_type":{_dumps(entity_type)},"payload":{payload_json}}}')
-    return hashlib.sha256((previous + content).encode("utf-8")).hexdigest()
+    return audit.link_hash(previous, content)
 
 
 def _max_params(connection) -> int:
