@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ninja import File, Router, Schema, Status, UploadedFile
 
+from wufei.core import spreadsheets
 from wufei.core.api import page, scope_of
 from wufei.ledgers import declarations, plans, solid_waste
 from wufei.ledgers.models import ManagementPlan, SpotCheck
@@ -499,7 +500,10 @@ def put_month(request, organization_id: int, year: int, month: int, code: str, p
 @router.post("/solid-waste/imports", response=ImportOut)
 def import_months(request, file: UploadedFile = File(...)):
     """Months from .xlsx or .csv; the whole file is checked and written only if every row passes."""
-    return solid_waste.import_months(scope=scope_of(request), content=file.read(), filename=file.name)
+    scope = scope_of(request)
+    solid_waste.check_import_caller(scope)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits_for(scope))
+    return solid_waste.import_months(scope=scope, content=content, filename=file.name)
 
 
 @router.get("/solid-waste/summary", response=SummaryOut)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wufei.core import parameters
+from wufei.core import parameters, spreadsheets
 from wufei.core.errors import NotFound, WufeiError
 from wufei.core.scope import Scope, request_scope
 from wufei.ledgers import declarations, plans, solid_waste
@@ -510,7 +510,9 @@ def solid_waste_import(request):
             status = 422
         else:
             try:
-                result = solid_waste.import_months(scope=scope, content=upload.read(), filename=upload.name)
+                solid_waste.check_import_caller(scope)
+                content = spreadsheets.read_upload(upload, spreadsheets.limits_for(scope))
+                result = solid_waste.import_months(scope=scope, content=content, filename=upload.name)
             except WufeiError as exc:
                 rejected, status = exc, exc.status
                 messages.error(request, exc.message)

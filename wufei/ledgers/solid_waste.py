@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wufei.catalog.models import GeneralSolidWasteCode
-from wufei.core import audit, parameters
+from wufei.core import audit, parameters, spreadsheets
 from wufei.core.errors import NotFound, WufeiError
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
@@ -355,9 +355,16 @@ def _column(row: imports.Row, field: str) -> str:
     return row.columns.get("closing_stock" if field == "balance" else field, "")
 
 
+def check_import_caller(scope: Scope) -> None:
+    """Only those who keep an e-ledger (an enterprise's admins and members) import months: refused before reading."""
+    spreadsheets.require(scope.is_platform_admin or bool(scope.writable_organization_ids),
+                         _("only the members who keep an enterprise's e-ledger import its months"))
+
+
 def import_months(*, scope: Scope, content: bytes, filename: str) -> dict:
     """Check a whole .xlsx / .csv of months, then write every row or none; ImportRejected lists errors by row/column."""
-    header, table = imports.read_table(content, filename)
+    check_import_caller(scope)
+    header, table = imports.read_table(content, filename, limit=spreadsheets.limits_for(scope))
     rows, errors = imports.parse_rows(IMPORT_SPEC, header, table)
     if errors:
         _reject(errors)

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
+from wufei.core import spreadsheets
 from wufei.core.api import page, scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.core.tokens import issue_token, revoke_token
@@ -199,5 +200,8 @@ def import_file(request, kind: str, file: UploadedFile = File(...)):
     """Import organizations, sites, vehicles or permits from .xlsx or .csv; all rows or none."""
     if kind not in imports.SPECS:
         raise ValidationFailed(_("unknown import kind"), errors=[{"field": "kind", "message": kind}])
-    result = imports.import_file(scope=scope_of(request), kind=kind, content=file.read(), filename=file.name)
+    scope = scope_of(request)
+    imports.check_caller(scope)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits_for(scope))
+    result = imports.import_file(scope=scope, kind=kind, content=content, filename=file.name)
     return Status(200, result.as_dict())

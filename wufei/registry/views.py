@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wufei.core import audit
+from wufei.core import audit, spreadsheets
 from wufei.core.errors import NotFound, ValidationFailed, WufeiError
 from wufei.core.parsing import date as parse_date
 from wufei.core.scope import ANONYMOUS, Scope, request_scope
@@ -270,7 +270,8 @@ def import_view(request):
             upload = form.cleaned_data["file"]
             kind = form.cleaned_data["kind"]
             try:
-                result = imports.import_file(scope=scope, kind=kind, content=upload.read(), filename=upload.name)
+                content = spreadsheets.read_upload(upload, spreadsheets.limits_for(scope))
+                result = imports.import_file(scope=scope, kind=kind, content=content, filename=upload.name)
             except WufeiError as exc:
                 rejected = exc
                 status = exc.status
