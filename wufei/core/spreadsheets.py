@@ -1,4 +1,12 @@
-"""Uploaded spreadsheets (.xlsx, .csv) read within bounds; every import of the product reads through here.
+"""Spreadsheets in and out: uploads (.xlsx, .csv) read within bounds, and exports whose text never runs.
+
+Every import of the product reads through `read`; every export writes through `workbook_bytes` (.xlsx) or
+`csv_row` (.csv), which keep text that a spreadsheet program would take for a formula (it starts with
+= + - @, a tab or a carriage return) as text: in .xlsx the cell is a text cell, unchanged, marked with
+Excel's quote prefix; in .csv it is written after an apostrophe. Numbers stay numbers, and so does text that
+is only a number ("-1.5").
+
+Reading:
 
 An upload is refused before anything is built from it when it is larger than the region's limit
 (`imports.max_file_mb`), holds more data rows than `imports.max_rows` or a value beyond column
@@ -15,6 +23,7 @@ Errors name their row and column (Excel numbering; row 0 is the file as a whole)
 import csv
 import io
 import posixpath
+import re
 import zipfile
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -396,3 +405,33 @@ def _fill_merges(table: list[SheetRow], merges: list[str], limit: Limits) -> Non
                 row.cells[column - 1] = value
                 if number > min_row:
                     row.merged.add(column - 1)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def runs_as_formula(value) -> bool:
+    """Whether a spreadsheet program could take this value for a formula (text only; "-1.5" is a number)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value)
+
+
+def csv_row(values) -> list:
+    """A row for csv.writer: text that could run as a formula is written after an apostrophe."""
+    return ["'" + value if runs_as_formula(value) else value for value in values]
+
+
+def workbook_bytes(workbook) -> bytes:
+    """The saved workbook; a text cell that could run as a formula stays a text cell (openpyxl would have made
+    '=…' a formula), with Excel's quote prefix so editing it keeps it text."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if runs_as_formula(cell.value):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
