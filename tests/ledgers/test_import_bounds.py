@@ -22,8 +22,10 @@ HEADER = ["organization", "year", "month", "code", "generated", "closing_stock"]
 @pytest.fixture
 def unit(make_org, member_of, client_for, english):
     org = make_org("甲钢铁有限公司", region=BANAN)
-    return {"org": org, "client": client_for(member_of(org, "member")),
-            "driver": client_for(member_of(org, "driver"))}
+    clients = {"client": client_for(member_of(org, "member")), "driver": client_for(member_of(org, "driver"))}
+    for client in clients.values():
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the messages asserted are the English ones
+    return {"org": org, **clients}
 
 
 def post(client, content: bytes, name: str):
