@@ -97,6 +97,10 @@ DEFAULTS: dict[str, ParameterDefault] = {
     "imports.max_columns": ParameterDefault(
         200, "Most columns an imported file may fill", "platform default",
     ),
+    "imports.background_min_rows": ParameterDefault(
+        2000, "Data rows from which an import runs as a background job (its progress on the job's page)",
+        "platform default",
+    ),
     "indicators.index": ParameterDefault(
         None, "Zero-waste index definition (sub-indices, components, weights, worst/best bounds); "
         "None = the shipped wufei/indicators/data/index.json", "platform default (no official definition found)",

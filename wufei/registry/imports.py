@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
-from wufei.core import audit, spreadsheets
+from wufei.core import audit, import_jobs, spreadsheets
 from wufei.core.errors import WufeiError
 from wufei.core.parsing import FieldSpec, clean
 from wufei.core.scope import Scope
@@ -116,13 +116,14 @@ def header_map(spec: ImportSpec, header: list[str]) -> tuple[dict[str, int], lis
     return columns, errors
 
 
-def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list]) -> tuple[list[Row], list[dict]]:
+def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list], *,
+               progress: Callable | None = None) -> tuple[list[Row], list[dict]]:
     columns, errors = header_map(spec, header)
     if errors:
         return [], errors
     letters = {name: get_column_letter(index + 1) for name, index in columns.items()}
     rows, seen_keys = [], {}
-    for offset, cells in enumerate(table):
+    for offset, cells in enumerate(import_jobs.reporting(table, progress, "checked")):
         number = offset + 2
         raw = {name: cells[index] if index < len(cells) else None for name, index in columns.items()}
         values, row_errors = clean(spec.fields, raw)
@@ -148,18 +149,33 @@ def check_caller(scope: Scope) -> None:
                                                "registry"))
 
 
-def import_file(*, scope: Scope, kind: str, content: bytes, filename: str) -> ImportResult:
-    """Check the whole file, then write it in one transaction; raise ImportRejected listing every error."""
+def import_or_queue(*, scope: Scope, user, kind: str, content: bytes, filename: str):
+    """A file of `imports.background_min_rows` rows or more is stored and imported by a job (returns the Job);
+    a smaller one is imported now (returns the ImportResult)."""
+    from wufei.registry import tasks
+
+    check_caller(scope)
+    limit = spreadsheets.limits_for(scope)
+    if import_jobs.is_large(spreadsheets.count_rows(content, filename, limit=limit), spreadsheets.region_of(scope)):
+        return import_jobs.queue(tasks.import_file, kind, user=user, content=content, filename=filename,
+                                 label=f"{filename} → {kind}")
+    return import_file(scope=scope, kind=kind, content=content, filename=filename)
+
+
+def import_file(*, scope: Scope, kind: str, content: bytes, filename: str,
+                progress: Callable | None = None) -> ImportResult:
+    """Check the whole file, then write it in one transaction; raise ImportRejected listing every error.
+    `progress(stage, done, total)` hears of the rows checked, then written (a background job's page)."""
     check_caller(scope)
     spec = SPECS[kind]
     header, table = read_table(content, filename, limit=spreadsheets.limits_for(scope))
-    rows, errors = parse_rows(spec, header, table)
+    rows, errors = parse_rows(spec, header, table, progress=progress)
     result = ImportResult(kind=kind, rows=len(rows))
     if errors:
         _reject(errors)
     try:
         with transaction.atomic(), audit.acting_as(audit.current_actor() or f"import:{kind}"):
-            WRITERS[kind](scope, rows, result)
+            WRITERS[kind](scope, import_jobs.reporting(rows, progress, "written"), result)
             if result.errors:
                 raise _Rollback
     except _Rollback:
@@ -184,7 +200,7 @@ def _row_errors(row: Row, exc: WufeiError) -> list[dict]:
              "field": e.get("field", ""), "message": e.get("message", exc.message)} for e in exc.errors]
 
 
-def _write_organizations(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_organizations(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Organization.objects.filter(uscc=row.values["uscc"]).first()
@@ -213,7 +229,7 @@ def _as_input(values: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _write_sites(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_sites(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Site.objects.filter(organization__uscc=data["organization"], name=data["name"]).first()
@@ -229,7 +245,7 @@ def _write_sites(scope: Scope, rows: list[Row], result: ImportResult) -> None:
             result.errors += _row_errors(row, exc)
 
 
-def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_vehicles(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Vehicle.objects.filter(plate=data["plate"]).first()
@@ -244,7 +260,7 @@ def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None
             result.errors += _row_errors(row, exc)
 
 
-def _write_permits(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_permits(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     """Rows are permit lines; rows sharing a permit number form one permit (checked to agree when parsed)."""
     groups: dict[str, list[Row]] = {}
     for row in rows:
