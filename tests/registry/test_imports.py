@@ -173,3 +173,27 @@ def test_import_and_export_commands(db, tmp_path):
     target = tmp_path / "out.xlsx"
     call_command("export", "organizations", str(target), stdout=io.StringIO())
     assert load_workbook(target).active.max_row == 3
+
+
+def test_a_large_registry_import_through_the_api_is_a_job(db, regulator_of, client_for,
+                                                           django_capture_on_commit_callbacks):
+    """From `imports.background_min_rows` rows the API answers 202; the job writes the rows (or lists errors)."""
+    from wufei.core.models import Parameter
+
+    Parameter.objects.create(key="imports.background_min_rows", region_code=BANAN, value=3, reason="试点")
+    client = client_for(regulator_of(BANAN))
+    for rows, written in ((good_org_rows(3), 3), (good_org_rows(3) + [[uscc_for(KAIZHOU), "开州单位", KAIZHOU,
+                                                                       "产废单位", 1, 108.4, 31.2]], 0)):
+        upload = io.BytesIO(as_xlsx(rows))
+        upload.name = "orgs.xlsx"
+        before = Organization.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/v1/imports/organizations", {"file": upload})
+        assert response.status_code == 202, response.content
+        job = client.get(response.json()["url"]).json()
+        assert job["status"] == "done"
+        if written:
+            assert job["result"] == {"ok": True, "kind": "organizations", "rows": 3, "created": 3, "updated": 0}
+        else:
+            assert job["result"]["ok"] is False and [e["row"] for e in job["result"]["errors"]] == [5]
+        assert Organization.objects.count() - before == written

@@ -30,6 +30,7 @@ from wufei.alerts.schemas import (
     TrackOut,
     TransitionIn,
 )
+from wufei.core import spreadsheets
 from wufei.core.api import page, scope_of
 from wufei.core.errors import NotFound
 
@@ -148,4 +149,7 @@ def get_track(request, manifest_id: int):
 @router.post("/tracks/import", response=PointsResult)
 def import_tracks(request, file: UploadedFile = File(...)):
     """A CSV with columns manifest, leg, recorded_at, longitude, latitude[, speed_kmh]; all or nothing."""
-    return tracks.import_points(scope=scope_of(request), content=file.read())
+    scope = scope_of(request)
+    tracks.check_import_caller(scope)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits_for(scope))
+    return tracks.import_points(scope=scope, content=content, filename=file.name or "points.csv")

@@ -6,9 +6,7 @@ that resends its buffer adds nothing twice. Who may send: writers of the leg's t
 platform administrators). Who may read: whoever sees the manifest.
 """
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -17,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from wufei.alerts.models import TrackPoint
+from wufei.core import spreadsheets
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.scope import Scope
 from wufei.manifests.models import TransportLeg
@@ -95,18 +94,21 @@ def _store(leg_id: int, rows: list[dict]) -> dict:
     return {"received": len(rows), "stored": len(new)}
 
 
+def check_import_caller(scope: Scope) -> None:
+    """Tracks come from carriers (an enterprise's admins and members): others are refused before reading."""
+    spreadsheets.require(scope.is_platform_admin or bool(scope.writable_organization_ids),
+                         _("only carriers send track points"))
+
+
 @transaction.atomic
-def import_points(*, scope: Scope, content: bytes) -> dict:
+def import_points(*, scope: Scope, content: bytes, filename: str = "points.csv") -> dict:
     """A CSV of points of many legs: manifest (number or id), leg (position), recorded_at, longitude,
     latitude[, speed_kmh]. All or nothing: any bad row rejects the file with row numbers."""
     from wufei.manifests.models import Manifest
 
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(_("the file is not UTF-8 text")) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    check_import_caller(scope)
+    header, table = spreadsheets.read(content, filename, limit=spreadsheets.limits_for(scope))
+    missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise ValidationFailed(_("columns missing: %(c)s") % {"c": ", ".join(missing)},
                                errors=[field_error(c, _("is required")) for c in missing])
@@ -114,9 +116,10 @@ def import_points(*, scope: Scope, content: bytes) -> dict:
     legs: dict[tuple[str, str], TransportLeg] = {}
     grouped: dict[int, list[dict]] = {}
     errors = []
-    for number, raw in enumerate(reader, start=2):
-        if number - 1 > MAX_POINTS * 10:
-            raise ValidationFailed(_("the file is too large"))
+    for sheet_row in table:
+        number = sheet_row.number
+        raw = {name: "" if value is None else str(value) for name, value in zip(header, sheet_row.cells, strict=False)}
+        raw = {name: raw.get(name, "") for name in header}
         key = (raw["manifest"].strip(), (raw["leg"] or "1").strip())
         if key not in legs:
             manifest = Manifest.objects.visible_to(scope).filter(number=key[0]).values_list("pk", flat=True).first()

@@ -48,7 +48,7 @@ def create_report(request, payload: Form[ReportIn], photos: File[list[UploadedFi
         kind=payload.kind, region=payload.region, place=payload.place, description=payload.description,
         longitude=payload.longitude, latitude=payload.latitude, organization_named=payload.organization_named,
         contact_name=payload.contact_name, contact_phone=payload.contact_phone, consent=payload.consent,
-        photos=[(f.name, f.read()) for f in (photos or [])], honeypot=payload.website,
+        photos=services.read_photos(photos), honeypot=payload.website,
         client_key=client_key(request))
     return Status(201, {"number": report.number, "secret": secret, "status": report.status,
                         "message": _("Keep the number and the secret: you need both to follow your report.")})

@@ -126,6 +126,11 @@ def _coordinate(raw, field: str, bounds, errors: list) -> Decimal | None:
     return value
 
 
+def read_photos(uploads) -> list[tuple[str, bytes]]:
+    """(name, content) of uploaded photos, never reading more than one photo too many or a byte past the limit."""
+    return [(f.name, f.read(MAX_PHOTO_BYTES + 1)) for f in list(uploads or [])[:MAX_PHOTOS + 1]]
+
+
 def _check_photos(photos, errors: list) -> None:
     if len(photos) > MAX_PHOTOS:
         errors.append(field_error("photos", _("at most %(n)s photos") % {"n": MAX_PHOTOS}))

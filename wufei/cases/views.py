@@ -54,7 +54,7 @@ def report(request):
         try:
             created, secret = services.submit_report(
                 **values, consent=request.POST.get("consent") == "on",
-                photos=[(f.name, f.read()) for f in uploads], honeypot=request.POST.get("website", ""),
+                photos=services.read_photos(uploads), honeypot=request.POST.get("website", ""),
                 client_key=client_key(request))
             return _no_store(render(request, "cases/submitted.html", {"report": created, "secret": secret},
                                     status=201))

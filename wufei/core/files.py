@@ -24,9 +24,24 @@ class StoredFile:
     sha256: str
 
 
-def store_evidence(*, folder: str, name: str, content: bytes, max_bytes: int,
+def bounded_read(upload, max_bytes: int) -> bytes:
+    """The bytes of an upload (bytes, or Django's UploadedFile read only now and never past `max_bytes` + 1)."""
+    if isinstance(upload, bytes | bytearray):
+        return bytes(upload)
+    if upload is None:
+        return b""
+    if (upload.size or 0) > max_bytes:
+        raise ValidationFailed(_("evidence is not valid"), errors=[
+            {"field": "file", "message": _("the file is larger than %(n)s MB") % {"n": max_bytes // 2**20}}])
+    return upload.read(max_bytes + 1)
+
+
+def store_evidence(*, folder: str, name: str, content, max_bytes: int,
                    extensions: tuple[str, ...] = EVIDENCE_EXTENSIONS) -> StoredFile:
-    """Check an upload (type by extension, not empty, size) and store it; errors name the `file` field."""
+    """Check an upload (type by extension, not empty, size) and store it; errors name the `file` field.
+
+    `content` is bytes or an uploaded file, read only here, after the caller's permission was checked."""
+    content = bounded_read(content, max_bytes)
     name = (name or "").strip().replace("/", "_").replace("\\", "_")[:200]
     errors = []
     if not name or not name.lower().endswith(extensions):

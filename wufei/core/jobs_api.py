@@ -23,6 +23,12 @@ class JobOut(Schema):
     created_at: dt.datetime
     finished_at: dt.datetime | None
     file_url: str | None
+    result: dict | None = None  # what a finished job answered: an import's counts, or its errors by row and column
+
+    @staticmethod
+    def resolve_result(obj):
+        result = obj.result if obj.status == "done" and isinstance(obj.result, dict) else None
+        return {k: v for k, v in result.items() if k != "file"} if result else None
 
     @staticmethod
     def resolve_file_url(obj):

@@ -93,6 +93,20 @@ DEFAULTS: dict[str, ParameterDefault] = {
     "indicators.evidence_max_mb": ParameterDefault(
         20, "Largest evidence file (MB) a department attaches to an entered indicator quantity", "platform default",
     ),
+    "imports.max_file_mb": ParameterDefault(
+        20, "Largest file (MB) an import (.xlsx, .csv) may be; a workbook may unpack to ten times this",
+        "platform default",
+    ),
+    "imports.max_rows": ParameterDefault(
+        100000, "Most data rows an imported file may hold", "platform default",
+    ),
+    "imports.max_columns": ParameterDefault(
+        200, "Most columns an imported file may fill", "platform default",
+    ),
+    "imports.background_min_rows": ParameterDefault(
+        2000, "Data rows from which an import runs as a background job (its progress on the job's page)",
+        "platform default",
+    ),
     "indicators.index": ParameterDefault(
         None, "Zero-waste index definition (sub-indices, components, weights, worst/best bounds); "
         "None = the shipped wufei/indicators/data/index.json", "platform default (no official definition found)",

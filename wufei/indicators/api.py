@@ -190,7 +190,7 @@ def enter_value(request, request_id: int, payload: ValueIn):
 def attach_evidence(request, request_id: int, key: str, file: UploadedFile = File(...)):
     """Attach a file (pdf, images, office files, zip, ofd) to an entered quantity of an open request."""
     evidence = services.attach_evidence(scope=scope_of(request), request_id=request_id, key=key, name=file.name,
-                                        content=file.read(), content_type=file.content_type or "")
+                                        content=file, content_type=file.content_type or "")
     return Status(201, evidence)
 
 

@@ -1,7 +1,6 @@
 """The annual evaluation report of a plan: .xlsx (one sheet per level-1 group, the formulas' inputs
 visible) and HTML / PDF with server-drawn SVG charts (no JavaScript needed in the PDF)."""
 
-import io
 from decimal import Decimal
 
 from django.template.loader import render_to_string
@@ -9,6 +8,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from wufei.core import spreadsheets
 from wufei.core.scope import Scope
 from wufei.indicators import services
 
@@ -84,9 +84,7 @@ def export_xlsx(*, scope: Scope, plan_id: int, year: int) -> bytes:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return spreadsheets.workbook_bytes(book)
 
 
 def _number(value):

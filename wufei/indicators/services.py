@@ -689,9 +689,10 @@ def enter_value(*, scope: Scope, request_id: int, key: str, value: str | None = 
     return row
 
 
-def attach_evidence(*, scope: Scope, request_id: int, key: str, name: str, content: bytes,
+def attach_evidence(*, scope: Scope, request_id: int, key: str, name: str, content,
                     content_type: str = "") -> QuantityEvidence:
-    """The requested department attaches a file to an entered quantity while the request is open."""
+    """The requested department attaches a file to an entered quantity while the request is open (`content`:
+    bytes or the uploaded file, read only once the department's right to attach is checked)."""
     request = get_request(scope, request_id)
     if request.department_id not in scope.department_ids and not scope.is_platform_admin:
         raise PermissionDenied(_("only the requested department can enter these values"))

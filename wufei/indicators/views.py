@@ -201,7 +201,7 @@ def request_detail(request, request_id: int):
             elif action == "file":
                 upload = request.FILES.get("file")
                 services.attach_evidence(scope=scope, request_id=request_id, key=request.POST.get("key", ""),
-                                         name=upload.name if upload else "", content=upload.read() if upload else b"",
+                                         name=upload.name if upload else "", content=upload,
                                          content_type=upload.content_type if upload else "")
             elif action == "submit":
                 services.submit_request(scope=scope, request_id=request_id, version=request.POST.get("version"))

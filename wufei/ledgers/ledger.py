@@ -82,7 +82,6 @@ contradicts its events.
 """
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -110,6 +109,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import HazardousWaste
+from wufei.core import spreadsheets
 from wufei.core.errors import PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.ledgers import upkeep
@@ -1174,6 +1174,4 @@ def export_ledger_xlsx(scope: Scope, organization_id: int, year: int) -> bytes:
         _write_sheet(yearly, f"危险废物年度汇总 — {heading}",
                      f"单位：吨（t）；期初为首月期初，期末为12月期末。{stale}",
                      ["危险废物代码", "危险废物类别", "危险废物名称", *[h for _n, h in SUMMARY_COLUMNS]], rows)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.workbook_bytes(workbook)

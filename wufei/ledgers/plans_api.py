@@ -10,7 +10,9 @@ from decimal import Decimal
 from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import ConfigDict
 
+from wufei.core import import_jobs, spreadsheets
 from wufei.core.api import page, scope_of
+from wufei.core.models import Job
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.models import ManagementPlan, SpotCheck
 
@@ -552,10 +554,17 @@ def put_month(request, organization_id: int, year: int, month: int, code: str, p
                                   code=code, values=data, version=version)
 
 
-@router.post("/solid-waste/imports", response=ImportOut)
+@router.post("/solid-waste/imports", response={200: ImportOut, 202: dict})
 def import_months(request, file: UploadedFile = File(...)):
-    """Months from .xlsx or .csv; the whole file is checked and written only if every row passes."""
-    return solid_waste.import_months(scope=scope_of(request), content=file.read(), filename=file.name)
+    """Months from .xlsx or .csv; the whole file is checked and written only if every row passes. A large file
+    (`imports.background_min_rows`) is imported by a background job: 202 with the job to follow."""
+    scope = scope_of(request)
+    solid_waste.check_import_caller(scope)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits_for(scope))
+    outcome = solid_waste.import_or_queue(scope=scope, user=request.user, content=content, filename=file.name)
+    if isinstance(outcome, Job):
+        return Status(202, import_jobs.answer(outcome))
+    return outcome
 
 
 @router.get("/solid-waste/summary", response=SummaryOut)

@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from wufei.catalog import services as catalog
-from wufei.core import parameters
+from wufei.core import parameters, spreadsheets
 from wufei.core.errors import NotFound, WufeiError
+from wufei.core.models import Job
 from wufei.core.scope import Scope, request_scope
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.models import DeclarationStatus, ReviewStatus, SpotCheck
@@ -515,11 +516,16 @@ def solid_waste_import(request):
             status = 422
         else:
             try:
-                result = solid_waste.import_months(scope=scope, content=upload.read(), filename=upload.name)
+                solid_waste.check_import_caller(scope)
+                content = spreadsheets.read_upload(upload, spreadsheets.limits_for(scope))
+                result = solid_waste.import_or_queue(scope=scope, user=request.user, content=content,
+                                                     filename=upload.name)
             except WufeiError as exc:
                 rejected, status = exc, exc.status
                 messages.error(request, exc.message)
             else:
+                if isinstance(result, Job):  # a large file: imported by a background job, followed on its page
+                    return redirect("job", job_id=result.pk)
                 messages.success(request, _("Imported %(file)s: %(created)d months created, %(updated)d updated.")
                                  % {"file": upload.name, **result})
                 return redirect("ledgers:solid_waste_import")

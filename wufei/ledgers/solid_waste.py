@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wufei.catalog.models import GeneralSolidWasteCode
-from wufei.core import audit, parameters
+from wufei.core import audit, import_jobs, parameters, spreadsheets
 from wufei.core.errors import NotFound, WufeiError
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
@@ -355,9 +355,30 @@ def _column(row: imports.Row, field: str) -> str:
     return row.columns.get("closing_stock" if field == "balance" else field, "")
 
 
-def import_months(*, scope: Scope, content: bytes, filename: str) -> dict:
-    """Check a whole .xlsx / .csv of months, then write every row or none; ImportRejected lists errors by row/column."""
-    header, table = imports.read_table(content, filename)
+def check_import_caller(scope: Scope) -> None:
+    """Only those who keep an e-ledger (an enterprise's admins and members) import months: refused before reading."""
+    spreadsheets.require(scope.is_platform_admin or bool(scope.writable_organization_ids),
+                         _("only the members who keep an enterprise's e-ledger import its months"))
+
+
+def import_or_queue(*, scope: Scope, user, content: bytes, filename: str):
+    """A file of `imports.background_min_rows` rows or more is stored and imported by a job (returns the Job);
+    a smaller one is imported now (returns the counts)."""
+    from wufei.ledgers import tasks
+
+    check_import_caller(scope)
+    limit = spreadsheets.limits_for(scope)
+    if import_jobs.is_large(spreadsheets.count_rows(content, filename, limit=limit), spreadsheets.region_of(scope)):
+        return import_jobs.queue(tasks.import_months, user=user, content=content, filename=filename,
+                                 label=f"{filename} → e-ledger")
+    return import_months(scope=scope, content=content, filename=filename)
+
+
+def import_months(*, scope: Scope, content: bytes, filename: str, progress=None) -> dict:
+    """Check a whole .xlsx / .csv of months, then write every row or none; ImportRejected lists errors by row/column.
+    `progress(stage, done, total)` hears of the rows checked, then written (a background job's page)."""
+    check_import_caller(scope)
+    header, table = imports.read_table(content, filename, limit=spreadsheets.limits_for(scope))
     rows, errors = imports.parse_rows(IMPORT_SPEC, header, table)
     if errors:
         _reject(errors)
@@ -366,7 +387,7 @@ def import_months(*, scope: Scope, content: bytes, filename: str) -> dict:
     checked: dict[tuple, dict] = {}
     ordered = sorted(rows, key=lambda r: (r.values["organization"], str(r.values["code"]).strip().upper(),
                                           r.values["year"], r.values["month"]))
-    for row in ordered:
+    for row in import_jobs.reporting(ordered, progress, "checked"):
         uscc = row.values["organization"]
         if uscc not in organizations:
             organization = Organization.objects.visible_to(scope).select_related("region").filter(uscc=uscc).first()
@@ -395,7 +416,7 @@ def import_months(*, scope: Scope, content: bytes, filename: str) -> dict:
         _reject(errors)
     result = {"rows": len(rows), "created": 0, "updated": 0}
     with transaction.atomic(), audit.acting_as(audit.current_actor() or "import:solid_waste_months"):
-        for row in ordered:
+        for row in import_jobs.reporting(ordered, progress, "written"):
             organization = organizations[row.values["organization"]]
             exists = SolidWasteMonth.objects.filter(organization=organization,
                                                     code=str(row.values["code"]).strip().upper(),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
+from wufei.core import spreadsheets
 from wufei.core.api import page, scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.programme import bulletin, imports, services
@@ -92,8 +93,10 @@ def get_plan(request, plan_id: int):
 def import_list(request, plan_id: int, kind: str, file: UploadedFile = File(...)):
     """A task list (`tasks`) or key projects (`projects`) from .xlsx or .csv into an empty plan; the whole
     file is checked and written only if every row passes (errors name row and column)."""
-    result = imports.import_file(scope=scope_of(request), plan_id=plan_id, kind=kind, content=file.read(),
-                                 filename=file.name)
+    scope = scope_of(request)
+    plan = imports.check_caller(scope, plan_id)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits(plan.region))
+    result = imports.import_file(scope=scope, plan_id=plan_id, kind=kind, content=content, filename=file.name)
     return result.as_dict()
 
 
@@ -212,7 +215,7 @@ def get_report(request, report_id: int):
 @router.post("/programme/reports/{report_id}/evidence", response={201: EvidenceOut})
 def add_evidence(request, report_id: int, file: UploadedFile = File(...)):
     evidence = services.add_evidence(scope=scope_of(request), report_id=report_id, name=file.name,
-                                     content=file.read(), content_type=file.content_type or "")
+                                     content=file, content_type=file.content_type or "")
     return Status(201, evidence)
 
 

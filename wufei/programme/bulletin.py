@@ -11,7 +11,6 @@ nothing fetched); the workbook opens in WPS / Excel and can be saved as .docx-co
 """
 
 import datetime as dt
-import io
 from decimal import Decimal
 
 from django.template.loader import render_to_string
@@ -20,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from wufei.core import spreadsheets
 from wufei.core.scope import Scope
 from wufei.programme import services
 from wufei.programme.models import CellType
@@ -188,6 +188,4 @@ def render_xlsx(data: dict) -> bytes:
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         page.freeze_panes = "A2"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return spreadsheets.workbook_bytes(workbook)

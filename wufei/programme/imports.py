@@ -16,19 +16,19 @@ is written, in one transaction.
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from wufei.core import audit
+from wufei.core import audit, spreadsheets
 from wufei.core.errors import Conflict, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.parsing import FieldSpec, clean, is_blank, text
 from wufei.core.scope import Scope
+from wufei.core.spreadsheets import Limits, SheetRow
 from wufei.programme import rules, services
 from wufei.programme.models import KeyProject, Plan, ProjectAssignment, Role, Section, Task, TaskAssignment, TaskItem
 from wufei.registry.imports import ImportRejected, ImportSpec, header_map
@@ -115,56 +115,9 @@ SPECS = {"tasks": (ImportSpec(TASK_FIELDS, ("number",)), TASK_HEADERS),
 
 # --- reading -----------------------------------------------------------------------------------
 
-@dataclass
-class SheetRow:
-    number: int  # the row's number in the file (the header is usually row 1)
-    cells: list
-    merged: set = field(default_factory=set)  # column indexes continuing a merged cell from a row above
-
-
-def read_rows(content: bytes, filename: str) -> tuple[list[str], list[SheetRow]]:
+def read_rows(content: bytes, filename: str, *, limit: Limits) -> tuple[list[str], list[SheetRow]]:
     """Header and data rows with their numbers in the file; merged cells are filled from their top-left cell."""
-    name = filename.lower()
-    if name.endswith(".xlsx") or content[:2] == b"PK":
-        try:
-            workbook = load_workbook(io.BytesIO(content), data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ImportRejected(_("the file is not a readable .xlsx workbook: %(e)s") % {"e": exc},
-                                 errors=[{"row": 0, "column": "", "field": "", "message": str(exc)}]) from exc
-        sheet = workbook.worksheets[0]
-        values = {(cell.row, cell.column): cell.value for row in sheet.iter_rows() for cell in row}
-        continued: dict[int, set] = {}
-        for merged in sheet.merged_cells.ranges:
-            top = values.get((merged.min_row, merged.min_col))
-            for row in range(merged.min_row, merged.max_row + 1):
-                for column in range(merged.min_col, merged.max_col + 1):
-                    values[(row, column)] = top
-                    if row > merged.min_row:
-                        continued.setdefault(row, set()).add(column - 1)
-        width = sheet.max_column
-        table = [SheetRow(r, [values.get((r, c)) for c in range(1, width + 1)], continued.get(r, set()))
-                 for r in range(1, sheet.max_row + 1)]
-    elif name.endswith(".csv"):
-        decoded = None
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                decoded = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if decoded is None:
-            raise ImportRejected(_("the CSV file is neither UTF-8 nor GB18030 text"),
-                                 errors=[{"row": 0, "column": "", "field": "", "message": "encoding"}])
-        table = [SheetRow(n, row) for n, row in enumerate(csv.reader(io.StringIO(decoded)), start=1)]
-    else:
-        raise ImportRejected(_("only .xlsx and .csv files can be imported"),
-                             errors=[{"row": 0, "column": "", "field": "", "message": filename}])
-    table = [row for row in table if any(not is_blank(cell) for cell in row.cells)]
-    if not table:
-        raise ImportRejected(_("the file is empty"),
-                             errors=[{"row": 1, "column": "A", "field": "", "message": _("no header row")}])
-    header = ["" if cell is None else str(cell).strip() for cell in table[0].cells]
-    return header, table[1:]
+    return spreadsheets.read(content, filename, limit=limit, merged=True)
 
 
 def _normalized_header(header: list[str], aliases: dict[str, str]) -> list[str]:
@@ -198,9 +151,9 @@ class Parsed:
     printed_total: object = None
 
 
-def parse(kind: str, content: bytes, filename: str) -> Parsed:
+def parse(kind: str, content: bytes, filename: str, *, limit: Limits | None = None) -> Parsed:
     spec, aliases = SPECS[kind]
-    header, table = read_rows(content, filename)
+    header, table = read_rows(content, filename, limit=limit or spreadsheets.limits())
     columns, errors = header_map(spec, _normalized_header(header, aliases))
     if errors:
         return Parsed([], errors)
@@ -298,17 +251,22 @@ def _reject(errors: list[dict]):
                          errors=errors)
 
 
+def check_caller(scope: Scope, plan_id: int) -> Plan:
+    """The plan, if the caller oversees it (who may import its lists); refused before a file is read."""
+    return services.get_plan(scope, plan_id, oversee=True)
+
+
 def import_file(*, scope: Scope, plan_id: int, kind: str, content: bytes, filename: str) -> ImportResult:
     """Check a task list or project list file whole, then write it into an empty plan in one transaction."""
     if kind not in SPECS:
         raise ValidationFailed(_("unknown list"), errors=[{"field": "kind", "message": kind}])
-    plan = services.get_plan(scope, plan_id, oversee=True)
+    plan = check_caller(scope, plan_id)
     if kind == "tasks" and plan.items.exists():
         raise RuleViolation(_("the plan already has its task list; nothing was imported"), code="plan_list_present")
     if kind == "projects" and plan.projects.exists():
         raise RuleViolation(_("the plan already has its key projects; nothing was imported"),
                             code="plan_list_present")
-    parsed = parse(kind, content, filename)
+    parsed = parse(kind, content, filename, limit=spreadsheets.limits(plan.region))
     if parsed.errors:
         _reject(parsed.errors)
     result = ImportResult(kind=kind, rows=len(parsed.rows))

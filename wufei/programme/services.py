@@ -521,8 +521,9 @@ def report_on_project(*, scope: Scope, project_id: int, status: str, percent, na
 
 
 @transaction.atomic
-def add_evidence(*, scope: Scope, report_id: int, name: str, content: bytes, content_type: str = "") -> Evidence:
-    """Attach a file to a report; only the reporting unit's people may."""
+def add_evidence(*, scope: Scope, report_id: int, name: str, content, content_type: str = "") -> Evidence:
+    """Attach a file to a report; only the reporting unit's people may (`content`: bytes or the uploaded file,
+    read only once that is checked)."""
     report = get_report(scope, report_id)
     if not ProgressReport.objects.filter(pk=report.pk, unit__in=units_of(scope, writable=True)).exists():
         raise PermissionDenied(_("only the unit that made the report can add evidence to it"))

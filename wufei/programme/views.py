@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from wufei.core import spreadsheets
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, WufeiError
 from wufei.core.scope import request_scope
 from wufei.programme import bulletin, imports, rules, services
@@ -102,8 +103,9 @@ def import_list(request, plan_id: int, kind: str):
         messages.error(request, _("choose a file to import"))
         return redirect("programme:board", plan_id=plan_id)
     try:
-        result = imports.import_file(scope=scope, plan_id=plan_id, kind=kind, content=upload.read(),
-                                     filename=upload.name)
+        plan = imports.check_caller(scope, plan_id)
+        content = spreadsheets.read_upload(upload, spreadsheets.limits(plan.region))
+        result = imports.import_file(scope=scope, plan_id=plan_id, kind=kind, content=content, filename=upload.name)
     except WufeiError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -180,7 +182,7 @@ def item_detail(request, item_id: int):
 def _attach(request, scope, report) -> None:
     upload = request.FILES.get("evidence")
     if upload is not None:
-        services.add_evidence(scope=scope, report_id=report.pk, name=upload.name, content=upload.read(),
+        services.add_evidence(scope=scope, report_id=report.pk, name=upload.name, content=upload,
                               content_type=upload.content_type or "")
 
 

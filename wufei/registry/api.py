@@ -9,8 +9,10 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
 
+from wufei.core import import_jobs, spreadsheets
 from wufei.core.api import page, require_password_login, scope_of
 from wufei.core.errors import ValidationFailed
+from wufei.core.models import Job
 from wufei.core.tokens import issue_token, revoke_token
 from wufei.registry import exports, imports, services
 from wufei.registry.changes_api import router as changes_router
@@ -200,10 +202,16 @@ def get_permit(request, permit_id: int):
 
 # --- files ------------------------------------------------------------------------------
 
-@router.post("/imports/{kind}", response={200: dict, 422: dict})
+@router.post("/imports/{kind}", response={200: dict, 202: dict, 422: dict})
 def import_file(request, kind: str, file: UploadedFile = File(...)):
-    """Import organizations, sites, vehicles or permits from .xlsx or .csv; all rows or none."""
+    """Import organizations, sites, vehicles or permits from .xlsx or .csv; all rows or none. A large file
+    (`imports.background_min_rows`) is imported by a background job: 202 with the job to follow."""
     if kind not in imports.SPECS:
         raise ValidationFailed(_("unknown import kind"), errors=[{"field": "kind", "message": kind}])
-    result = imports.import_file(scope=scope_of(request), kind=kind, content=file.read(), filename=file.name)
-    return Status(200, result.as_dict())
+    scope = scope_of(request)
+    imports.check_caller(scope)  # before anything of the file is read
+    content = spreadsheets.read_upload(file, spreadsheets.limits_for(scope))
+    outcome = imports.import_or_queue(scope=scope, user=request.user, kind=kind, content=content, filename=file.name)
+    if isinstance(outcome, Job):
+        return Status(202, import_jobs.answer(outcome))
+    return Status(200, outcome.as_dict())

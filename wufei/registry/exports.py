@@ -1,11 +1,11 @@
 """Export the registry as .xlsx in the same layout the importer reads (round-trip safe)."""
 
-import io
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from wufei.core import spreadsheets
 from wufei.core.errors import ValidationFailed
 from wufei.core.scope import Scope
 from wufei.registry import imports, services
@@ -82,9 +82,7 @@ def export_xlsx(scope: Scope, kind: str) -> bytes:
     for index, name in enumerate(names, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(
             12, len(spec.fields[name].label or name) * 2 + 2)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.workbook_bytes(workbook)
 
 
 def _cell(value):

@@ -6,19 +6,16 @@ written, inside one transaction, so a failure never leaves half a file behind.
 Headers may be the field names or their Chinese labels (the export's layout).
 """
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from wufei.core import audit
-from wufei.core.errors import ValidationFailed, WufeiError
-from wufei.core.parsing import FieldSpec, clean, is_blank
+from wufei.core import audit, import_jobs, spreadsheets
+from wufei.core.errors import WufeiError
+from wufei.core.parsing import FieldSpec, clean
 from wufei.core.scope import Scope
 from wufei.registry import rules, services
 from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
@@ -76,45 +73,20 @@ class ImportResult:
         return {"kind": self.kind, "rows": self.rows, "created": self.created, "updated": self.updated}
 
 
-class ImportRejected(ValidationFailed):
-    code = "import_rejected"
+ImportRejected = spreadsheets.FileRejected  # code "import_rejected": errors by row and column
 
 
 # --- reading ------------------------------------------------------------------------------
 
-def read_table(content: bytes, filename: str) -> tuple[list[str], list[list]]:
-    """Header and data rows of the first sheet (.xlsx) or of a CSV (UTF-8 or GB18030)."""
-    name = filename.lower()
-    if name.endswith(".xlsx") or content[:2] == b"PK":
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ImportRejected(_("the file is not a readable .xlsx workbook: %(e)s") % {"e": exc},
-                                 errors=[{"row": 0, "column": "", "field": "", "message": str(exc)}]) from exc
-        sheet = workbook.worksheets[0]
-        table = [list(row) for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-    elif name.endswith(".csv"):
-        table = list(csv.reader(io.StringIO(_decode(content))))
-    else:
-        raise ImportRejected(_("only .xlsx and .csv files can be imported"),
-                             errors=[{"row": 0, "column": "", "field": "", "message": filename}])
-    table = [row for row in table if any(not is_blank(cell) for cell in row)]
-    if not table:
-        raise ImportRejected(_("the file is empty"), errors=[{"row": 1, "column": "A", "field": "",
-                                                               "message": _("no header row")}])
-    header = ["" if cell is None else str(cell).strip() for cell in table[0]]
-    return header, table[1:]
+def read_table(content: bytes, filename: str, *, limit: spreadsheets.Limits) -> tuple[list[str], list[list]]:
+    """Header and data rows of the first sheet (.xlsx) or of a CSV (UTF-8 or GB18030), within `limit`."""
+    header, rows = spreadsheets.read(content, filename, limit=limit)
+    return header, [row.cells for row in rows]
 
 
-def _decode(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportRejected(_("the CSV file is neither UTF-8 nor GB18030 text"),
-                         errors=[{"row": 0, "column": "", "field": "", "message": "encoding"}])
+def may_import(scope: Scope) -> bool:
+    """Regulators import into their region; an enterprise's administrators their own sites, vehicles and permits."""
+    return scope.is_regulator or bool(scope.admin_organization_ids)
 
 
 def header_map(spec: ImportSpec, header: list[str]) -> tuple[dict[str, int], list[dict]]:
@@ -144,13 +116,14 @@ def header_map(spec: ImportSpec, header: list[str]) -> tuple[dict[str, int], lis
     return columns, errors
 
 
-def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list]) -> tuple[list[Row], list[dict]]:
+def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list], *,
+               progress: Callable | None = None) -> tuple[list[Row], list[dict]]:
     columns, errors = header_map(spec, header)
     if errors:
         return [], errors
     letters = {name: get_column_letter(index + 1) for name, index in columns.items()}
     rows, seen_keys = [], {}
-    for offset, cells in enumerate(table):
+    for offset, cells in enumerate(import_jobs.reporting(table, progress, "checked")):
         number = offset + 2
         raw = {name: cells[index] if index < len(cells) else None for name, index in columns.items()}
         values, row_errors = clean(spec.fields, raw)
@@ -170,17 +143,39 @@ def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list]) -> tu
 
 # --- writing ------------------------------------------------------------------------------
 
-def import_file(*, scope: Scope, kind: str, content: bytes, filename: str) -> ImportResult:
-    """Check the whole file, then write it in one transaction; raise ImportRejected listing every error."""
+def check_caller(scope: Scope) -> None:
+    """Refuse a caller who may not import before anything of its file is read."""
+    spreadsheets.require(may_import(scope), _("only regulators and enterprise administrators import into the "
+                                               "registry"))
+
+
+def import_or_queue(*, scope: Scope, user, kind: str, content: bytes, filename: str):
+    """A file of `imports.background_min_rows` rows or more is stored and imported by a job (returns the Job);
+    a smaller one is imported now (returns the ImportResult)."""
+    from wufei.registry import tasks
+
+    check_caller(scope)
+    limit = spreadsheets.limits_for(scope)
+    if import_jobs.is_large(spreadsheets.count_rows(content, filename, limit=limit), spreadsheets.region_of(scope)):
+        return import_jobs.queue(tasks.import_file, kind, user=user, content=content, filename=filename,
+                                 label=f"{filename} → {kind}")
+    return import_file(scope=scope, kind=kind, content=content, filename=filename)
+
+
+def import_file(*, scope: Scope, kind: str, content: bytes, filename: str,
+                progress: Callable | None = None) -> ImportResult:
+    """Check the whole file, then write it in one transaction; raise ImportRejected listing every error.
+    `progress(stage, done, total)` hears of the rows checked, then written (a background job's page)."""
+    check_caller(scope)
     spec = SPECS[kind]
-    header, table = read_table(content, filename)
-    rows, errors = parse_rows(spec, header, table)
+    header, table = read_table(content, filename, limit=spreadsheets.limits_for(scope))
+    rows, errors = parse_rows(spec, header, table, progress=progress)
     result = ImportResult(kind=kind, rows=len(rows))
     if errors:
         _reject(errors)
     try:
         with transaction.atomic(), audit.acting_as(audit.current_actor() or f"import:{kind}"):
-            WRITERS[kind](scope, rows, result)
+            WRITERS[kind](scope, import_jobs.reporting(rows, progress, "written"), result)
             if result.errors:
                 raise _Rollback
     except _Rollback:
@@ -205,7 +200,7 @@ def _row_errors(row: Row, exc: WufeiError) -> list[dict]:
              "field": e.get("field", ""), "message": e.get("message", exc.message)} for e in exc.errors]
 
 
-def _write_organizations(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_organizations(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Organization.objects.filter(uscc=row.values["uscc"]).first()
@@ -234,7 +229,7 @@ def _as_input(values: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _write_sites(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_sites(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Site.objects.filter(organization__uscc=data["organization"], name=data["name"]).first()
@@ -250,7 +245,7 @@ def _write_sites(scope: Scope, rows: list[Row], result: ImportResult) -> None:
             result.errors += _row_errors(row, exc)
 
 
-def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_vehicles(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     for row in rows:
         data = _as_input(row.values)
         existing = Vehicle.objects.filter(plate=data["plate"]).first()
@@ -265,7 +260,7 @@ def _write_vehicles(scope: Scope, rows: list[Row], result: ImportResult) -> None
             result.errors += _row_errors(row, exc)
 
 
-def _write_permits(scope: Scope, rows: list[Row], result: ImportResult) -> None:
+def _write_permits(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
     """Rows are permit lines; rows sharing a permit number form one permit (checked to agree when parsed)."""
     groups: dict[str, list[Row]] = {}
     for row in rows:

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from wufei.core import audit
+from wufei.core import audit, spreadsheets
 from wufei.core.errors import NotFound, ValidationFailed, WufeiError
+from wufei.core.models import Job
 from wufei.core.parsing import date as parse_date
 from wufei.core.scope import ANONYMOUS, Scope, request_scope
 from wufei.registry import change_views, exports, imports, services
@@ -272,12 +273,16 @@ def import_view(request):
             upload = form.cleaned_data["file"]
             kind = form.cleaned_data["kind"]
             try:
-                result = imports.import_file(scope=scope, kind=kind, content=upload.read(), filename=upload.name)
+                content = spreadsheets.read_upload(upload, spreadsheets.limits_for(scope))
+                result = imports.import_or_queue(scope=scope, user=request.user, kind=kind, content=content,
+                                                 filename=upload.name)
             except WufeiError as exc:
                 rejected = exc
                 status = exc.status
                 messages.error(request, exc.message)
             else:
+                if isinstance(result, Job):  # a large file: imported by a background job, followed on its page
+                    return redirect("job", job_id=result.pk)
                 summary = _("Imported %(kind)s from %(file)s: %(created)d created, %(updated)d updated.")
                 messages.success(request, summary % {"kind": KINDS[kind], "file": upload.name,
                                                      "created": result.created, "updated": result.updated})

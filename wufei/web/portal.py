@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET
 
 from wufei.cases.services import public_regions
 from wufei.catalog.models import Region
+from wufei.core import spreadsheets
 from wufei.core.scope import Scope
 
 PAGE_SIZE = 50
@@ -261,12 +262,12 @@ def _csv(spec: Disclosure, items) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="wufei-{spec.slug}-{timezone.localdate():%Y%m%d}.csv"'
     response.write("\ufeff")  # Excel opens UTF-8 with a BOM
     writer = csv.writer(response)
-    writer.writerow([str(header) for _key, header in spec.columns])
+    writer.writerow(spreadsheets.csv_row([str(header) for _key, header in spec.columns]))
     chunk = 2000  # rows are built a chunk at a time (prefetches and targets per chunk)
     total = items.count()
     for start in range(0, total, chunk):
         for row in spec.public_rows(items[start:start + chunk]):
-            writer.writerow([row[key] for key, _header in spec.columns])
+            writer.writerow(spreadsheets.csv_row([row[key] for key, _header in spec.columns]))
     return _public(response)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from wufei.core import spreadsheets
 from wufei.core.scope import Scope
 from wufei.registry import imports
 
@@ -19,8 +20,9 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
         try:
-            result = imports.import_file(scope=Scope(is_platform_admin=True), kind=kind, content=file.read_bytes(),
-                                         filename=file.name)
+            scope = Scope(is_platform_admin=True)
+            spreadsheets.check_size(file.stat().st_size, spreadsheets.limits_for(scope))
+            result = imports.import_file(scope=scope, kind=kind, content=file.read_bytes(), filename=file.name)
         except imports.ImportRejected as rejected:
             for error in rejected.errors:
                 where = f"row {error['row']}" + (f", column {error['column']}" if error.get("column") else "")
