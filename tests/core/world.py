@@ -4,7 +4,8 @@
 Three units registered through the registry's services (a generator, a carrier with a vehicle and a driver, a
 licensed receiver), accounts for them; then through the API: two batches recorded, a manifest drafted, submitted,
 picked up and received at the weighbridge; and a public report of illegal dumping with a photo (an uploaded file
-under MEDIA_ROOT). Prints a JSON line: the manifest id, the photo's storage path and the organizations' ids.
+under MEDIA_ROOT). Prints a JSON line: the manifest id, the photo's storage path, the organizations' ids and an
+API token for each account.
 """
 
 import datetime as dt
@@ -22,6 +23,7 @@ def build() -> dict:
     from wufei.cases.models import ReportPhoto
     from wufei.core.ids import make_uscc
     from wufei.core.scope import Scope
+    from wufei.core.tokens import issue_token
     from wufei.registry import services
     from wufei.registry.models import Site
 
@@ -42,12 +44,13 @@ def build() -> dict:
         "organization": receiver.uscc, "number": "渝危废9101号", "kind": "comprehensive",
         "valid_from": today - dt.timedelta(days=10), "valid_until": today + dt.timedelta(days=300)},
         lines=[{"waste": "HW06", "annual_capacity_tonnes": Decimal("100"), "methods": ["D10"]}])
-    clients = {}
+    clients, tokens = {}, {}
     for key, organization, role in (("g", generator, "admin"), ("d", carrier, "driver"), ("r", receiver, "admin")):
         user = get_user_model().objects.create_user(username=f"recovery-{key}", password="recovery-pw-2026!")
         services.add_member(scope=admin, organization_id=organization.pk, username=user.username, role=role)
         clients[key] = Client()
         clients[key].force_login(user)
+        tokens[key] = issue_token(user=user, name="recovery test")[1]
 
     def call(who, method, path, body=None, expect=200):
         answer = clients[who].generic(method, f"/api/v1/{path}", json.dumps(body) if body is not None else "",
@@ -80,7 +83,8 @@ def build() -> dict:
         "photos": [SimpleUploadedFile("桥下.png", PNG, content_type="image/png")]})
     assert report.status_code == 201, report.content[:400]
     photo = ReportPhoto.objects.get()
-    return {"manifest": manifest["id"], "photo": photo.path, "generator": generator.pk, "receiver": receiver.pk}
+    return {"manifest": manifest["id"], "photo": photo.path, "generator": generator.pk, "receiver": receiver.pk,
+            "tokens": tokens}
 
 
 if __name__ == "__main__":
