@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +136,43 @@ def table_counts(url: str) -> dict[str, int]:
         return {table: db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] for table in sorted(tables)}
     finally:
         db.close()
+
+
+class Probe:
+    """Tells from another connection whether someone is inside a write transaction on the database."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.db = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        else:
+            self.db = connect(url)
+
+    def writing(self) -> bool:
+        if self.url.startswith("sqlite:///"):
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error):
+                    return True
+                raise
+            self.db.execute("ROLLBACK")
+            return False
+        return self.db.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                               "backend_xid IS NOT NULL AND pid <> pg_backend_pid()").fetchone()[0] > 0
+
+    def count(self, table: str) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def settle(self) -> None:
+        """After a kill: wait until the server has rolled back what the killed client left open (PostgreSQL)."""
+        if self.url.startswith("sqlite:///"):
+            return
+        deadline = time.monotonic() + 60
+        while self.db.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                              "pid <> pg_backend_pid()").fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed client's session did not end"
+            time.sleep(0.1)
+
+    def close(self):
+        self.db.close()

@@ -2,22 +2,29 @@
 
 A district with real content (units, accounts, recorded batches, a manifest signed through to received, a public
 report with a photo) is backed up and restored into a new database: every table has the same number of rows, the
-photo comes back byte for byte under the new MEDIA_ROOT, and `wufei audit verify` passes on the copy. A restore
+photo comes back byte for byte under the new MEDIA_ROOT, and `wufei audit verify` passes on the copy. A backup taken
+while an import writes holds the database as it was before or after the import, never in between. A restore
 refuses a damaged archive, one from a newer Wufei (migrations this code does not know) and a database that holds
 data unless told `--force`. On SQLite always; on PostgreSQL in the suite's PostgreSQL run (pg_dump / pg_restore).
 """
 
+import csv
 import gzip
 import io
 import json
+import subprocess
+import sys
 import tarfile
+import time
 
 import pytest
 
-from tests.core.scratch import python, scalar, table_counts, wufei
+from tests.core.scratch import ROOT, Probe, environment, python, scalar, table_counts, wufei
 from tests.core.world import PNG
+from wufei.core.ids import make_uscc
 
-pytestmark = pytest.mark.slow  # a dozen `wufei` processes: about a minute
+# real `wufei` processes (a minute or two); one xdist worker shares the migrated template and the module's data
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +102,33 @@ def test_restore_refuses_a_damaged_archive_and_one_from_a_newer_wufei(backed_up,
             assert not (tmp_path / "refused.sqlite3").exists()
         else:
             assert table_counts(target) == {}
+
+
+def test_a_backup_taken_while_an_import_writes_holds_none_of_it_or_all(backed_up, databases, tmp_path):
+    rows = 1500
+    source, work = databases.new("busy", source=backed_up["source"]), tmp_path / "site"
+    file = tmp_path / "organizations.csv"
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["统一社会信用代码", "单位名称", "行政区划代码", "单位类型"])
+        writer.writerows([make_uscc("91", "500113", f"MD{i:07d}"), f"备份期间单位{i}", "500113", "产废单位"]
+                         for i in range(rows))
+    importer = subprocess.Popen([sys.executable, "-m", "wufei", "--database", source, "import", "organizations",
+                                 str(file)], cwd=ROOT, env=environment(source, work), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    probe = Probe(source)
+    try:
+        deadline = time.monotonic() + 300
+        while not probe.writing():  # the import holds its transaction open from here to its commit
+            assert importer.poll() is None and time.monotonic() < deadline, "the import never started writing"
+            time.sleep(0.005)
+        archive = tmp_path / "busy.tar.gz"
+        wufei(source, work, "backup", str(archive))
+        during = importer.poll() is None  # the backup ended while the import's transaction was still open
+        assert importer.wait(timeout=600) == 0
+    finally:
+        probe.close()
+    target = databases.empty("busy-copy")
+    wufei(target, tmp_path / "copy", "restore", str(archive))
+    assert scalar(target, "SELECT COUNT(*) FROM registry_organization") in ((3,) if during else (3, 3 + rows))
+    assert "chain intact" in wufei(target, tmp_path / "copy", "audit", "verify").stdout

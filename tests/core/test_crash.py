@@ -20,7 +20,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,53 +29,14 @@ import urllib.request
 
 import pytest
 
-from tests.core.scratch import ROOT, connect, environment, python, scalar, wufei
+from tests.core.scratch import ROOT, Probe, connect, environment, python, scalar, wufei
 from wufei.core.ids import make_uscc
 
-pytestmark = pytest.mark.slow  # each operation runs several times as a real process: a few minutes
+# each operation runs several times as a real process (a few minutes); one xdist worker shares the template
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
 ORGANIZATIONS = 2000
 VEHICLES = 600
-
-
-class Probe:
-    """Tells from another connection whether someone is inside a write transaction on the database."""
-
-    def __init__(self, url: str):
-        self.url = url
-        if url.startswith("sqlite:///"):
-            self.db = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
-        else:
-            self.db = connect(url)
-
-    def writing(self) -> bool:
-        if self.url.startswith("sqlite:///"):
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                if "locked" in str(error):
-                    return True
-                raise
-            self.db.execute("ROLLBACK")
-            return False
-        return self.db.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                               "backend_xid IS NOT NULL AND pid <> pg_backend_pid()").fetchone()[0] > 0
-
-    def count(self, table: str) -> int:
-        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-
-    def settle(self) -> None:
-        """After a kill: wait until the server has rolled back what the killed client left open (PostgreSQL)."""
-        if self.url.startswith("sqlite:///"):
-            return
-        deadline = time.monotonic() + 60
-        while self.db.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                              "pid <> pg_backend_pid()").fetchone()[0]:
-            assert time.monotonic() < deadline, "the killed client's session did not end"
-            time.sleep(0.1)
-
-    def close(self):
-        self.db.close()
 
 
 def start(url: str, work, *args) -> subprocess.Popen:

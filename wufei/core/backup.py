@@ -130,11 +130,14 @@ def _sqlite_copy(*, source: Path, target: Path) -> None:
     if not source.exists():
         raise BackupError(f"there is no database at {source}")
     connection.close()
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30) as src, sqlite3.connect(target) as dst:
-        src.backup(dst, pages=4096)
-    # close explicitly: the context managers commit, they do not close
-    src.close()
-    dst.close()
+    src, dst = sqlite3.connect(source, timeout=30), sqlite3.connect(target)
+    try:
+        # one step: a read transaction on one snapshot (in WAL mode the server keeps writing meanwhile); a copy in
+        # several steps would start over after every write of the server's and might never end on a busy day
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 def _sqlite_migrations(database: Path) -> dict[str, list[str]]:
