@@ -21,6 +21,9 @@ mark the cleared ones. Incremental, idempotent, safe to run twice or twice at on
   differ from the closed alert's, and the new alert links to the closed one as its recurrence. An
   alert that closed itself (its condition cleared) holds nothing back: a return of the condition is a
   recurrence.
+* Crash-safe. New alerts open in chunks, each committed with its audit events and notifications or not at all;
+  a closure or a change of facts commits with its own; the watermark moves only when the scan ends. A scan
+  killed half-way leaves whole alerts, and the next one (from the previous watermark) does the rest.
 * Clearing. When the condition clears, the alert closes itself if its rule says so (auto_close),
   else it stays open with `cleared_at` set, for the regulator to close.
 """
@@ -46,6 +49,7 @@ from wufei.ledgers import upkeep
 log = logging.getLogger(__name__)
 MARGIN = dt.timedelta(minutes=5)
 CHUNK = 2000
+OPEN_CHUNK = 200
 CLEARED = gettext_noop("the condition cleared")
 
 
@@ -146,7 +150,6 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
     ctx = Context(now=now, today=timezone.localtime(now).date(), since=since)
     run = ScanRun.objects.create(started_at=started, full=since is None)
     counts = {}
-    opened_alerts = []
     for spec in table.RULES:
         if rule_ids and spec.id not in rule_ids:
             continue
@@ -177,16 +180,15 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
         new = [entity for entity in hits if entity not in active]
         judged = _judged(rule, new)
         with audit.acting_as("alerts-scan"):
+            to_open = []
             for entity in new:
                 hit, part = hits[entity]
                 earlier = judged.get(entity)
                 if earlier is not None and _holds(spec, earlier, hit):
                     result["held"] = result.get("held", 0) + 1
                     continue
-                alert = _open(rule, spec, hit, part, now, recurrence_of=earlier)
-                if alert is not None:
-                    opened_alerts.append(alert)
-                    result["opened"] += 1
+                to_open.append((hit, part, earlier))
+            result["opened"] = _open_all(rule, spec, to_open, now, notify=notify)
             seen = [pk for entity, pk in active.items() if entity in hits]
             for start in range(0, len(seen), CHUNK):
                 Alert.objects.filter(pk__in=seen[start:start + CHUNK]).update(last_seen_at=now, cleared_at=None)
@@ -195,7 +197,8 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
             gone = [pk for entity, pk in active.items() if entity not in hits] if any(p.enabled for p in parts) else []
             for alert in Alert.objects.filter(pk__in=gone, status__in=ACTIVE):
                 if rule.auto_close:
-                    services.close_by_system(alert=alert, now=now, announce=notify)
+                    with transaction.atomic():  # the closure and its notification, or neither
+                        services.close_by_system(alert=alert, now=now, announce=notify)
                     result["closed"] += 1
                 elif alert.cleared_at is None:
                     alert.cleared_at = now
@@ -203,8 +206,6 @@ def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, n
                     result["cleared"] += 1
         result["open"] = len(seen) + result["opened"]
         result["seconds"] = round(time.perf_counter() - clock, 3)
-    if notify and opened_alerts:
-        services.notify_opened(opened_alerts)
     run.finished_at = timezone.now()
     run.watermark = since if rule_ids else started - MARGIN  # a partial run does not move the watermark
     run.counts = counts
@@ -246,9 +247,32 @@ def _follow_facts(spec, changed: dict[int, object]) -> None:
     for alert in Alert.objects.filter(pk__in=list(changed)):
         hit = changed[alert.pk]
         before = spec.facts_of(alert.evidence)
-        Alert.objects.filter(pk=alert.pk).update(evidence=hit.evidence, entity_label=hit.label[:200])
-        audit.record(entity=alert, action="facts_changed", payload={
-            "before": before, "after": spec.facts_of(hit.evidence)})
+        with transaction.atomic():  # the new evidence and its audit event, or neither
+            Alert.objects.filter(pk=alert.pk).update(evidence=hit.evidence, entity_label=hit.label[:200])
+            audit.record(entity=alert, action="facts_changed", payload={
+                "before": before, "after": spec.facts_of(hit.evidence)})
+
+
+def _open_all(rule: Rule, spec, to_open: list[tuple], now, *, notify: bool) -> int:
+    """Open the new alerts, OPEN_CHUNK at a time: each chunk commits with its audit events and its notifications
+    or not at all, so a scan stopped half-way (a crash, a kill) leaves no alert that nobody was told of, and the
+    next scan opens the rest (the watermark moves only when a scan ends). The chain's head is locked first: a
+    concurrent scan waits for the whole chunk instead of deadlocking on an alert both are opening."""
+    opened_count = 0
+    for start in range(0, len(to_open), OPEN_CHUNK):
+        with transaction.atomic():
+            audit.lock_chain()
+            opened = []
+            for hit, part, earlier in to_open[start:start + OPEN_CHUNK]:
+                alert = _open(rule, spec, hit, part, now, recurrence_of=earlier)
+                if alert is not None:
+                    opened.append(alert)
+            if notify and opened:
+                from wufei.alerts import services
+
+                services.notify_opened(opened)
+        opened_count += len(opened)
+    return opened_count
 
 
 def _open(rule: Rule, spec, hit, part: Partition, now, recurrence_of: Alert | None = None) -> Alert | None:

@@ -152,6 +152,16 @@ def compute_hash(prev_hash: str, **fields) -> str:
     return link_hash(prev_hash, content_of(**fields))
 
 
+def lock_chain() -> None:
+    """Take the chain's head lock now, inside the caller's transaction (held until it ends).
+
+    For a transaction that will append many events and touch rows another writer may touch too: taking the
+    head first makes concurrent writers queue at its start instead of deadlocking half-way."""
+    from wufei.core.models import AuditChainHead
+
+    AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+
+
 def record(*, entity, action: str, payload: dict | None = None):
     """Append one event for `entity` (a model instance) inside the caller's transaction."""
     return record_raw(entity_type=entity_type_of(entity), entity_id=entity.pk, action=action, payload=payload)
