@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('manifests', '0002_generic_webhook_deliveries'),
+        ('manifests', '0003_manifest_access_code'),
         ('registry', '0002_organization_recorded_generation'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
