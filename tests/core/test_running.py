@@ -70,8 +70,12 @@ def test_an_unhandled_error_is_logged_with_its_traceback_and_request_id(client_f
     monkeypatch.setattr(views, "_main_page", broken)
     client = client_for(make_user())
     client.raise_request_exception = False
-    with caplog.at_level(logging.ERROR, logger="django.request"):
+    logger = logging.getLogger("django.request")  # it does not propagate to the root logger caplog listens on
+    logger.addHandler(caplog.handler)
+    try:
         answer = client.get("/", HTTP_X_REQUEST_ID="probe-1234567")
+    finally:
+        logger.removeHandler(caplog.handler)
     assert answer.status_code == 500 and answer["X-Request-ID"] == "probe-1234567"
     assert "probe-1234567" in answer.content.decode()
     [record] = [r for r in caplog.records if r.name == "django.request"]
