@@ -166,6 +166,7 @@ LOGIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("WUFEI_LOGIN_ACCOUNT_FAILURE_LI
 AXES_COOLOFF_TIME = float(os.environ.get("WUFEI_LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_HANDLER = "wufei.core.login_lockout.AccountAndAddressHandler"
+AXES_CLIENT_IP_CALLABLE = "wufei.core.ratelimit.client_address"  # behind the TLS proxy: the address it saw
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False

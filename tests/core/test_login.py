@@ -43,6 +43,21 @@ def test_failures_from_many_addresses_lock_the_account(client, make_user):
     assert "data-testid=\"locked-out\"" in locked.content.decode()
 
 
+def test_behind_the_tls_proxy_each_client_address_counts_on_its_own(client, make_user, settings):
+    """Every request comes from the proxy (127.0.0.1); the address it saw is the last X-Forwarded-For entry."""
+    settings.HTTPS = True
+    make_user("heidi", password="right-password-1")
+
+    def via_proxy(password, seen):
+        return client.post("/accounts/login/", {"username": "heidi", "password": password}, REMOTE_ADDR="127.0.0.1",
+                           HTTP_X_FORWARDED_FOR=f"10.0.0.1, {seen}", secure=True)
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        via_proxy("wrong", "203.0.113.9")
+    assert via_proxy("right-password-1", "203.0.113.9").status_code == 429
+    assert via_proxy("right-password-1", "198.51.100.20").status_code == 302  # the owner, elsewhere
+
+
 def test_an_administrator_unlocks_an_account(client, make_user):
     from django.core.management import call_command
 

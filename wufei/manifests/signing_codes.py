@@ -93,9 +93,9 @@ def verify_signing_code(*, organization: Organization, code, manifest: Manifest,
         raise PermissionDenied(_("only a party of the manifest can collect a signing code"))
     now = timezone.now()
     region = organization.region_id
-    per_manifest = int(parameters.get("manifest.signing_code_max_failures", region))
+    per_manifest = max(1, int(parameters.get("manifest.signing_code_max_failures", region)))
     window = dt.timedelta(minutes=int(parameters.get("manifest.signing_code_lock_minutes", region)))
-    per_day = int(parameters.get("manifest.signing_code_max_failures_per_day", region))
+    per_day = max(1, int(parameters.get("manifest.signing_code_max_failures_per_day", region)))
     with transaction.atomic():
         stored = SigningCode.objects.select_for_update().filter(organization=organization).first()
         if stored is None:
