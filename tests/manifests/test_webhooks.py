@@ -623,7 +623,8 @@ def test_webhooks_to_addresses_off_the_public_internet_are_refused(parties, memb
     dns["intranet.example"] = "10.20.30.40"
     org = parties["generator"]
     admin = client_for(member_of(org, "admin"))
-    answers = {url: post(admin, "/api/v1/webhooks", {"organization_id": org.pk, "url": url}) for url in BAD_ADDRESSES}
+    answers = {url: admin.post("/api/v1/webhooks", json.dumps({"organization_id": org.pk, "url": url}),
+                               content_type="application/json", HTTP_ACCEPT_LANGUAGE="en") for url in BAD_ADDRESSES}
     refused = {url: (r.status_code, r.json()["code"], r.json()["errors"][0]["field"]) for url, r in answers.items()}
     assert refused == {url: (422, "webhook_address_not_allowed", "url") for url in BAD_ADDRESSES}
     assert "public internet" in answers[BAD_ADDRESSES[0]].json()["message"]
