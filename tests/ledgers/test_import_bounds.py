@@ -101,3 +101,12 @@ def test_a_file_larger_than_the_limit_is_refused_naming_it(unit):
     assert response.status_code == 422, response.content
     assert response.json()["message"] == "the file is larger than 1 MB, the most an import may hold here"
     assert not SolidWasteMonth.objects.exists()
+
+
+def test_more_filled_cells_than_the_region_allows_are_refused_naming_the_limit(unit):
+    limit("imports.max_cells", 10)  # the header's 6 cells count too
+    content = f"{','.join(HEADER)}\n{unit['org'].uscc},2024,1,SW03,5,5\n".encode()
+    response = post(unit["client"], handmade_xlsx([row.split(",") for row in content.decode().split()]), "m.xlsx")
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"] == [{"row": 2, "column": "E", "field": "",
+                                          "message": "more than 10 filled cells: the most an import may hold here"}]

@@ -19,7 +19,9 @@ HEADER = "organization,year,month,code,opening_stock,generated,closing_stock"
 def unit(make_org, member_of, client_for, english):
     org = make_org("甲钢铁有限公司", region=BANAN)
     Parameter.objects.create(key="imports.background_min_rows", region_code=BANAN, value=3, reason="试点")
-    return {"org": org, "client": client_for(member_of(org, "member"))}
+    client = client_for(member_of(org, "member"))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the page's words asserted are the English ones
+    return {"org": org, "client": client}
 
 
 def months_file(org, months=(1, 2, 3)) -> io.BytesIO:

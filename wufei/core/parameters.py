@@ -103,6 +103,10 @@ DEFAULTS: dict[str, ParameterDefault] = {
     "imports.max_columns": ParameterDefault(
         200, "Most columns an imported file may fill", "platform default",
     ),
+    "imports.max_cells": ParameterDefault(
+        2000000, "Most filled cells an imported workbook may hold (reading time and memory grow with them)",
+        "platform default",
+    ),
     "imports.background_min_rows": ParameterDefault(
         2000, "Data rows from which an import runs as a background job (its progress on the job's page)",
         "platform default",

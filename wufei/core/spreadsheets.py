@@ -9,13 +9,14 @@ is only a number ("-1.5").
 Reading:
 
 An upload is refused before anything is built from it when it is larger than the region's limit
-(`imports.max_file_mb`), holds more data rows than `imports.max_rows` or a value beyond column
-`imports.max_columns`. A workbook is first scanned as a stream (no tree, constant memory): its parts
-together may unpack to at most ten times the size limit, its XML may declare no entities (billion laughs,
-external entities: refused), and the scan counts the rows and columns that hold values, so the
-`<dimension>` a file claims is never trusted. Only then does openpyxl read the first sheet, read-only,
-with its declared dimension reset, row by row. defusedxml is installed, so openpyxl's own XML parsing
-refuses entities as well.
+(`imports.max_file_mb`), holds more data rows than `imports.max_rows`, a value beyond column
+`imports.max_columns` or more filled cells than `imports.max_cells` (reading time and memory grow with
+them). A workbook is first scanned as a stream (no tree, constant memory): its parts together may unpack
+to at most ten times the size limit, its XML may declare no entities (billion laughs, external entities:
+refused), the scan counts the rows, columns and cells that hold values, so the `<dimension>` a file claims
+is never trusted, and the shared strings (which openpyxl keeps whole) may be no more than the sheet uses.
+Only then does openpyxl read the first sheet, read-only, with its declared dimension reset, row by row.
+defusedxml is installed, so openpyxl's own XML parsing refuses entities as well.
 
 Errors name their row and column (Excel numbering; row 0 is the file as a whole), like the imports' own.
 """
@@ -65,6 +66,7 @@ class Limits:
     max_bytes: int
     max_rows: int
     max_columns: int
+    max_cells: int = 2000000
 
     @property
     def max_unpacked_bytes(self) -> int:
@@ -75,7 +77,8 @@ def limits(region=None) -> Limits:
     """The limits in force in a region (a code or Region; None: the platform's)."""
     return Limits(max_bytes=int(float(parameters.get("imports.max_file_mb", region)) * 2**20),
                   max_rows=int(parameters.get("imports.max_rows", region)),
-                  max_columns=int(parameters.get("imports.max_columns", region)))
+                  max_columns=int(parameters.get("imports.max_columns", region)),
+                  max_cells=int(parameters.get("imports.max_cells", region)))
 
 
 def region_of(scope) -> str | None:
@@ -171,6 +174,11 @@ def _too_many_columns(limit: Limits, row: int, column: int):
            row=row, column=get_column_letter(min(column, EXCEL_MAX_COLUMNS)))
 
 
+def _too_many_cells(limit: Limits, row: int, column: int):
+    reject(_("more than %(n)d filled cells: the most an import may hold here") % {"n": limit.max_cells},
+           row=row, column=get_column_letter(min(max(column, 1), EXCEL_MAX_COLUMNS)))
+
+
 def _read_csv(content: bytes, limit: Limits) -> list[SheetRow]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -180,7 +188,7 @@ def _read_csv(content: bytes, limit: Limits) -> list[SheetRow]:
             continue
     else:
         reject(_("the CSV file is neither UTF-8 nor GB18030 text"))
-    table, filled = [], 0
+    table, filled, cells_filled = [], 0, 0
     reader = csv.reader(io.StringIO(text))
     number = 0
     try:
@@ -194,6 +202,9 @@ def _read_csv(content: bytes, limit: Limits) -> list[SheetRow]:
             filled += 1
             if filled - 1 > limit.max_rows:
                 _too_many_rows(limit, number)
+            cells_filled += sum(1 for cell in cells if not _blank(cell))
+            if cells_filled > limit.max_cells:
+                _too_many_cells(limit, number, len(cells))
             table.append(SheetRow(number, cells))
     except csv.Error as exc:
         reject(_("the CSV file cannot be read: %(e)s") % {"e": exc}, row=number + 1)
@@ -276,7 +287,7 @@ class _SheetScan(ContentHandler):
     def __init__(self, limit: Limits, merged: bool):
         super().__init__()
         self.limit, self.keep_merges = limit, merged
-        self.row = self.column = self.cells = self.content_rows = 0
+        self.row = self.column = self.cells = self.content_rows = self.filled = 0
         self.row_has_value = self.cell_has_value = False
         self.merges: list[str] = []
 
@@ -309,11 +320,31 @@ class _SheetScan(ContentHandler):
         if local == "c" and self.cell_has_value:
             if self.column > self.limit.max_columns:
                 _too_many_columns(self.limit, self.row, self.column)
+            self.filled += 1
+            if self.filled > self.limit.max_cells:
+                _too_many_cells(self.limit, self.row, self.column)
             self.row_has_value = True
         elif local == "row" and self.row_has_value:
             self.content_rows += 1
             if self.content_rows - 1 > self.limit.max_rows:
                 _too_many_rows(self.limit, self.row)
+
+
+class _StringsScan(ContentHandler):
+    """Counts the shared strings (read whole by openpyxl): no more than the first sheet's cells can use."""
+
+    OTHER_SHEETS = 10000  # strings of other sheets (a template's notes) beyond those the first sheet may use
+
+    def __init__(self, cells: int):
+        super().__init__()
+        self.most, self.count = cells + self.OTHER_SHEETS, 0
+
+    def startElementNS(self, name, qname, attrs):
+        if name == (MAIN, "si"):
+            self.count += 1
+            if self.count > self.most:
+                reject(_("the workbook holds more text than its first sheet uses; save that sheet alone and "
+                         "import it again"))
 
 
 def _int(value) -> int:
@@ -349,9 +380,9 @@ def _scan(archive: zipfile.ZipFile, part: str, handler: ContentHandler) -> None:
 def _scan_sheet(archive: zipfile.ZipFile, part: str, limit: Limits, *, merged: bool) -> _SheetScan:
     handler = _SheetScan(limit, merged)
     _scan(archive, part, handler)
-    for name in archive.namelist():  # the shared strings are read whole: refuse declarations there too
+    for name in archive.namelist():  # the shared strings are read whole: counted, and no declarations there
         if name.endswith("sharedStrings.xml"):
-            _scan(archive, name, ContentHandler())
+            _scan(archive, name, _StringsScan(handler.filled))
     return handler
 
 
