@@ -21,7 +21,7 @@ import logging
 import traceback
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from huey import crontab
@@ -48,12 +48,19 @@ def _record_failure(name: str, job_id: int | None, error: str) -> None:
         log.exception("could not record the failure of job %s", name)
 
 
+def _fresh_connections():
+    """A worker drops connections that broke or aged between jobs; a job run at once in the caller's process
+    (immediate mode) shares the caller's transaction, which must stay open."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def _run(name: str, function, args, kwargs, job_id: int | None):
     from wufei.core.models import Job
 
     if "job_id" in inspect.signature(function).parameters:
         kwargs = {**kwargs, "job_id": job_id}
-    close_old_connections()
+    _fresh_connections()
     with log_context(f"job-{job_id}" if job_id else name):
         if job_id is not None:
             Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started_at=timezone.now(),
@@ -66,7 +73,7 @@ def _run(name: str, function, args, kwargs, job_id: int | None):
             _record_failure(name, job_id, error)
             raise  # the queue retries it
         finally:
-            close_old_connections()
+            _fresh_connections()
         if job_id is not None:
             Job.objects.filter(pk=job_id).update(status=Job.Status.DONE, progress=100, finished_at=timezone.now(),
                                                  result=_jsonable(result))

@@ -6,6 +6,7 @@ web processes of a deployment (and its machines) count together; a restart forge
 """
 
 import hashlib
+import ipaddress
 import time
 
 from django.conf import settings
@@ -20,6 +21,16 @@ def client_address(request) -> str:
         if forwarded and forwarded[-1]:
             return forwarded[-1][:64]
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def client_ip(request) -> str | None:
+    """`client_address` when it is an IP address, else None (the login lockout stores it in an address column;
+    a request made inside the process, such as a test client's forced login, has none)."""
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def take(bucket: str, client: str, *, limit: int, window: int) -> bool:
