@@ -107,6 +107,22 @@ def test_rate_limit_per_client_address(submit):
     assert submit(other).status_code == 201  # another address is not limited
 
 
+def test_the_allowance_lasts_the_hour_in_the_shared_cache(submit, monkeypatch):
+    """The cache every process shares (a database table here) keeps the count for the hour, not the cache's
+    default five minutes."""
+    import datetime as dt
+
+    from django.core.cache.backends import db
+    from django.utils import timezone
+
+    client = Client(REMOTE_ADDR="203.0.113.9", HTTP_ACCEPT_LANGUAGE="en")
+    for _ in range(services.REPORTS_PER_HOUR):
+        assert submit(client).status_code == 201
+    later = timezone.now() + dt.timedelta(minutes=20)
+    monkeypatch.setattr(db, "tz_now", lambda: later)  # the cache's clock
+    assert submit(client).status_code == 429
+
+
 def test_honeypot_creates_nothing(submit):
     response = submit(website="http://spam.example")
     assert response.status_code == 400

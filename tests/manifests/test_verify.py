@@ -275,6 +275,13 @@ def test_lookups_past_the_hourly_allowance_are_refused_per_client_address(client
     with_code = client.get(f"/manifests/verify/{NUMBER}/", {"code": manifest.access_code}, REMOTE_ADDR="198.51.100.7")
     assert with_code.status_code == 429 and "重庆长江精细化工有限公司" not in with_code.content.decode()
     assert client.get(f"/manifests/verify/{NUMBER}/", REMOTE_ADDR="198.51.100.8").status_code == 200
+    from django.core.cache.backends import db
+    from django.utils import timezone
+
+    later = timezone.now() + dt.timedelta(minutes=20)  # the count outlives the cache's default five minutes
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "tz_now", lambda: later)  # the cache's clock
+        assert client.get(f"/manifests/verify/{NUMBER}/", REMOTE_ADDR="198.51.100.7").status_code == 429
 
 
 def test_lookups_are_counted_in_the_shared_cache_not_in_process_memory(settings):

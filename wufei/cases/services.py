@@ -93,6 +93,7 @@ def _take(prefix: str, client_key: str | None, limit: int, message: str) -> None
     except ValueError:  # expired between add and incr
         cache.set(key, 1, RATE_WINDOW_SECONDS)
         count = 1
+    cache.touch(key, RATE_WINDOW_SECONDS)  # the database cache's incr rewrites the entry with the default expiry
     if count > limit:
         raise RateLimited(message)
 
