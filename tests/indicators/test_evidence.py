@@ -1,6 +1,8 @@
 """Evidence files for entered quantities: the requested department attaches, the region's regulators read,
 nobody else does; a closed request takes no more files; a wrong type or an empty file is refused."""
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -72,3 +74,30 @@ def test_the_request_page_attaches_a_file(request_with_value):
     assert page.status_code == 302
     detail = r["clerk"].get(f"/indicators/requests/{r['id']}/")
     assert "调查报告.pdf" in detail.content.decode()
+
+
+def test_an_outsiders_file_is_refused_unread_and_a_large_one_before_it_is_read(request_with_value, client_for,
+                                                                             department_user, monkeypatch):
+    """The department's right to attach is checked before the upload is read; a file over the limit
+    (`indicators.evidence_max_mb`) is refused by its size, unread."""
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    from wufei.core.models import Parameter
+
+    r = request_with_value
+
+    def never(*args, **kwargs):
+        raise AssertionError("the upload was read")
+
+    def post(client, content):
+        upload = io.BytesIO(content)  # the test client reads this, the server an uploaded file it must not read
+        upload.name = "秸秆利用统计.pdf"
+        return client.post(f"/api/v1/indicators/requests/{r['id']}/values/straw_utilized/evidence", {"file": upload})
+
+    monkeypatch.setattr(InMemoryUploadedFile, "read", never)
+    outsider = client_for(department_user(BANAN, name="区农业农村委"))
+    assert post(outsider, PDF).status_code in (403, 404)
+    Parameter.objects.create(key="indicators.evidence_max_mb", region_code=KAIZHOU, value=1, reason="试点")
+    answer = post(r["clerk"], PDF + b" " * 2**20)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "file"
+    assert not QuantityEvidence.objects.exists()

@@ -14,14 +14,17 @@ from collections.abc import Callable, Iterable
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from wufei.core import jobs, parameters
+from wufei.core import jobs, parameters, spreadsheets
 from wufei.core.errors import WufeiError
 
 MAX_ERRORS_KEPT = 5000
 
 
-def is_large(rows: int, region=None) -> bool:
-    return rows >= int(parameters.get("imports.background_min_rows", region))
+def is_large(content: bytes, filename: str, *, limit: spreadsheets.Limits, region=None) -> bool:
+    """Whether the file holds `imports.background_min_rows` data rows or more (a workbook is scanned only
+    that far)."""
+    threshold = int(parameters.get("imports.background_min_rows", region))
+    return spreadsheets.count_rows(content, filename, limit=limit, stop_at=threshold) >= threshold
 
 
 def queue(task, *args, user, content: bytes, filename: str, label: str):

@@ -21,6 +21,7 @@ defusedxml is installed, so openpyxl's own XML parsing refuses entities as well.
 Errors name their row and column (Excel numbering; row 0 is the file as a whole), like the imports' own.
 """
 
+import contextlib
 import csv
 import io
 import posixpath
@@ -150,12 +151,20 @@ def read(content: bytes, filename: str, *, limit: Limits, merged: bool = False) 
     return header, table[1:]
 
 
-def count_rows(content: bytes, filename: str, *, limit: Limits) -> int:
-    """Data rows of a file (the header left out), counted by the same bounded scan that reads it."""
+class _Enough(Exception):
+    pass
+
+
+def count_rows(content: bytes, filename: str, *, limit: Limits, stop_at: int | None = None) -> int:
+    """Data rows of a file (the header left out), counted by the same bounded scan that reads it; a workbook's
+    scan stops once it has seen `stop_at` rows (enough to decide, e.g., that a job imports the file)."""
     check_size(len(content), limit)
     if (filename or "").lower().endswith(".xlsx") or content[:2] == b"PK":
         archive = _open_archive(content, limit)
-        return max(0, _scan_sheet(archive, _first_sheet(archive), limit, merged=False).content_rows - 1)
+        handler = _SheetScan(limit, merged=False, stop_at=None if stop_at is None else stop_at + 1)
+        with contextlib.suppress(_Enough):
+            _scan(archive, _first_sheet(archive), handler)
+        return max(0, handler.content_rows - 1)
     return len(read(content, filename, limit=limit)[1])
 
 
@@ -284,9 +293,9 @@ def _first_sheet(archive: zipfile.ZipFile) -> str:
 class _SheetScan(ContentHandler):
     """Counts the rows and the columns that hold values, as a stream; stops at the first limit passed."""
 
-    def __init__(self, limit: Limits, merged: bool):
+    def __init__(self, limit: Limits, merged: bool, stop_at: int | None = None):
         super().__init__()
-        self.limit, self.keep_merges = limit, merged
+        self.limit, self.keep_merges, self.stop_at = limit, merged, stop_at
         self.row = self.column = self.cells = self.content_rows = self.filled = 0
         self.row_has_value = self.cell_has_value = False
         self.merges: list[str] = []
@@ -328,6 +337,8 @@ class _SheetScan(ContentHandler):
             self.content_rows += 1
             if self.content_rows - 1 > self.limit.max_rows:
                 _too_many_rows(self.limit, self.row)
+            if self.stop_at is not None and self.content_rows >= self.stop_at:
+                raise _Enough
 
 
 class _StringsScan(ContentHandler):

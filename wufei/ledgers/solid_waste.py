@@ -368,7 +368,7 @@ def import_or_queue(*, scope: Scope, user, content: bytes, filename: str):
 
     check_import_caller(scope)
     limit = spreadsheets.limits_for(scope)
-    if import_jobs.is_large(spreadsheets.count_rows(content, filename, limit=limit), spreadsheets.region_of(scope)):
+    if import_jobs.is_large(content, filename, limit=limit, region=spreadsheets.region_of(scope)):
         return import_jobs.queue(tasks.import_months, user=user, content=content, filename=filename,
                                  label=f"{filename} → e-ledger")
     return import_months(scope=scope, content=content, filename=filename)

@@ -156,7 +156,7 @@ def import_or_queue(*, scope: Scope, user, kind: str, content: bytes, filename: 
 
     check_caller(scope)
     limit = spreadsheets.limits_for(scope)
-    if import_jobs.is_large(spreadsheets.count_rows(content, filename, limit=limit), spreadsheets.region_of(scope)):
+    if import_jobs.is_large(content, filename, limit=limit, region=spreadsheets.region_of(scope)):
         return import_jobs.queue(tasks.import_file, kind, user=user, content=content, filename=filename,
                                  label=f"{filename} → {kind}")
     return import_file(scope=scope, kind=kind, content=content, filename=filename)
