@@ -38,6 +38,7 @@ from wufei.catalog import services as catalog
 from wufei.core import audit, parameters
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.parsing import decimal, text
+from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.core.scope import Scope
 from wufei.ledgers import upkeep
 from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth, SpotCheck
@@ -59,7 +60,7 @@ FIELD_LABELS = {
 }
 SUMMED = ("generated", "received_in", "self_utilized", "self_disposed", "utilized", "disposed", "transferred_out")
 ZERO = Decimal(0)
-tonnes = decimal(minimum=ZERO)
+tonnes = parse_tonnes()
 
 
 # --- the ledger's figures ------------------------------------------------------------------
