@@ -4,7 +4,6 @@ actions, comments and rectification uploads, rule settings, notifications, vehic
 Thin: parse, call `wufei.alerts.services` / `tracks` with the caller's scope, shape the answer.
 """
 
-import datetime as dt
 
 from django.http import FileResponse
 from ninja import File, Router, Status, UploadedFile
@@ -12,9 +11,9 @@ from ninja import File, Router, Status, UploadedFile
 from wufei.alerts import services, tracks
 from wufei.alerts.models import AlertAttachment
 from wufei.alerts.schemas import (
+    AlertAssignIn,
     AlertDetailOut,
     AlertPage,
-    AssignIn,
     AttachmentOut,
     CommentIn,
     CommentOut,
@@ -33,6 +32,7 @@ from wufei.alerts.schemas import (
 from wufei.core import spreadsheets
 from wufei.core.api import page, scope_of
 from wufei.core.errors import NotFound
+from wufei.core.inputs import Id, Since
 
 router = Router(tags=["alerts"])
 
@@ -47,9 +47,9 @@ def detail(scope, alert_id: int):
 
 @router.get("/alerts", response=AlertPage)
 def list_alerts(request, status: str | None = None, level: str | None = None, rule: str | None = None,
-                region: str | None = None, organization: int | None = None, entity_type: str | None = None,
+                region: str | None = None, organization: Id | None = None, entity_type: str | None = None,
                 entity_id: str | None = None, active: bool | None = None, q: str | None = None,
-                cursor: str | None = None, limit: int = 50, updated_after: dt.datetime | None = None):
+                cursor: str | None = None, limit: int = 50, updated_after: Since | None = None):
     """Alerts the caller sees: about its own organizations, or in its regions (regulators)."""
     alerts = services.alerts_for(scope_of(request), status=status, level=level, rule=rule, region=region,
                                  organization=organization, entity_type=entity_type, entity_id=entity_id,
@@ -60,18 +60,18 @@ def list_alerts(request, status: str | None = None, level: str | None = None, ru
 
 @router.get("/alerts/stats", response=StatsOut)
 def alert_stats(request, level: str | None = None, rule: str | None = None, region: str | None = None,
-                since: dt.datetime | None = None):
+                since: Since | None = None):
     """Open alerts by level, rule and region; closure rate (%) and mean hours to close."""
     return services.statistics(scope_of(request), since=since, level=level, rule=rule, region=region)
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut)
-def get_alert(request, alert_id: int):
+def get_alert(request, alert_id: Id):
     return detail(scope_of(request), alert_id)
 
 
 @router.post("/alerts/{alert_id}/actions/{action}", response=AlertDetailOut)
-def act(request, alert_id: int, action: str, payload: TransitionIn):
+def act(request, alert_id: Id, action: str, payload: TransitionIn):
     """verify, rectify, close, false_positive, reopen (regulators of the alert's region; send the version)."""
     scope = scope_of(request)
     services.transition(scope=scope, alert_id=alert_id, action=action, **payload.model_dump())
@@ -79,26 +79,26 @@ def act(request, alert_id: int, action: str, payload: TransitionIn):
 
 
 @router.post("/alerts/{alert_id}/assign", response=AlertDetailOut)
-def assign(request, alert_id: int, payload: AssignIn):
+def assign(request, alert_id: Id, payload: AlertAssignIn):
     scope = scope_of(request)
     services.assign(scope=scope, alert_id=alert_id, **payload.model_dump())
     return detail(scope, alert_id)
 
 
 @router.post("/alerts/{alert_id}/comments", response={201: CommentOut})
-def add_comment(request, alert_id: int, payload: CommentIn):
+def add_comment(request, alert_id: Id, payload: CommentIn):
     return Status(201, services.add_comment(scope=scope_of(request), alert_id=alert_id, text=payload.text))
 
 
 @router.post("/alerts/{alert_id}/attachments", response={201: AttachmentOut})
-def upload(request, alert_id: int, file: UploadedFile = File(...), note: str = ""):
+def upload(request, alert_id: Id, file: UploadedFile = File(...), note: str = ""):
     """Rectification evidence (pdf, images, office files, zip; 20 MB at most) while the alert is rectifying."""
     attachment = services.upload_rectification(scope=scope_of(request), alert_id=alert_id, file=file, note=note)
     return Status(201, attachment)
 
 
 @router.get("/alerts/{alert_id}/attachments/{attachment_id}")
-def download(request, alert_id: int, attachment_id: int):
+def download(request, alert_id: Id, attachment_id: Id):
     alert = services.get_alert(scope_of(request), alert_id)
     attachment = AlertAttachment.objects.filter(alert=alert, pk=attachment_id).first()
     if attachment is None:
@@ -134,14 +134,14 @@ def read_notifications(request, payload: ReadIn):
 
 
 @router.post("/manifests/{manifest_id}/legs/{position}/track", response=PointsResult)
-def send_track(request, manifest_id: int, position: int, payload: PointsIn):
+def send_track(request, manifest_id: Id, position: Id, payload: PointsIn):
     """GPS points of a leg (the carrier); points already stored for the same time are skipped."""
     points = [p.model_dump() for p in payload.points]
     return tracks.record_points(scope=scope_of(request), manifest_id=manifest_id, position=position, points=points)
 
 
 @router.get("/manifests/{manifest_id}/track", response=TrackOut)
-def get_track(request, manifest_id: int):
+def get_track(request, manifest_id: Id):
     track = tracks.track_of(scope_of(request), manifest_id)
     return {**track, "manifest_id": track["manifest"].pk}
 

@@ -4,6 +4,10 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from ninja import Schema
 
+from wufei.core.inputs import EventDateTime, Id, Latitude, Longitude, RecordDate, quantity
+
+Speed = quantity(max_digits=6, decimal_places=1)  # km/h of a GPS point
+
 
 class AlertOut(Schema):
     id: int
@@ -65,7 +69,7 @@ class AttachmentOut(Schema):
     created_at: dt.datetime
 
 
-class HistoryOut(Schema):
+class AlertHistoryOut(Schema):
     action: str
     at: dt.datetime
     actor: str
@@ -75,21 +79,21 @@ class HistoryOut(Schema):
 class AlertDetailOut(AlertOut):
     comments: list[CommentOut]
     attachments: list[AttachmentOut]
-    history: list[HistoryOut]
+    history: list[AlertHistoryOut]
     actions: list[str]
 
 
 class TransitionIn(Schema):
     version: int
     comment: str = ""
-    deadline: dt.date | None = None
-    assignee_id: int | None = None
+    deadline: RecordDate | None = None
+    assignee_id: Id | None = None
 
 
-class AssignIn(Schema):
+class AlertAssignIn(Schema):
     version: int
-    assignee_id: int | None = None
-    deadline: dt.date | None = None
+    assignee_id: Id | None = None
+    deadline: RecordDate | None = None
 
 
 class CommentIn(Schema):
@@ -175,14 +179,14 @@ class NotificationOut(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = None
+    ids: list[Id] | None = None
 
 
 class PointIn(Schema):
-    recorded_at: str | dt.datetime
-    longitude: Decimal | float | str
-    latitude: Decimal | float | str
-    speed_kmh: Decimal | float | str | None = None
+    recorded_at: EventDateTime
+    longitude: Longitude
+    latitude: Latitude
+    speed_kmh: Speed | None = None
 
 
 class PointsIn(Schema):
@@ -195,7 +199,7 @@ class PointsResult(Schema):
     legs: int = 1
 
 
-class PointOut(Schema):
+class TrackPointOut(Schema):
     recorded_at: dt.datetime
     longitude: Decimal
     latitude: Decimal
@@ -212,7 +216,7 @@ class LegTrackOut(Schema):
     position: int
     vehicle: str
     transporter: str
-    points: list[PointOut]
+    points: list[TrackPointOut]
 
 
 class TrackOut(Schema):

@@ -10,6 +10,7 @@ audited save of the alert (its history) and a notification.
 import datetime as dt
 import logging
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
@@ -28,7 +29,7 @@ from wufei.alerts.models import (
 )
 from wufei.core import audit
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
-from wufei.core.scope import Scope
+from wufei.core.scope import Scope, scope_for
 
 log = logging.getLogger(__name__)
 ADMIN = Scope(is_platform_admin=True)
@@ -91,6 +92,16 @@ def history(alert: Alert) -> list[dict]:
 
 def is_regulator_of(scope: Scope, alert: Alert) -> bool:
     return scope.covers_region_path(alert.region_path)
+
+
+def _check_assignee(alert: Alert, assignee_id: int | None) -> None:
+    """An alert is handed to an active regulator of its region (as a case is), never to an unknown account."""
+    if assignee_id is None:
+        return
+    user = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+    if user is None or not is_regulator_of(scope_for(user), alert):
+        raise ValidationFailed(_("the assignee must be a regulator of the alert's region"),
+                               errors=[field_error("assignee_id", _("not a regulator of this region"))])
 
 
 def is_party_of(scope: Scope, alert: Alert) -> bool:
@@ -165,6 +176,7 @@ def transition(*, scope: Scope, alert_id: int, action: str, version: int | None,
         if newer is not None:
             raise Conflict(_("a newer alert about the same is open (No. %(id)s): handle that one")
                            % {"id": newer.pk}, code="invalid_transition")
+    _check_assignee(alert, assignee_id)
     comment = (comment or "").strip()
     if action in ("close", "false_positive", "reopen") and not comment:
         raise ValidationFailed(_("give the reason"), errors=[field_error("comment", _("is required"))])
@@ -190,6 +202,7 @@ def assign(*, scope: Scope, alert_id: int, version: int | None, assignee_id: int
     alert = _locked(scope, alert_id, version)
     if not is_regulator_of(scope, alert):
         raise PermissionDenied(_("only a regulator of the alert's region can do this"))
+    _check_assignee(alert, assignee_id)
     alert.assignee_id, alert.deadline = assignee_id, deadline or alert.deadline
     alert.save(audit_action="assigned")
     return alert

@@ -7,7 +7,7 @@ platform administrators). Who may read: whoever sees the manifest.
 """
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,13 +15,16 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from wufei.alerts.models import TrackPoint
-from wufei.core import spreadsheets
+from wufei.core import inputs, parsing, spreadsheets
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.scope import Scope
 from wufei.manifests.models import TransportLeg
 
 MAX_POINTS = 20_000
 FUTURE = dt.timedelta(minutes=5)
+LONGITUDE = parsing.decimal(minimum=Decimal(-180), maximum=Decimal(180), max_digits=9)
+LATITUDE = parsing.decimal(minimum=Decimal(-90), maximum=Decimal(90), max_digits=9)
+SPEED = parsing.decimal(minimum=Decimal(0), places=1, max_digits=6)  # km/h
 CSV_COLUMNS = ("manifest", "leg", "recorded_at", "longitude", "latitude")
 
 
@@ -41,28 +44,31 @@ def _point(raw: dict, index: int, now) -> tuple[dict | None, list[dict]]:
     errors = []
     at = raw.get("recorded_at")
     if isinstance(at, str):
-        at = parse_datetime(at.strip())
+        try:
+            at = parse_datetime(at.strip())
+        except ValueError:  # well-formed but not a real moment (month 13)
+            at = None
     if isinstance(at, dt.datetime) and timezone.is_naive(at):
         at = timezone.make_aware(at)
     if not isinstance(at, dt.datetime):
         errors.append(field_error(f"points.{index}.recorded_at", _("is not a date and time")))
     elif at > now + FUTURE:
         errors.append(field_error(f"points.{index}.recorded_at", _("is in the future")))
+    elif at.date() < inputs.EARLIEST_DATE:
+        errors.append(field_error(f"points.{index}.recorded_at", _("must be on or after %(day)s")
+                                  % {"day": inputs.EARLIEST_DATE.isoformat()}))
     values = {}
-    for name, low, high in (("longitude", -180, 180), ("latitude", -90, 90)):
+    for name, parse in (("longitude", LONGITUDE), ("latitude", LATITUDE)):
         try:
-            value = Decimal(str(raw.get(name))).quantize(Decimal("0.000001"))
-            if not low <= value <= high:
-                raise InvalidOperation
-            values[name] = value
-        except (InvalidOperation, ValueError, TypeError):
+            values[name] = parse(raw.get(name))
+        except ValueError:
             errors.append(field_error(f"points.{index}.{name}", _("is not a valid coordinate")))
     speed = raw.get("speed_kmh")
     if speed not in (None, ""):
         try:
-            values["speed_kmh"] = Decimal(str(speed)).quantize(Decimal("0.1"))
-        except (InvalidOperation, ValueError):
-            errors.append(field_error(f"points.{index}.speed_kmh", _("is not a number")))
+            values["speed_kmh"] = SPEED(speed)
+        except ValueError as exc:
+            errors.append(field_error(f"points.{index}.speed_kmh", str(exc)))
     return ({"recorded_at": at, **values} if not errors else None), errors
 
 

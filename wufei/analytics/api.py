@@ -10,6 +10,7 @@ from ninja import Router
 from wufei.analytics import services
 from wufei.analytics.schemas import CockpitOut, FlowsOut
 from wufei.core.api import scope_of
+from wufei.core.inputs import Year
 
 router = Router(tags=["analytics"])
 
@@ -19,7 +20,7 @@ def _region(region) -> dict:
 
 
 @router.get("/analytics/cockpit", response=CockpitOut)
-def cockpit(request, region: str | None = None, year: int | None = None):
+def cockpit(request, region: str | None = None, year: Year | None = None):
     """Headline figures by stream, sub-regions, flows, map, capacity and load, indicators, alerts,
     manifests in transit and overdue work for a region (default: the caller's) and year (default: this year)."""
     data = services.cockpit(scope_of(request), region_code=region, year=year)
@@ -34,7 +35,7 @@ def cockpit(request, region: str | None = None, year: int | None = None):
 
 
 @router.get("/analytics/flows", response=FlowsOut)
-def flows(request, region: str | None = None, year: int | None = None):
+def flows(request, region: str | None = None, year: Year | None = None):
     """Sankey of accepted tonnes: generator sub-region → waste category → receiver (top 15) → method."""
     data = services.cockpit_flows(scope_of(request), region_code=region, year=year)
     return {**data, "region": _region(data["region"])}

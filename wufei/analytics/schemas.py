@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Schema
 
 
-class RegionOut(Schema):
+class CockpitRegionOut(Schema):
     code: str
     name: str
     level: str
@@ -37,14 +37,14 @@ class LinkOut(Schema):
 
 
 class FlowsOut(Schema):
-    region: RegionOut
+    region: CockpitRegionOut
     year: int
     total: Decimal
     nodes: list[NodeOut]
     links: list[LinkOut]
 
 
-class PointOut(Schema):
+class MapPointOut(Schema):
     organization_id: int
     name: str
     role: str
@@ -55,7 +55,7 @@ class PointOut(Schema):
 
 
 class MapOut(Schema):
-    points: list[PointOut]
+    points: list[MapPointOut]
     organizations: int
     skipped_organizations: int
     sites: int
@@ -72,7 +72,7 @@ class CapacityOut(Schema):
     load_percent: Decimal | None
 
 
-class IndicatorPlanOut(Schema):
+class CockpitIndicatorPlanOut(Schema):
     plan_id: int
     name: str
     region: str
@@ -135,16 +135,16 @@ class OverdueOut(Schema):
 
 
 class CockpitOut(Schema):
-    region: RegionOut
+    region: CockpitRegionOut
     year: int
     as_of: dt.datetime
-    breadcrumb: list[RegionOut]
+    breadcrumb: list[CockpitRegionOut]
     headline: dict[str, dict[str, Decimal]]
     sub_regions: list[SubRegionOut]
     flows: FlowsOut
     map: MapOut
     capacity: list[CapacityOut]
-    indicators: list[IndicatorPlanOut]
+    indicators: list[CockpitIndicatorPlanOut]
     alerts: AlertsOut
     in_transit: InTransitOut
     overdue: OverdueOut

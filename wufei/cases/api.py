@@ -4,7 +4,6 @@ regulators' queue: list (cursor), counts, detail, actions, assignment, link to t
 Thin: parse, call `wufei.cases.services` with the caller's scope, shape the answer.
 """
 
-import datetime as dt
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -13,16 +12,17 @@ from ninja import File, Form, Router, Status, UploadedFile
 from wufei.cases import services
 from wufei.cases.schemas import (
     ActionIn,
-    AssignIn,
-    CountsOut,
+    CaseAssignIn,
+    CaseCountsOut,
+    CaseReportIn,
+    CaseReportPage,
     LinkIn,
     NoteIn,
     ReceiptOut,
     ReportDetailOut,
-    ReportIn,
-    ReportPage,
 )
 from wufei.core.api import page, scope_of
+from wufei.core.inputs import Id, Since
 
 router = Router(tags=["cases"])
 
@@ -41,7 +41,7 @@ def detail(scope, report_id: int) -> dict:
 
 
 @router.post("/cases/reports", response={201: ReceiptOut}, auth=None)
-def create_report(request, payload: Form[ReportIn], photos: File[list[UploadedFile]] = None):
+def create_report(request, payload: Form[CaseReportIn], photos: File[list[UploadedFile]] = None):
     """File a complaint or illegal-dumping report without an account. The answer holds the tracking number
     and the follow-up secret, shown this once. At most 5 reports an hour from one address (429 after)."""
     report, secret = services.submit_report(
@@ -54,10 +54,10 @@ def create_report(request, payload: Form[ReportIn], photos: File[list[UploadedFi
                         "message": _("Keep the number and the secret: you need both to follow your report.")})
 
 
-@router.get("/cases", response=ReportPage)
+@router.get("/cases", response=CaseReportPage)
 def list_reports(request, status: str | None = None, kind: str | None = None, region: str | None = None,
                  q: str | None = None, cursor: str | None = None, limit: int = 50,
-                 updated_after: dt.datetime | None = None):
+                 updated_after: Since | None = None):
     """Reports in the caller's regions (regulators only)."""
     scope = scope_of(request)
     services.require_regulator(scope)
@@ -66,7 +66,7 @@ def list_reports(request, status: str | None = None, kind: str | None = None, re
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/cases/counts", response=CountsOut)
+@router.get("/cases/counts", response=CaseCountsOut)
 def report_counts(request, status: str | None = None, kind: str | None = None, region: str | None = None):
     scope = scope_of(request)
     services.require_regulator(scope)
@@ -74,14 +74,14 @@ def report_counts(request, status: str | None = None, kind: str | None = None, r
 
 
 @router.get("/cases/{report_id}", response=ReportDetailOut)
-def get_report(request, report_id: int):
+def get_report(request, report_id: Id):
     scope = scope_of(request)
     services.require_regulator(scope)
     return detail(scope, report_id)
 
 
 @router.post("/cases/{report_id}/actions/{action}", response=ReportDetailOut)
-def act(request, report_id: int, action: str, payload: ActionIn):
+def act(request, report_id: Id, action: str, payload: ActionIn):
     """accept, investigate, close (`result`: what the reporter reads), reject (`reason`); `note` stays internal.
     Send the version you saw: a stale one fails with 409."""
     scope = scope_of(request)
@@ -90,28 +90,28 @@ def act(request, report_id: int, action: str, payload: ActionIn):
 
 
 @router.post("/cases/{report_id}/assign", response=ReportDetailOut)
-def assign(request, report_id: int, payload: AssignIn):
+def assign(request, report_id: Id, payload: CaseAssignIn):
     scope = scope_of(request)
     services.assign(scope=scope, report_id=report_id, **payload.model_dump())
     return detail(scope, report_id)
 
 
 @router.post("/cases/{report_id}/organization", response=ReportDetailOut)
-def link_organization(request, report_id: int, payload: LinkIn):
+def link_organization(request, report_id: Id, payload: LinkIn):
     scope = scope_of(request)
     services.link_organization(scope=scope, report_id=report_id, **payload.model_dump())
     return detail(scope, report_id)
 
 
 @router.post("/cases/{report_id}/notes", response=ReportDetailOut)
-def add_note(request, report_id: int, payload: NoteIn):
+def add_note(request, report_id: Id, payload: NoteIn):
     scope = scope_of(request)
     services.add_note(scope=scope, report_id=report_id, **payload.model_dump())
     return detail(scope, report_id)
 
 
 @router.get("/cases/{report_id}/photos/{photo_id}")
-def photo(request, report_id: int, photo_id: int):
+def photo(request, report_id: Id, photo_id: Id):
     scope = scope_of(request)
     services.require_regulator(scope)
     row = services.get_photo(scope, report_id, photo_id)

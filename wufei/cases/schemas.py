@@ -3,8 +3,10 @@ from decimal import Decimal
 
 from ninja import Schema
 
+from wufei.core.inputs import Id
 
-class ReportOut(Schema):
+
+class CaseReportOut(Schema):
     """A report as its regulators see it (the reporter's contact included: the queue is not public)."""
 
     id: int
@@ -36,8 +38,8 @@ class ReportOut(Schema):
         return region.name
 
 
-class ReportPage(Schema):
-    items: list[ReportOut]
+class CaseReportPage(Schema):
+    items: list[CaseReportOut]
     next_cursor: str | None
 
 
@@ -48,21 +50,21 @@ class PhotoOut(Schema):
     sha256: str
 
 
-class HistoryOut(Schema):
+class CaseHistoryOut(Schema):
     action: str
     at: dt.datetime
     actor: str
     note: str
 
 
-class ReportDetailOut(ReportOut):
+class ReportDetailOut(CaseReportOut):
     internal_note: str
     photos: list[PhotoOut]
-    history: list[HistoryOut]
+    history: list[CaseHistoryOut]
     actions: list[str]
 
 
-class CountsOut(Schema):
+class CaseCountsOut(Schema):
     total: int
     open: int
     by_status: dict[str, int]
@@ -76,14 +78,14 @@ class ActionIn(Schema):
     note: str = ""
 
 
-class AssignIn(Schema):
+class CaseAssignIn(Schema):
     version: int
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
 
 
 class LinkIn(Schema):
     version: int
-    organization_id: int | None = None
+    organization_id: Id | None = None
     note: str = ""
 
 
@@ -92,7 +94,7 @@ class NoteIn(Schema):
     note: str
 
 
-class ReportIn(Schema):
+class CaseReportIn(Schema):
     """The public form's fields (multipart form data; photos as `photos`, up to 3 JPEG / PNG files)."""
 
     kind: str

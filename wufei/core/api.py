@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, django_auth
 
 from wufei.core import audit
 from wufei.core.errors import PermissionDenied, ValidationFailed, WufeiError
+from wufei.core.openapi import document_errors
 from wufei.core.scope import request_scope
 from wufei.core.tokens import user_for_token
 
@@ -39,7 +40,13 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class WufeiAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_errors(schema)
+
+
+api = WufeiAPI(
     title="Wufei API",
     version="1",
     description="Solid and hazardous waste supervision (无废城市). Errors: {code, message, errors}.",

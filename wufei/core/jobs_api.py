@@ -8,6 +8,7 @@ from django.http import FileResponse
 from ninja import Router, Schema
 
 from wufei.core.errors import NotFound
+from wufei.core.inputs import Id
 from wufei.core.jobs import job_for
 
 router = Router(tags=["jobs"])
@@ -43,12 +44,12 @@ def _job(request, job_id: int):
 
 
 @router.get("/jobs/{job_id}", response=JobOut)
-def get_job(request, job_id: int):
+def get_job(request, job_id: Id):
     return _job(request, job_id)
 
 
 @router.get("/jobs/{job_id}/file")
-def job_file(request, job_id: int):
+def job_file(request, job_id: Id):
     found = _job(request, job_id)
     result = found.result or {}
     if found.status != "done" or not result.get("file"):

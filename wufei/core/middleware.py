@@ -1,8 +1,12 @@
 import contextlib
 import contextvars
+import json
 import logging
 import re
 import uuid
+
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from wufei.core import audit
 
@@ -68,3 +72,76 @@ def log_context(label: str):
         yield
     finally:
         _REQUEST_ID.reset(token)
+
+
+# --- NUL characters: no text the platform stores or looks up may hold one (PostgreSQL refuses them) ---------------
+
+def _nul_in_json(value, path: str = "") -> str | None:
+    """The dotted path of the first key or string in a JSON document that holds a NUL character, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return where
+        found = _nul_in_json(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _nul_in_request(request) -> str | None:
+    """Where a NUL character is in what the request sends (path, query, cookies, headers, form or JSON body)."""
+    if "\x00" in request.path:
+        return "path"
+    for source in (request.GET, request.COOKIES):
+        for key, values in (source.lists() if hasattr(source, "lists") else ((k, [v]) for k, v in source.items())):
+            if "\x00" in key or any("\x00" in value for value in values):
+                return key.replace("\x00", "")
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            return key[5:].replace("_", "-").title()
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    content_type = request.content_type or ""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, values in request.POST.lists():  # form fields (uploaded files are bytes: not checked)
+            if "\x00" in key or any("\x00" in value for value in values):
+                return key.replace("\x00", "")
+        return None
+    if not (content_type.endswith("json") or content_type.startswith("text/")):
+        return None  # binary bodies may hold any byte
+    body = request.body
+    if b"\x00" in body:
+        return "body"
+    if b"\\u0000" in body:
+        try:
+            return _nul_in_json(json.loads(body))
+        except ValueError:
+            return None  # not JSON: the API answers that
+    return None
+
+
+class RefuseNulMiddleware:
+    """Refuse a request whose text holds a NUL character (U+0000), naming where: 422 in the API's error shape, 400
+    for pages. PostgreSQL cannot store or compare such text, and no user types one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = _nul_in_request(request)
+        if where is None:
+            return self.get_response(request)
+        message = _("contains a NUL character (U+0000), which text cannot hold")
+        if request.path.startswith("/api/"):
+            body = {"code": "validation_failed", "message": _("The request is not valid"),
+                    "errors": [{"field": where, "message": message}]}
+            return JsonResponse(body, status=422, json_dumps_params={"ensure_ascii": False})
+        return HttpResponseBadRequest(f"{where}: {message}", content_type="text/plain; charset=utf-8")

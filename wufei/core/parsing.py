@@ -8,10 +8,11 @@ so a caller can report every problem of a row in one go.
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from wufei.core import inputs
 from wufei.core.errors import ValidationFailed
 
 
@@ -60,38 +61,56 @@ def text(max_length: int) -> Callable:
     return parse
 
 
-def decimal(*, minimum: Decimal | None = None, maximum: Decimal | None = None, places: int = 6) -> Callable:
+def decimal(*, minimum: Decimal | None = None, maximum: Decimal | None = None, places: int = 6,
+            max_digits: int = 18) -> Callable:
+    """A number for a DecimalField(max_digits, places): finite, within [minimum, maximum] and what the column holds,
+    rounded to its places; "1,234.5" is read as 1234.5."""
+    top = Decimal(maximum) if maximum is not None else Decimal(10) ** (max_digits - places)
+
     def parse(value):
+        raw = value if isinstance(value, Decimal) else str(value).strip().replace(",", "")
         try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except InvalidOperation as exc:
-            raise ValueError(_("%(value)s is not a number") % {"value": value}) from exc
-        if not number.is_finite():
-            raise ValueError(_("%(value)s is not a number") % {"value": value})
-        if minimum is not None and number < minimum:
-            raise ValueError(_("must be at least %(n)s") % {"n": minimum})
-        if maximum is not None and number > maximum:
-            raise ValueError(_("must be at most %(n)s") % {"n": maximum})
-        return number.quantize(Decimal(1).scaleb(-places))
+            return inputs.check_quantity(raw, decimal_places=places, minimum=minimum, maximum=top,
+                                         maximum_inclusive=maximum is not None)
+        except ValueError as exc:
+            if str(exc) == _("is not a number"):
+                raise ValueError(_("%(value)s is not a number") % {"value": value}) from None
+            raise
 
     return parse
 
 
-def date() -> Callable:
+def tonnes(*, minimum: Decimal | None = Decimal(0)) -> Callable:
+    """A quantity of waste in tonnes (at most inputs.MAX_TONNES)."""
+    return decimal(minimum=minimum, maximum=inputs.MAX_TONNES)
+
+
+def date(*, earliest: dt.date = inputs.EARLIEST_DATE, latest: dt.date | None = inputs.LATEST_DATE) -> Callable:
+    """A date (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or a spreadsheet date) between `earliest` and `latest`."""
+
     def parse(value):
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        raw = str(value).strip().replace("/", "-").replace(".", "-")
-        for fmt in ("%Y-%m-%d", "%Y%m%d"):
-            try:
-                return dt.datetime.strptime(raw, fmt).date()
-            except ValueError:
-                continue
-        raise ValueError(_("%(value)s is not a date (YYYY-MM-DD)") % {"value": value})
+        day = _read_date(value)
+        if day < earliest:
+            raise ValueError(_("must be on or after %(day)s") % {"day": earliest.isoformat()})
+        if latest is not None and day > latest:
+            raise ValueError(_("must be on or before %(day)s") % {"day": latest.isoformat()})
+        return day
 
     return parse
+
+
+def _read_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raw = str(value).strip().replace("/", "-").replace(".", "-")
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return dt.datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(_("%(value)s is not a date (YYYY-MM-DD)") % {"value": value})
 
 
 def boolean() -> Callable:

@@ -9,21 +9,22 @@ from ninja.files import UploadedFile
 
 from wufei.core import files
 from wufei.core.api import scope_of
+from wufei.core.inputs import Id, Year
 from wufei.indicators import formulas, reports, services
 from wufei.indicators.models import Indicator
 from wufei.indicators.schemas import (
-    EvidenceOut,
     FormulaIn,
+    IndicatorEvidenceOut,
     IndicatorOut,
+    IndicatorPlanDetailOut,
+    IndicatorPlanOut,
     JudgementIn,
-    PlanDetailOut,
-    PlanOut,
     QuantityOut,
     RequestIn,
     RequestOut,
-    ReviewIn,
+    RequestReviewIn,
+    RequestVersionIn,
     ValueIn,
-    VersionIn,
 )
 
 router = Router(tags=["indicators"])
@@ -60,13 +61,13 @@ def quantities(request):
             for s in formulas.QUANTITIES.values()]
 
 
-@router.get("/indicators/plans", response=list[PlanOut])
+@router.get("/indicators/plans", response=list[IndicatorPlanOut])
 def plans(request):
     return [_plan(p) for p in services.plans_for(scope_of(request))]
 
 
-@router.get("/indicators/plans/{plan_id}", response=PlanDetailOut)
-def plan_detail(request, plan_id: int):
+@router.get("/indicators/plans/{plan_id}", response=IndicatorPlanDetailOut)
+def plan_detail(request, plan_id: Id):
     plan = services.get_plan(scope_of(request), plan_id)
     rows = []
     for row in plan.rows.select_related("indicator").prefetch_related("targets"):
@@ -81,14 +82,14 @@ def plan_detail(request, plan_id: int):
 
 
 @router.get("/indicators/plans/{plan_id}/evaluation", response=dict)
-def plan_evaluation(request, plan_id: int, year: int):
+def plan_evaluation(request, plan_id: Id, year: Year):
     results = services.evaluate_plan(scope=scope_of(request), plan_id=plan_id, year=year)
     return {"plan": plan_id, "year": year, "counts": services.status_counts(results),
             "results": [r.as_dict() for r in results]}
 
 
 @router.get("/indicators/plans/{plan_id}/report.xlsx")
-def plan_report_xlsx(request, plan_id: int, year: int):
+def plan_report_xlsx(request, plan_id: Id, year: Year):
     content = reports.export_xlsx(scope=scope_of(request), plan_id=plan_id, year=year)
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="indicators-{plan_id}-{year}.xlsx"'
@@ -96,7 +97,7 @@ def plan_report_xlsx(request, plan_id: int, year: int):
 
 
 @router.get("/indicators/plans/{plan_id}/report.pdf")
-def plan_report_pdf(request, plan_id: int, year: int):
+def plan_report_pdf(request, plan_id: Id, year: Year):
     response = HttpResponse(reports.render_pdf(scope=scope_of(request), plan_id=plan_id, year=year),
                             content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="indicators-{plan_id}-{year}.pdf"'
@@ -104,14 +105,14 @@ def plan_report_pdf(request, plan_id: int, year: int):
 
 
 @router.post("/indicators/plans/{plan_id}/report.pdf/jobs", response={202: dict})
-def queue_report_pdf(request, plan_id: int, year: int):
+def queue_report_pdf(request, plan_id: Id, year: Year):
     """Render the PDF report in the background: answers the job to follow (GET /api/v1/jobs/{id})."""
     record = services.queue_report_pdf(scope=scope_of(request), user=request.user, plan_id=plan_id, year=year)
     return Status(202, {"job": record.pk, "url": f"/api/v1/jobs/{record.pk}"})
 
 
 @router.put("/indicators/rows/{row_id}/formula", response=dict)
-def set_formula(request, row_id: int, payload: FormulaIn):
+def set_formula(request, row_id: Id, payload: FormulaIn):
     row = services.set_row_formula(scope=scope_of(request), row_id=row_id, **payload.dict())
     return {"id": row.pk, "numerator": row.numerator, "denominator": row.denominator, "version": row.version}
 
@@ -123,7 +124,7 @@ def judge(request, payload: JudgementIn):
 
 
 @router.get("/indicators/regions/{region}/evaluation", response=dict)
-def region_evaluation(request, region: str, year: int, codes: str | None = None):
+def region_evaluation(request, region: str, year: Year, codes: str | None = None):
     results = services.evaluate_region(scope=scope_of(request), region_code=region, year=year, codes=_codes(codes))
     return {"region": region, "year": year, "results": [r.as_dict() for r in results]}
 
@@ -137,18 +138,18 @@ def _table(table: dict) -> dict:
 
 
 @router.get("/indicators/regions/{region}/rollup", response=dict)
-def region_rollup(request, region: str, year: int, codes: str | None = None):
+def region_rollup(request, region: str, year: Year, codes: str | None = None):
     return _table(services.rollup(scope=scope_of(request), region_code=region, year=year, codes=_codes(codes)))
 
 
 @router.get("/indicators/compare", response=dict)
-def compare(request, regions: str, year: int, codes: str | None = None):
+def compare(request, regions: str, year: Year, codes: str | None = None):
     return _table(services.compare(scope=scope_of(request), region_codes=_codes(regions) or [], year=year,
                                    codes=_codes(codes)))
 
 
 @router.get("/indicators/regions/{region}/drilldown", response=dict)
-def drilldown(request, region: str, year: int, key: str):
+def drilldown(request, region: str, year: Year, key: str):
     result = services.drill_down(scope=scope_of(request), region_code=region, year=year, key=key)
     for record in result["records"]:
         record["value"] = None if record["value"] is None else str(record["value"])
@@ -156,12 +157,12 @@ def drilldown(request, region: str, year: int, key: str):
 
 
 @router.get("/indicators/regions/{region}/index", response=dict)
-def index(request, region: str, year: int):
+def index(request, region: str, year: Year):
     return services.region_index(scope=scope_of(request), region_code=region, year=year)
 
 
 @router.get("/indicators/requests", response=list[RequestOut])
-def list_requests(request, year: int | None = Query(None)):
+def list_requests(request, year: Year | None = Query(None)):
     rows = services.requests_for(scope_of(request))
     if year is not None:
         rows = rows.filter(year=year)
@@ -176,18 +177,18 @@ def create_request(request, payload: RequestIn):
 
 
 @router.get("/indicators/requests/{request_id}", response=RequestOut)
-def get_request(request, request_id: int):
+def get_request(request, request_id: Id):
     return _request(services.get_request(scope_of(request), request_id))
 
 
 @router.post("/indicators/requests/{request_id}/values", response=RequestOut)
-def enter_value(request, request_id: int, payload: ValueIn):
+def enter_value(request, request_id: Id, payload: ValueIn):
     services.enter_value(scope=scope_of(request), request_id=request_id, **payload.dict())
     return _request(services.get_request(scope_of(request), request_id))
 
 
-@router.post("/indicators/requests/{request_id}/values/{key}/evidence", response={201: EvidenceOut})
-def attach_evidence(request, request_id: int, key: str, file: UploadedFile = File(...)):
+@router.post("/indicators/requests/{request_id}/values/{key}/evidence", response={201: IndicatorEvidenceOut})
+def attach_evidence(request, request_id: Id, key: str, file: UploadedFile = File(...)):
     """Attach a file (pdf, images, office files, zip, ofd) to an entered quantity of an open request."""
     evidence = services.attach_evidence(scope=scope_of(request), request_id=request_id, key=key, name=file.name,
                                         content=file, content_type=file.content_type or "")
@@ -195,7 +196,7 @@ def attach_evidence(request, request_id: int, key: str, file: UploadedFile = Fil
 
 
 @router.get("/indicators/evidence/{evidence_id}")
-def download_evidence(request, evidence_id: int):
+def download_evidence(request, evidence_id: Id):
     evidence = services.get_evidence(scope_of(request), evidence_id)
     response = HttpResponse(files.read(evidence.path), content_type=evidence.content_type or "application/octet-stream")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(evidence.name)}"
@@ -203,13 +204,13 @@ def download_evidence(request, evidence_id: int):
 
 
 @router.post("/indicators/requests/{request_id}/submit", response=RequestOut)
-def submit(request, request_id: int, payload: VersionIn):
+def submit(request, request_id: Id, payload: RequestVersionIn):
     return _request(services.submit_request(scope=scope_of(request), request_id=request_id,
                                             version=payload.version))
 
 
 @router.post("/indicators/requests/{request_id}/review", response=RequestOut)
-def review(request, request_id: int, payload: ReviewIn):
+def review(request, request_id: Id, payload: RequestReviewIn):
     return _request(services.review_request(scope=scope_of(request), request_id=request_id,
                                             approve=payload.approve, comment=payload.comment,
                                             version=payload.version))

@@ -4,6 +4,8 @@ import datetime as dt
 
 from ninja import Schema
 
+from wufei.core.inputs import Id, RecordDate, Year
+
 
 class IndicatorOut(Schema):
     code: str
@@ -56,7 +58,7 @@ class RowOut(Schema):
     targets: list[TargetOut]
 
 
-class PlanOut(Schema):
+class IndicatorPlanOut(Schema):
     id: int
     key: str
     name: str
@@ -66,16 +68,16 @@ class PlanOut(Schema):
     source: str
 
 
-class PlanDetailOut(PlanOut):
+class IndicatorPlanDetailOut(IndicatorPlanOut):
     rows: list[RowOut]
 
 
 class RequestIn(Schema):
     region: str
-    department_id: int
-    year: int
+    department_id: Id
+    year: Year
     keys: list[str]
-    due_date: dt.date
+    due_date: RecordDate
     note: str = ""
 
 
@@ -113,19 +115,19 @@ class RequestOut(Schema):
     values: list[ValueOut]
 
 
-class VersionIn(Schema):
+class RequestVersionIn(Schema):
     version: int | None = None
 
 
-class ReviewIn(Schema):
+class RequestReviewIn(Schema):
     approve: bool
     comment: str = ""
     version: int | None = None
 
 
 class JudgementIn(Schema):
-    row_id: int
-    year: int
+    row_id: Id
+    year: Year
     status: str
     note: str = ""
 
@@ -136,7 +138,7 @@ class FormulaIn(Schema):
     version: int | None = None
 
 
-class EvidenceOut(Schema):
+class IndicatorEvidenceOut(Schema):
     id: int
     name: str
     size: int

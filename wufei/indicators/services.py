@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import Region
-from wufei.core import files, parameters
+from wufei.core import files, parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.scope import Scope
 from wufei.indicators import formulas, targets
@@ -57,6 +57,7 @@ STATUSES = ("achieved", "on_track", "at_risk", "not_achieved", "no_data", "to_ju
 JUDGED = ("achieved", "on_track", "at_risk", "not_achieved")
 STATE_ORDER = {"有": 1, "健全": 2}
 BASELINE = re.compile(r"^(?:回收|回)?\s*(\d+(?:\.\d+)?)\s*(%|吨/万元|吨/天|吨|万吨/年|万吨|个|家|项)?$")
+ENTERED_VALUE = parsing.decimal(minimum=Decimal(0), places=8, max_digits=24)  # QuantityValue.value
 
 
 # --- catalog and shipped plans -----------------------------------------------------------------
@@ -668,14 +669,10 @@ def enter_value(*, scope: Scope, request_id: int, key: str, value: str | None = 
     number = None
     if value not in (None, ""):
         try:
-            number = Decimal(str(value).strip())
-        except ArithmeticError as exc:
+            number = ENTERED_VALUE(formulas.to_base(ENTERED_VALUE(value), unit, spec))
+        except ValueError as exc:
             raise ValidationFailed(_("%(value)s is not a number") % {"value": value},
-                                   errors=[field_error("value", _("not a number"))]) from exc
-        if not number.is_finite() or number < 0:
-            raise ValidationFailed(_("%(value)s is not a number") % {"value": value},
-                                   errors=[field_error("value", _("not a number"))])
-        number = formulas.to_base(number, unit, spec)
+                                   errors=[field_error("value", str(exc))]) from None
     elif not state:
         raise ValidationFailed(_("Enter a value or a state"), errors=[field_error("value", _("required"))])
     row = QuantityValue.objects.filter(region=request.region, year=request.year, key=key).first()

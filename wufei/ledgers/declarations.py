@@ -29,7 +29,8 @@ from django.utils.translation import gettext_lazy
 from wufei.catalog import services as catalog
 from wufei.core import parameters
 from wufei.core.errors import NotFound, RuleViolation, ValidationFailed, WufeiError
-from wufei.core.parsing import decimal, text
+from wufei.core.parsing import text
+from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.core.scope import Scope
 from wufei.ledgers import upkeep
 from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth
@@ -51,7 +52,7 @@ FIELD_LABELS = {
 }
 SUMMED = ("generated", "received_in", "self_utilized", "self_disposed", "utilized", "disposed", "transferred_out")
 ZERO = Decimal(0)
-tonnes = decimal(minimum=ZERO)
+tonnes = parse_tonnes()
 
 
 # --- the ledger's figures ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from ninja import Router, Schema
 
 from wufei.core.api import scope_of
 from wufei.core.errors import ValidationFailed
+from wufei.core.inputs import Id, Month, Year
 from wufei.ledgers import ledger
 
 router = Router(tags=["ledgers"])
@@ -68,7 +69,7 @@ class LedgerOut(Schema):
     year_summary: list[YearSummaryOut]
 
 
-class LineOut(Schema):
+class LedgerLineOut(Schema):
     """One line of an HJ 1259 table; which fields a table fills is listed in ledger.SHEETS."""
 
     event_id: int
@@ -102,7 +103,7 @@ class ContainerLedgerOut(Schema):
     organization: OrganizationRef
     year: int
     month: int | None
-    tables: dict[str, list[LineOut]]
+    tables: dict[str, list[LedgerLineOut]]
 
 
 class BalanceRecordOut(Schema):
@@ -154,7 +155,7 @@ def _ref(organization) -> dict:
 
 
 @router.get("/ledgers/{organization_id}/{year}", response=LedgerOut)
-def get_ledger(request, organization_id: int, year: int):
+def get_ledger(request, organization_id: Id, year: Year):
     """The monthly ledger per waste code and the year's summary, as last built."""
     scope = scope_of(request)
     organization = ledger.organization_for(scope, organization_id)
@@ -169,8 +170,8 @@ def get_ledger(request, organization_id: int, year: int):
 
 
 @router.get("/ledgers/{organization_id}/{year}/containers", response=ContainerLedgerOut)
-def get_container_ledger(request, organization_id: int, year: int, table: str | None = None,
-                         month: int | None = None):
+def get_container_ledger(request, organization_id: Id, year: Year, table: str | None = None,
+                         month: Month | None = None):
     """The per-container lines (HJ 1259 tables), optionally one table and / or one month."""
     result = ledger.container_ledger(scope_of(request), organization_id, year, month=month)
     tables = result["tables"]
@@ -183,14 +184,14 @@ def get_container_ledger(request, organization_id: int, year: int, table: str | 
 
 
 @router.get("/ledgers/{organization_id}/{year}/mass-balance", response=MassBalanceOut)
-def get_mass_balance(request, organization_id: int, year: int):
+def get_mass_balance(request, organization_id: Id, year: Year):
     """Opening + generated + received − transferred − self-processed against the stock, with the gap records."""
     result = ledger.mass_balance(scope_of(request), organization_id, year)
     return {**result, "organization": _ref(result["organization"])}
 
 
 @router.get("/ledgers/{organization_id}/{year}/export.xlsx")
-def export_ledger(request, organization_id: int, year: int):
+def export_ledger(request, organization_id: Id, year: Year):
     """The year's ledger as .xlsx in the HJ 1259 table layout."""
     content = ledger.export_ledger_xlsx(scope_of(request), organization_id, year)
     response = HttpResponse(content, content_type=ledger.XLSX_MIME)
@@ -199,7 +200,7 @@ def export_ledger(request, organization_id: int, year: int):
 
 
 @router.post("/ledgers/{organization_id}/{year}/rebuild", response=RebuildOut)
-def rebuild(request, organization_id: int, year: int):
+def rebuild(request, organization_id: Id, year: Year):
     """Rebuild the year's ledger from the scan events (regulators of the unit's region and its writers)."""
     scope = scope_of(request)
     rows = ledger.rebuild_ledger(scope=scope, organization_id=organization_id, year=year)

@@ -12,19 +12,21 @@ from pydantic import ConfigDict
 
 from wufei.core import import_jobs, spreadsheets
 from wufei.core.api import page, scope_of
+from wufei.core.inputs import Id, Month, Since, Tonnes, Year, quantity
 from wufei.core.models import Job
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.models import ManagementPlan, SpotCheck
 
 router = Router(tags=["plans and declarations"])
+Percent = quantity(max_digits=5, decimal_places=2, maximum=100, inclusive=True)  # a share of declarations
 
 
 # --- schemas -------------------------------------------------------------------------------
 
 class PlanCreateIn(Schema):
-    organization_id: int
-    year: int
-    site_id: int | None = None
+    organization_id: Id
+    year: Year
+    site_id: Id | None = None
     reduction_measures: str = ""
     storage_measures: str = ""
 
@@ -37,9 +39,9 @@ class PlanMeasuresIn(Schema):
 
 class StreamIn(Schema):
     waste: str
-    planned_generation: Decimal | str
-    storage_site: int | str | None = None  # a storage site of the unit: id or site code
-    planned_self_processing: Decimal | str | None = None
+    planned_generation: Tonnes
+    storage_site: Id | str | None = None  # a storage site of the unit: id or site code
+    planned_self_processing: Tonnes | None = None
     note: str = ""
 
 
@@ -50,8 +52,8 @@ class StreamsIn(Schema):
 
 class TransferIn(Schema):
     waste: str
-    receiver: int | str  # organization id or USCC
-    planned_quantity: Decimal | str
+    receiver: Id | str  # organization id or USCC
+    planned_quantity: Tonnes
     method: str | None = None
 
 
@@ -60,11 +62,11 @@ class TransfersIn(Schema):
     transfers: list[TransferIn]
 
 
-class VersionIn(Schema):
+class PlanVersionIn(Schema):
     version: int
 
 
-class ReviewIn(Schema):
+class PlanReviewIn(Schema):
     version: int
     comment: str = ""
 
@@ -137,7 +139,7 @@ class PlanSummaryOut(Schema):
         return plans.submitted_late(obj)
 
 
-class PlanOut(PlanSummaryOut):
+class ManagementPlanOut(PlanSummaryOut):
     reduction_measures: str
     storage_measures: str
     streams: list[StreamOut]
@@ -158,12 +160,12 @@ class PlanPage(Schema):
 
 
 class DraftIn(Schema):
-    organization_id: int
-    year: int
+    organization_id: Id
+    year: Year
     version: int | None = None
 
 
-class LineOut(Schema):
+class DeclarationLineOut(Schema):
     waste: str
     field: str
     ledger_value: Decimal
@@ -198,7 +200,7 @@ class DeclarationSummaryOut(Schema):
 
 
 class DeclarationOut(DeclarationSummaryOut):
-    lines: list[LineOut]
+    lines: list[DeclarationLineOut]
 
     @staticmethod
     def resolve_lines(obj):
@@ -213,7 +215,7 @@ class DeclarationPage(Schema):
 class ChangeIn(Schema):
     waste: str
     field: str
-    declared_value: Decimal | str
+    declared_value: Tonnes
     reason: str = ""
 
 
@@ -228,9 +230,9 @@ class DrawIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    year: int
+    year: Year
     region: str | None = None  # a region code of the caller's (default: its only region)
-    share_percent: Decimal | str | None = None
+    share_percent: Percent | None = None
     reason: str = ""
 
 
@@ -238,7 +240,7 @@ class SpotCheckDrawOut(Schema):
     """A draw and what it read: `sorted(random.Random(seed).sample(pool, len(drawn)))` gives `drawn` again."""
 
     id: int
-    year: int
+    year: Year
     region: str
     region_name: str
     sequence: int
@@ -315,15 +317,15 @@ class FindingIn(Schema):
 
 
 class MonthIn(Schema):
-    opening_stock: Decimal | str | None = None
-    generated: Decimal | str | None = None
-    self_utilized: Decimal | str | None = None
-    entrusted_utilization: Decimal | str | None = None
-    self_disposed: Decimal | str | None = None
-    entrusted_disposal: Decimal | str | None = None
-    closing_stock: Decimal | str | None = None
+    opening_stock: Tonnes | None = None
+    generated: Tonnes | None = None
+    self_utilized: Tonnes | None = None
+    entrusted_utilization: Tonnes | None = None
+    self_disposed: Tonnes | None = None
+    entrusted_disposal: Tonnes | None = None
+    closing_stock: Tonnes | None = None
     name: str = ""
-    receiver: int | str | None = None  # organization id or USCC
+    receiver: Id | str | None = None  # organization id or USCC
     version: int | None = None
 
 
@@ -385,7 +387,7 @@ class RequiredUnitOut(Schema):
     status: str
 
 
-class ImportOut(Schema):
+class MonthImportOut(Schema):
     rows: int
     created: int
     updated: int
@@ -398,28 +400,28 @@ def _listing(queryset, cursor, limit, updated_after):
 
 # --- management plans ----------------------------------------------------------------------
 
-@router.post("/plans", response={201: PlanOut})
+@router.post("/plans", response={201: ManagementPlanOut})
 def create_plan(request, payload: PlanCreateIn):
     plan = plans.create_plan(scope=scope_of(request), **payload.model_dump())
     return Status(201, plan)
 
 
 @router.get("/plans", response=PlanPage)
-def list_plans(request, organization: int | None = None, year: int | None = None, status: str | None = None,
-               cursor: str | None = None, limit: int = 50, updated_after: dt.datetime | None = None):
+def list_plans(request, organization: Id | None = None, year: Year | None = None, status: str | None = None,
+               cursor: str | None = None, limit: int = 50, updated_after: Since | None = None):
     """Plans the caller can see; regulators' review queue is `status=submitted`."""
     queryset = plans.plans_for(scope_of(request), organization_id=organization, year=year, status=status)
     return _listing(queryset, cursor, limit, updated_after)
 
 
 @router.get("/plans/overdue", response=list[PlanSummaryOut])
-def list_overdue_plans(request, year: int):
+def list_overdue_plans(request, year: Year):
     """Plans of the year past their due date and not filed (neither submitted nor approved in any revision)."""
     return plans.overdue_plans(scope_of(request), year=year).order_by("due_date", "pk")
 
 
-@router.get("/plans/{plan_id}", response=PlanOut)
-def get_plan(request, plan_id: int):
+@router.get("/plans/{plan_id}", response=ManagementPlanOut)
+def get_plan(request, plan_id: Id):
     return plans.get_plan(scope_of(request), plan_id)
 
 
@@ -428,41 +430,41 @@ def _after_edit(plan: ManagementPlan, plan_id: int):
     return Status(201 if plan.pk != plan_id else 200, plan)
 
 
-@router.patch("/plans/{plan_id}", response={200: PlanOut, 201: PlanOut})
-def update_plan_measures(request, plan_id: int, payload: PlanMeasuresIn):
+@router.patch("/plans/{plan_id}", response={200: ManagementPlanOut, 201: ManagementPlanOut})
+def update_plan_measures(request, plan_id: Id, payload: PlanMeasuresIn):
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
     plan = plans.update_measures(scope=scope_of(request), plan_id=plan_id, version=version, data=data)
     return _after_edit(plan, plan_id)
 
 
-@router.put("/plans/{plan_id}/streams", response={200: PlanOut, 201: PlanOut})
-def put_streams(request, plan_id: int, payload: StreamsIn):
+@router.put("/plans/{plan_id}/streams", response={200: ManagementPlanOut, 201: ManagementPlanOut})
+def put_streams(request, plan_id: Id, payload: StreamsIn):
     data = payload.model_dump()
     return _after_edit(plans.set_streams(scope=scope_of(request), plan_id=plan_id, version=data["version"],
                                          streams=data["streams"]), plan_id)
 
 
-@router.put("/plans/{plan_id}/transfers", response={200: PlanOut, 201: PlanOut})
-def put_transfers(request, plan_id: int, payload: TransfersIn):
+@router.put("/plans/{plan_id}/transfers", response={200: ManagementPlanOut, 201: ManagementPlanOut})
+def put_transfers(request, plan_id: Id, payload: TransfersIn):
     data = payload.model_dump()
     return _after_edit(plans.set_transfers(scope=scope_of(request), plan_id=plan_id, version=data["version"],
                                            transfers=data["transfers"]), plan_id)
 
 
-@router.post("/plans/{plan_id}/submit", response=PlanOut)
-def submit_plan(request, plan_id: int, payload: VersionIn):
+@router.post("/plans/{plan_id}/submit", response=ManagementPlanOut)
+def submit_plan(request, plan_id: Id, payload: PlanVersionIn):
     return plans.submit_plan(scope=scope_of(request), plan_id=plan_id, version=payload.version)
 
 
-@router.post("/plans/{plan_id}/approve", response=PlanOut)
-def approve_plan(request, plan_id: int, payload: ReviewIn):
+@router.post("/plans/{plan_id}/approve", response=ManagementPlanOut)
+def approve_plan(request, plan_id: Id, payload: PlanReviewIn):
     return plans.approve_plan(scope=scope_of(request), plan_id=plan_id, version=payload.version,
                               comment=payload.comment)
 
 
-@router.post("/plans/{plan_id}/return", response=PlanOut)
-def return_plan(request, plan_id: int, payload: ReviewIn):
+@router.post("/plans/{plan_id}/return", response=ManagementPlanOut)
+def return_plan(request, plan_id: Id, payload: PlanReviewIn):
     return plans.return_plan(scope=scope_of(request), plan_id=plan_id, version=payload.version,
                              comment=payload.comment)
 
@@ -477,28 +479,28 @@ def draft_declaration(request, payload: DraftIn):
 
 
 @router.get("/declarations", response=DeclarationPage)
-def list_declarations(request, organization: int | None = None, year: int | None = None, status: str | None = None,
-                      cursor: str | None = None, limit: int = 50, updated_after: dt.datetime | None = None):
+def list_declarations(request, organization: Id | None = None, year: Year | None = None, status: str | None = None,
+                      cursor: str | None = None, limit: int = 50, updated_after: Since | None = None):
     queryset = declarations.declarations_for(scope_of(request), organization_id=organization, year=year,
                                              status=status)
     return _listing(queryset, cursor, limit, updated_after)
 
 
 @router.get("/declarations/{declaration_id}", response=DeclarationOut)
-def get_declaration(request, declaration_id: int):
+def get_declaration(request, declaration_id: Id):
     """Ledger and declared figures side by side (`ledger_value`, `declared_value`, `adjustment_reason`)."""
     return declarations.get_declaration(scope_of(request), declaration_id)
 
 
 @router.post("/declarations/{declaration_id}/adjustments", response=DeclarationOut)
-def adjust_declaration(request, declaration_id: int, payload: AdjustIn):
+def adjust_declaration(request, declaration_id: Id, payload: AdjustIn):
     data = payload.model_dump()
     return declarations.adjust_lines(scope=scope_of(request), declaration_id=declaration_id,
                                      version=data["version"], changes=data["changes"])
 
 
 @router.post("/declarations/{declaration_id}/submit", response=DeclarationOut)
-def submit_declaration(request, declaration_id: int, payload: VersionIn):
+def submit_declaration(request, declaration_id: Id, payload: PlanVersionIn):
     return declarations.submit_declaration(scope=scope_of(request), declaration_id=declaration_id,
                                            version=payload.version)
 
@@ -516,22 +518,22 @@ def draw_spot_checks(request, payload: DrawIn):
 
 
 @router.get("/spot-check-draws", response=SpotCheckDrawPage)
-def list_spot_check_draws(request, year: int | None = None, region: str | None = None, cursor: str | None = None,
-                          limit: int = 50, updated_after: dt.datetime | None = None):
+def list_spot_check_draws(request, year: Year | None = None, region: str | None = None, cursor: str | None = None,
+                          limit: int = 50, updated_after: Since | None = None):
     """The draws of the caller's regions with their seed, pool and sample (regulators)."""
     return _listing(spot_checks.draws_for(scope_of(request), year=year, region=region), cursor, limit,
                     updated_after)
 
 
 @router.get("/spot-checks", response=SpotCheckPage)
-def list_spot_checks(request, year: int | None = None, outcome: str | None = None, cursor: str | None = None,
-                     limit: int = 50, updated_after: dt.datetime | None = None):
+def list_spot_checks(request, year: Year | None = None, outcome: str | None = None, cursor: str | None = None,
+                     limit: int = 50, updated_after: Since | None = None):
     queryset = spot_checks.spot_checks_for(scope_of(request), year=year, outcome=outcome)
     return _listing(queryset, cursor, limit, updated_after)
 
 
 @router.post("/spot-checks/{spot_check_id}/finding", response=SpotCheckOut)
-def record_finding(request, spot_check_id: int, payload: FindingIn):
+def record_finding(request, spot_check_id: Id, payload: FindingIn):
     return spot_checks.record_finding(scope=scope_of(request), spot_check_id=spot_check_id,
                                       version=payload.version, outcome=payload.outcome, findings=payload.findings)
 
@@ -539,14 +541,14 @@ def record_finding(request, spot_check_id: int, payload: FindingIn):
 # --- the solid waste monthly e-ledger --------------------------------------------------------------
 
 @router.get("/solid-waste/months", response=MonthPage)
-def list_months(request, organization: int | None = None, year: int | None = None, code: str | None = None,
-                cursor: str | None = None, limit: int = 100, updated_after: dt.datetime | None = None):
+def list_months(request, organization: Id | None = None, year: Year | None = None, code: str | None = None,
+                cursor: str | None = None, limit: int = 100, updated_after: Since | None = None):
     queryset = solid_waste.months_for(scope_of(request), organization_id=organization, year=year, code=code)
     return _listing(queryset, cursor, limit, updated_after)
 
 
 @router.put("/solid-waste/months/{organization_id}/{year}/{month}/{code}", response=MonthOut)
-def put_month(request, organization_id: int, year: int, month: int, code: str, payload: MonthIn):
+def put_month(request, organization_id: Id, year: Year, month: Month, code: str, payload: MonthIn):
     """Record one month of one code; refused unless it balances and its opening stock continues the month before."""
     data = payload.model_dump()
     version = data.pop("version")
@@ -554,7 +556,7 @@ def put_month(request, organization_id: int, year: int, month: int, code: str, p
                                   code=code, values=data, version=version)
 
 
-@router.post("/solid-waste/imports", response={200: ImportOut, 202: dict})
+@router.post("/solid-waste/imports", response={200: MonthImportOut, 202: dict})
 def import_months(request, file: UploadedFile = File(...)):
     """Months from .xlsx or .csv; the whole file is checked and written only if every row passes. A large file
     (`imports.background_min_rows`) is imported by a background job: 202 with the job to follow."""
@@ -568,13 +570,13 @@ def import_months(request, file: UploadedFile = File(...)):
 
 
 @router.get("/solid-waste/summary", response=SummaryOut)
-def yearly_summary(request, organization: int, year: int):
+def yearly_summary(request, organization: Id, year: Year):
     summary = solid_waste.yearly_summary(scope_of(request), organization_id=organization, year=year)
     return {**summary, "organization_id": summary["organization"].pk}
 
 
 @router.get("/solid-waste/required-units", response=list[RequiredUnitOut])
-def required_units(request, year: int, include_not_required: bool = False):
+def required_units(request, year: Year, include_not_required: bool = False):
     """Units that must keep the monthly e-ledger in `year` (or whose duty is unknown), from last year's months."""
     units = solid_waste.required_units(scope_of(request), year=year, include_not_required=include_not_required)
     return [{**unit, "organization_id": unit["organization"].pk, "organization_name": unit["organization"].name}

@@ -3,11 +3,11 @@
 Thin: parse, call a service with the caller's scope, shape the answer.
 """
 
-import datetime as dt
 
 from ninja import Router, Status
 
 from wufei.core.api import page, scope_of
+from wufei.core.inputs import Id, Since
 from wufei.manifests import services
 from wufei.manifests.schemas import (
     BulkResultOut,
@@ -43,9 +43,9 @@ def _detail(scope, manifest_id: int) -> dict:
 
 @router.get("/manifests", response=ManifestPage)
 def list_manifests(request, status: str | None = None, kind: str | None = None, region: str | None = None,
-                   organization: int | None = None, overdue: bool | None = None, discrepancy: bool | None = None,
+                   organization: Id | None = None, overdue: bool | None = None, discrepancy: bool | None = None,
                    cross_province: bool | None = None, q: str | None = None, cursor: str | None = None,
-                   limit: int = 50, updated_after: dt.datetime | None = None):
+                   limit: int = 50, updated_after: Since | None = None):
     """Manifests the caller is a party to (regulators: either end in their regions); `updated_after` for sync."""
     manifests = services.manifests_for(scope_of(request), status=status, kind=kind, region=region,
                                        organization=organization, overdue=overdue, discrepancy=discrepancy,
@@ -79,12 +79,12 @@ def get_by_number(request, number: str):
 
 
 @router.get("/manifests/{manifest_id}", response=ManifestDetailOut)
-def get_manifest(request, manifest_id: int):
+def get_manifest(request, manifest_id: Id):
     return _detail(scope_of(request), manifest_id)
 
 
 @router.patch("/manifests/{manifest_id}", response=ManifestDetailOut)
-def update_draft(request, manifest_id: int, payload: DraftChangesIn):
+def update_draft(request, manifest_id: Id, payload: DraftChangesIn):
     scope = scope_of(request)
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
@@ -93,7 +93,7 @@ def update_draft(request, manifest_id: int, payload: DraftChangesIn):
 
 
 @router.post("/manifests/{manifest_id}/containers", response=ManifestDetailOut)
-def add_containers(request, manifest_id: int, payload: ContainersIn):
+def add_containers(request, manifest_id: Id, payload: ContainersIn):
     """Scan containers onto the draft: each brings its code, waste and weight."""
     scope = scope_of(request)
     services.add_containers(scope=scope, manifest_id=manifest_id, **payload.model_dump())
@@ -101,21 +101,21 @@ def add_containers(request, manifest_id: int, payload: ContainersIn):
 
 
 @router.post("/manifests/{manifest_id}/containers/remove", response=ManifestDetailOut)
-def remove_containers(request, manifest_id: int, payload: ContainersIn):
+def remove_containers(request, manifest_id: Id, payload: ContainersIn):
     scope = scope_of(request)
     services.remove_containers(scope=scope, manifest_id=manifest_id, version=payload.version, codes=payload.codes)
     return _detail(scope, manifest_id)
 
 
 @router.post("/manifests/{manifest_id}/methods", response=ManifestDetailOut)
-def set_planned_methods(request, manifest_id: int, payload: MethodsIn):
+def set_planned_methods(request, manifest_id: Id, payload: MethodsIn):
     scope = scope_of(request)
     services.set_planned_methods(scope=scope, manifest_id=manifest_id, **payload.model_dump())
     return _detail(scope, manifest_id)
 
 
 @router.post("/manifests/{manifest_id}/legs/{position}", response=ManifestDetailOut)
-def update_leg(request, manifest_id: int, position: int, payload: LegChangesIn):
+def update_leg(request, manifest_id: Id, position: Id, payload: LegChangesIn):
     """The carrier fills its leg (vehicle, driver, from / to) until it takes the load over."""
     scope = scope_of(request)
     data = payload.model_dump(exclude_unset=True)
@@ -125,7 +125,7 @@ def update_leg(request, manifest_id: int, position: int, payload: LegChangesIn):
 
 
 @router.post("/manifests/{manifest_id}/sign", response=ManifestDetailOut)
-def sign(request, manifest_id: int, payload: SignIn):
+def sign(request, manifest_id: Id, payload: SignIn):
     """Sign a step (submit, pickup, handover, receive, process, cancel); a stale version answers 409."""
     scope = scope_of(request)
     services.sign(scope=scope, manifest_id=manifest_id, **payload.model_dump())
@@ -133,19 +133,19 @@ def sign(request, manifest_id: int, payload: SignIn):
 
 
 @router.post("/manifests/{manifest_id}/revisions", response={201: RevisionOut})
-def request_revision(request, manifest_id: int, payload: RevisionIn):
+def request_revision(request, manifest_id: Id, payload: RevisionIn):
     """Change sealed fields, or cancel a load in transit; the other signed parties approve."""
     revision = services.request_revision(scope=scope_of(request), manifest_id=manifest_id, **payload.model_dump())
     return Status(201, revision)
 
 
 @router.post("/revisions/{revision_id}/decision", response=RevisionOut)
-def decide_revision(request, revision_id: int, payload: DecisionIn):
+def decide_revision(request, revision_id: Id, payload: DecisionIn):
     return services.decide_revision(scope=scope_of(request), revision_id=revision_id, **payload.model_dump())
 
 
 @router.post("/manifests/{manifest_id}/follow-up", response={201: ManifestDetailOut})
-def create_follow_up(request, manifest_id: int, payload: FollowUpIn):
+def create_follow_up(request, manifest_id: Id, payload: FollowUpIn):
     """Send a refused (or cancelled) load back to its generator or onward, on a new manifest linked to this one."""
     scope = scope_of(request)
     manifest = services.create_follow_up(scope=scope, manifest_id=manifest_id, **payload.model_dump())
@@ -153,7 +153,7 @@ def create_follow_up(request, manifest_id: int, payload: FollowUpIn):
 
 
 @router.post("/organizations/{organization_id}/signing-code", response={204: None})
-def set_signing_code(request, organization_id: int, payload: SigningCodeIn):
+def set_signing_code(request, organization_id: Id, payload: SigningCodeIn):
     """Set the organization's gate signing code (stored hashed; locked after repeated wrong entries)."""
     services.set_signing_code(scope=scope_of(request), organization_id=organization_id, code=payload.code)
     return Status(204, None)

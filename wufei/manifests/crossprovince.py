@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from wufei.catalog import services as catalog
 from wufei.catalog.models import HazardousWasteCategory, Region, TreatmentMethod
+from wufei.core import parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.scope import Scope
 from wufei.ledgers.solid_waste import check_code as check_general_code
@@ -66,6 +67,7 @@ CATEGORY_CODE = re.compile(r"^HW\d{2}$")
 APPROVAL_VALIDITY_MONTHS = 12  # 危险废物转移管理办法 第27条
 NOT_COUNTED = (ManifestStatus.DRAFT, ManifestStatus.CANCELLED)
 ROLES = ("generator", "receiver", "origin", "destination")
+TONNE = Decimal("0.000001")  # the smallest quantity the tonnes columns hold
 
 # status → (the step that may act now, the status it leads to on consent)
 STEPS = {
@@ -262,12 +264,9 @@ def apply(*, scope: Scope, generator_id: int, receiver, code: str, method: str, 
     except WufeiError as exc:
         errors.append({"field": "method", "message": exc.message if method else _("is required")})
     try:
-        tonnes = Decimal(str(requested_tonnes))
-        if not tonnes.is_finite() or tonnes <= 0:
-            errors.append({"field": "requested_tonnes", "message": _("must be more than 0")})
-    except ArithmeticError:
-        errors.append({"field": "requested_tonnes", "message": _("%(value)s is not a number")
-                       % {"value": requested_tonnes}})
+        tonnes = parsing.tonnes(minimum=TONNE)(requested_tonnes)
+    except ValueError as exc:
+        errors.append({"field": "requested_tonnes", "message": str(exc)})
     if requested_until is None:
         errors.append({"field": "requested_until", "message": _("is required")})
     elif requested_until < today:
@@ -401,10 +400,12 @@ def decide(*, scope: Scope, application_id: int, approve: bool, version: int, ap
         application.decision_note = _refusal_note(note)
         return _record(application, scope, "decision", "refused", application.decision_note, "refused")
     day = today or timezone.localdate()
-    tonnes = application.requested_tonnes if approved_tonnes is None else Decimal(str(approved_tonnes))
-    if not tonnes.is_finite() or tonnes <= 0:
+    try:
+        tonnes = application.requested_tonnes if approved_tonnes is None else \
+            parsing.tonnes(minimum=TONNE)(approved_tonnes)
+    except ValueError as exc:
         raise ValidationFailed(_("the approved quantity is not valid"),
-                               errors=[{"field": "approved_tonnes", "message": _("must be more than 0")}])
+                               errors=[{"field": "approved_tonnes", "message": str(exc)}]) from None
     if tonnes > application.requested_tonnes:
         raise ValidationFailed(_("the approved quantity is not valid"), errors=[{
             "field": "approved_tonnes", "message": _("must be at most %(n)s") % {"n": application.requested_tonnes}}])

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from ninja import Schema
 
+from wufei.core.inputs import Id, PositiveTonnes, RecordDate
 from wufei.manifests import crossprovince
 
 
@@ -12,13 +13,13 @@ class CrossProvinceApplicationIn(Schema):
     """An application to the province of origin (kind `approval`) or a utilization filing (kind `filing`)."""
 
     kind: str = "approval"
-    generator_id: int
-    receiver: int | str  # organization id or USCC
+    generator_id: Id
+    receiver: Id | str  # organization id or USCC
     code: str  # hazardous waste code (900-041-49) or general industrial solid waste code (SW01, 251-001-S17)
     waste_name: str = ""
     method: str  # utilization / disposal method code (R4, D10 …)
-    requested_tonnes: Decimal
-    requested_until: dt.date
+    requested_tonnes: PositiveTonnes
+    requested_until: RecordDate
     note: str = ""
 
 
@@ -30,7 +31,7 @@ class CrossProvinceReviewIn(Schema):
 
 class CrossProvinceDecisionIn(Schema):
     approve: bool
-    approved_tonnes: Decimal | None = None  # default: the tonnes asked for
+    approved_tonnes: PositiveTonnes | None = None  # default: the tonnes asked for
     note: str = ""  # required to refuse
     version: int
 
@@ -126,18 +127,18 @@ class CrossProvinceRuleIn(Schema):
     kind: str  # whitelist | point_to_point
     origin_province: str  # province code, e.g. 500000
     destination_province: str
-    generator_id: int | None = None  # required for point_to_point
-    receiver_id: int | None = None  # required for point_to_point
+    generator_id: Id | None = None  # required for point_to_point
+    receiver_id: Id | None = None  # required for point_to_point
     code: str = ""  # blank: any; a waste code, a general code or an HW category (HW49)
-    valid_from: dt.date
-    valid_until: dt.date
+    valid_from: RecordDate
+    valid_until: RecordDate
     note: str = ""
 
 
 class CrossProvinceRuleUpdateIn(Schema):
     version: int
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
+    valid_from: RecordDate | None = None
+    valid_until: RecordDate | None = None
     note: str | None = None
 
 

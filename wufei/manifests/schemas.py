@@ -5,10 +5,12 @@ from decimal import Decimal
 
 from ninja import Schema
 
+from wufei.core.inputs import Id, Latitude, Longitude, PositiveTonnes
+
 
 class LegIn(Schema):
-    transporter_id: int
-    vehicle_id: int | None = None
+    transporter_id: Id
+    vehicle_id: Id | None = None
     driver_name: str = ""
     driver_phone: str = ""
     start_place: str = ""
@@ -20,18 +22,18 @@ class TypedLineIn(Schema):
 
     general_code: str
     waste_name: str
-    tonnes: Decimal
+    tonnes: PositiveTonnes
     physical_form: str = ""
     planned_method: str | None = None
 
 
 class ManifestIn(Schema):
     kind: str
-    generator_id: int
-    receiver_id: int
+    generator_id: Id
+    receiver_id: Id
     purpose: str = "transfer"
-    generator_site_id: int | None = None
-    receiver_site_id: int | None = None
+    generator_site_id: Id | None = None
+    receiver_site_id: Id | None = None
     legs: list[LegIn] = []
     container_codes: list[str] = []
     lines: list[TypedLineIn] = []
@@ -42,9 +44,9 @@ class ManifestIn(Schema):
 
 class DraftChangesIn(Schema):
     version: int
-    receiver_id: int | None = None
-    generator_site_id: int | None = None
-    receiver_site_id: int | None = None
+    receiver_id: Id | None = None
+    generator_site_id: Id | None = None
+    receiver_site_id: Id | None = None
     emergency_measures: str | None = None
     note: str | None = None
     legs: list[LegIn] | None = None
@@ -64,7 +66,7 @@ class MethodsIn(Schema):
 
 class LegChangesIn(Schema):
     version: int
-    vehicle_id: int | None = None
+    vehicle_id: Id | None = None
     driver_name: str | None = None
     driver_phone: str | None = None
     start_place: str | None = None
@@ -85,8 +87,8 @@ class SignIn(Schema):
     data: dict = {}
     signing_code: str | None = None
     signer_name: str = ""
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
 
 
 class BulkItemIn(Schema):
@@ -125,7 +127,7 @@ class DecisionIn(Schema):
 
 class FollowUpIn(Schema):
     purpose: str
-    receiver_id: int | None = None
+    receiver_id: Id | None = None
     legs: list[LegIn] = []
 
 
@@ -173,7 +175,7 @@ class CarriedOut(Schema):
         return entry.container.status
 
 
-class LineOut(Schema):
+class ManifestLineOut(Schema):
     position: int
     code: str
     waste_name: str
@@ -259,7 +261,7 @@ class ManifestDetailOut(ManifestOut):
     note: str
     refusal_reason: str
     cancel_reason: str
-    lines: list[LineOut]
+    lines: list[ManifestLineOut]
     legs: list[LegOut]
     signatures: list[SignatureOut]
     revisions: list[RevisionOut]

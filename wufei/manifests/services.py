@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import GeneralSolidWasteCode, Region, TreatmentMethod
-from wufei.core import parameters
+from wufei.core import parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.ledgers.plans import planned_transfer_for
@@ -50,6 +50,9 @@ from wufei.tracking.models import Container, ContainerStatus, ScanEvent, ScanKin
 
 S = ManifestStatus
 TONNE = Decimal("0.000001")
+# Manifest.discrepancy_percent holds 6 integer digits: a weighbridge figure ten thousand times what was shipped is
+# recorded as this (and flagged), not as a database error.
+MAX_DISCREPANCY_PERCENT = Decimal("999999.999")
 LOADABLE = frozenset({ContainerStatus.STORED, ContainerStatus.CODED, ContainerStatus.WEIGHED,
                       ContainerStatus.RECEIVED})
 RESERVING = (S.DRAFT, S.SUBMITTED, S.IN_TRANSIT)  # a container on one of these is not free for another
@@ -384,10 +387,8 @@ def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
         elif known and code not in known and not _in_general_ranges(code, known):
             errors.append({"field": prefix + "general_code", "message": _("is not a general solid waste code")})
         try:
-            tonnes = Decimal(str(data.get("tonnes"))).quantize(TONNE)
-            if tonnes <= 0:
-                raise ValueError
-        except (ValueError, ArithmeticError):
+            tonnes = parsing.tonnes(minimum=TONNE)(data.get("tonnes"))
+        except ValueError:
             errors.append({"field": prefix + "tonnes", "message": _("a quantity in tonnes above zero")})
             continue
         name = (data.get("waste_name") or "").strip()
@@ -964,10 +965,10 @@ def _handover(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime)
 
 def _decimal(value, field: str, *, allow_zero: bool = True) -> Decimal:
     try:
-        number = Decimal(str(value)).quantize(TONNE)
-    except (ValueError, ArithmeticError):
+        number = parsing.tonnes(minimum=Decimal(0) if allow_zero else TONNE)(value)
+    except ValueError:
         number = None
-    if number is None or number < 0 or (number == 0 and not allow_zero):
+    if number is None:
         message = _("a quantity in tonnes") if allow_zero else _("a quantity in tonnes above zero")
         raise ValidationFailed(message, errors=[{"field": field, "message": message}])
     return number
@@ -1081,7 +1082,8 @@ def _flag_discrepancy(manifest: Manifest) -> None:
     if expected == 0:
         manifest.discrepancy, manifest.discrepancy_percent = False, None
         return
-    percent = (abs(manifest.received_tonnes - expected) * 100 / expected).quantize(Decimal("0.001"))
+    percent = min((abs(manifest.received_tonnes - expected) * 100 / expected).quantize(Decimal("0.001")),
+                  MAX_DISCREPANCY_PERCENT)
     tolerance = parameters.get_decimal("manifest.discrepancy_tolerance_percent", manifest.receiver.region)
     manifest.discrepancy_percent = percent
     manifest.discrepancy = percent > tolerance

@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from wufei.core.api import scope_of
+from wufei.core.inputs import Id
 from wufei.manifests import webhooks
 
 router = Router(tags=["webhooks"])
 
 
 class WebhookIn(Schema):
-    organization_id: int
+    organization_id: Id
     url: str
 
 
@@ -64,23 +65,23 @@ def create_webhook(request, payload: WebhookIn):
 
 
 @router.get("/webhooks", response=list[WebhookOut])
-def list_webhooks(request, organization: int | None = None):
+def list_webhooks(request, organization: Id | None = None):
     return list(webhooks.webhooks_for(scope_of(request), organization=organization))
 
 
 @router.delete("/webhooks/{webhook_id}", response={204: None})
-def delete_webhook(request, webhook_id: int):
+def delete_webhook(request, webhook_id: Id):
     webhooks.delete_webhook(scope=scope_of(request), webhook_id=webhook_id)
     return Status(204, None)
 
 
 @router.post("/webhooks/{webhook_id}/enable", response=WebhookOut)
-def enable_webhook(request, webhook_id: int):
+def enable_webhook(request, webhook_id: Id):
     """Switch a webhook on again after repeated failures switched it off; the failure count restarts."""
     return webhooks.enable_webhook(scope=scope_of(request), webhook_id=webhook_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response=list[DeliveryOut])
-def list_deliveries(request, webhook_id: int):
+def list_deliveries(request, webhook_id: Id):
     """The latest 100 deliveries, newest first."""
     return webhooks.deliveries_of(scope_of(request), webhook_id)

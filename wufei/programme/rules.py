@@ -247,6 +247,9 @@ class Investment:
     value: Decimal | None = None
 
 
+INVESTMENT_LIMIT = Decimal(10) ** 12  # what the 万元 columns (14 digits, 2 decimals) hold
+
+
 def parse_investment(text: str | None) -> Investment:
     """Read a 投资（万元） cell: "3000", "1,100", "500*" (estimated), "/" (not yet determined), blank."""
     raw = "" if text is None else str(text)
@@ -263,7 +266,7 @@ def parse_investment(text: str | None) -> Investment:
         value = Decimal(number)
     except InvalidOperation:
         return Investment(raw, UNREADABLE)
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or value >= INVESTMENT_LIMIT:
         return Investment(raw, UNREADABLE)
     return Investment(raw, ESTIMATED if estimated else STATED, value)
 

@@ -6,6 +6,11 @@ from decimal import Decimal
 from django.utils import timezone
 from ninja import Schema
 
+from wufei.core.inputs import EventDate, Id, RecordDate, Year, quantity
+
+Money = quantity(max_digits=14, decimal_places=2)  # 10k CNY: investment, spending to date
+Score = quantity(max_digits=5, decimal_places=1, maximum=100, inclusive=True)  # a cell's assessment score
+
 
 def _today(context) -> dt.date:
     """The day the caller looks from (the API's `today` parameter), else today."""
@@ -40,20 +45,20 @@ class UnitOut(Schema):
 
 class UnitLinkIn(Schema):
     version: int
-    department_id: int | None = None
-    organization_id: int | None = None
+    department_id: Id | None = None
+    organization_id: Id | None = None
 
 
 class PlanIn(Schema):
     region_code: str
     code: str
     title: str
-    start_year: int
-    end_year: int
+    start_year: Year
+    end_year: Year
     issuer: str = ""
-    issued_on: dt.date | None = None
-    leading_office_id: int | None = None
-    printed_project_total: Decimal | None = None
+    issued_on: EventDate | None = None
+    leading_office_id: Id | None = None
+    printed_project_total: Money | None = None
     source: str = ""
 
 
@@ -84,7 +89,7 @@ class SectionOut(Schema):
     title: str
 
 
-class PlanOut(Schema):
+class ProgrammePlanOut(Schema):
     id: int
     code: str
     region: str
@@ -105,7 +110,7 @@ class PlanOut(Schema):
         return obj.region_id
 
 
-class PlanDetailOut(PlanOut):
+class ProgrammePlanDetailOut(ProgrammePlanOut):
     """The plan with what the caller may know of its lists (`plan.detail`, set by the router)."""
 
     sections: list[SectionOut]
@@ -194,19 +199,19 @@ class ItemPage(Schema):
     next_cursor: str | None
 
 
-class ReportIn(Schema):
+class ProgressReportIn(Schema):
     status: str
     percent: int
     narrative: str
-    unit_id: int | None = None
+    unit_id: Id | None = None
     version: int | None = None
 
 
-class ProjectReportIn(ReportIn):
-    spend_to_date: Decimal | str | None = None
+class ProjectReportIn(ProgressReportIn):
+    spend_to_date: Money | None = None
 
 
-class EvidenceOut(Schema):
+class ProgressEvidenceOut(Schema):
     id: int
     name: str
     size: int
@@ -219,7 +224,7 @@ class EvidenceOut(Schema):
         return f"/api/v1/programme/evidence/{obj.pk}"
 
 
-class ReportOut(Schema):
+class ProgressReportOut(Schema):
     id: int
     item_id: int | None
     project_id: int | None
@@ -231,7 +236,7 @@ class ReportOut(Schema):
     spend_to_date: Decimal | None
     submitted_by: str | None
     created_at: dt.datetime
-    evidence: list[EvidenceOut]
+    evidence: list[ProgressEvidenceOut]
 
     @staticmethod
     def resolve_unit(obj):
@@ -246,8 +251,8 @@ class ReportOut(Schema):
         return list(obj.evidence.all())
 
 
-class ReportPage(Schema):
-    items: list[ReportOut]
+class ProgressReportPage(Schema):
+    items: list[ProgressReportOut]
     next_cursor: str | None
 
 
@@ -264,15 +269,15 @@ class MilestoneOut(Schema):
 
 class MilestoneIn(Schema):
     title: str
-    due_date: dt.date | None = None
+    due_date: RecordDate | None = None
     note: str = ""
 
 
 class MilestonePatch(Schema):
     version: int
     title: str | None = None
-    due_date: dt.date | None = None
-    done_on: dt.date | None = None
+    due_date: RecordDate | None = None
+    done_on: EventDate | None = None
     note: str | None = None
 
 
@@ -343,17 +348,17 @@ class ProjectPage(Schema):
 
 class FacilityIn(Schema):
     version: int
-    site_id: int | None
+    site_id: Id | None
 
 
 class CellIn(Schema):
-    plan_id: int
+    plan_id: Id
     cell_type: str
     name: str
     address: str = ""
     application: str = ""
-    organization_id: int | None = None
-    department_id: int | None = None
+    organization_id: Id | None = None
+    department_id: Id | None = None
 
 
 class CellOut(Schema):
@@ -383,15 +388,15 @@ class CellPage(Schema):
 class AssessIn(Schema):
     version: int
     passed: bool
-    score: Decimal | None = None
+    score: Score | None = None
     findings: str = ""
-    assessed_on: dt.date | None = None
+    assessed_on: EventDate | None = None
 
 
 class CertifyIn(Schema):
     version: int
     certificate_number: str = ""
-    certified_on: dt.date | None = None
+    certified_on: EventDate | None = None
 
 
 class CellCountOut(Schema):
@@ -418,7 +423,7 @@ class CellCountsOut(Schema):
     targets: list[CellTargetOut]
 
 
-class CountsOut(Schema):
+class ProgressCountsOut(Schema):
     total: int
     not_started: int
     in_progress: int
@@ -426,12 +431,12 @@ class CountsOut(Schema):
     overdue: int
 
 
-class SectionCountsOut(CountsOut):
+class SectionCountsOut(ProgressCountsOut):
     section_id: int
     title: str
 
 
-class UnitCountsOut(CountsOut):
+class UnitCountsOut(ProgressCountsOut):
     unit_id: int
     unit: str
     missing_reports: int
@@ -454,9 +459,9 @@ class PeriodOut(Schema):
 
 
 class BoardOut(Schema):
-    plan: PlanOut
+    plan: ProgrammePlanOut
     today: dt.date
-    totals: CountsOut
+    totals: ProgressCountsOut
     sections: list[SectionCountsOut]
     units: list[UnitCountsOut]
     items: list[ItemOut]
@@ -489,7 +494,7 @@ class TodoOut(Schema):
     projects: list[TodoProjectOut]
 
 
-class ImportOut(Schema):
+class ProgrammeImportOut(Schema):
     kind: str
     rows: int
     sections: int

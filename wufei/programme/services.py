@@ -13,7 +13,7 @@ Who may do what:
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core import files, parameters
+from wufei.core import files, parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.programme import rules
@@ -49,6 +49,8 @@ from wufei.programme.models import (
 from wufei.registry.models import Department, Organization
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+MONEY = parsing.decimal(minimum=Decimal(0), places=2, max_digits=14)  # 10k CNY (investment, spending)
+SCORE = parsing.decimal(minimum=Decimal(0), maximum=Decimal(100), places=1, max_digits=5)
 
 
 def _check_version(row, version: int | None) -> None:
@@ -462,10 +464,8 @@ def _clean_report(*, status: str, percent, narrative: str, statuses, spend_to_da
             errors.append({"field": "spend_to_date", "message": _("only key projects report spending")})
         else:
             try:
-                spend = Decimal(str(spend_to_date).replace(",", "")).quantize(Decimal("0.01"))
-                if spend < 0 or not spend.is_finite():
-                    raise InvalidOperation
-            except (InvalidOperation, ValueError):
+                spend = MONEY(spend_to_date)
+            except ValueError:
                 errors.append({"field": "spend_to_date", "message": _("is not an amount (10k CNY)")})
     if errors:
         raise ValidationFailed(_("report is not valid"), errors=errors)
@@ -827,12 +827,10 @@ def assess_cell(*, scope: Scope, cell_id: int, version: int, passed: bool, score
     value = None
     if score not in (None, ""):
         try:
-            value = Decimal(str(score)).quantize(Decimal("0.1"))
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not Decimal(0) <= value <= Decimal(100):
+            value = SCORE(score)
+        except ValueError:
             raise ValidationFailed(_("assessment is not valid"),
-                                   errors=[{"field": "score", "message": _("a score from 0 to 100")}])
+                                   errors=[{"field": "score", "message": _("a score from 0 to 100")}]) from None
     if not passed and not findings.strip():
         raise ValidationFailed(_("assessment is not valid"),
                                errors=[{"field": "findings", "message": _("say why the cell did not pass")}])

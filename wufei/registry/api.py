@@ -3,7 +3,6 @@
 Thin: parse, call a service with the caller's scope, shape the answer.
 """
 
-import datetime as dt
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -12,6 +11,7 @@ from ninja import File, Router, Status, UploadedFile
 from wufei.core import import_jobs, spreadsheets
 from wufei.core.api import page, require_password_login, scope_of
 from wufei.core.errors import ValidationFailed
+from wufei.core.inputs import Id, Since
 from wufei.core.models import Job
 from wufei.core.tokens import issue_token, revoke_token
 from wufei.registry import exports, imports, services
@@ -71,7 +71,7 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, tags=["accounts"])
-def delete_token(request, token_id: int):
+def delete_token(request, token_id: Id):
     """Revoke one of the caller's tokens (signed in with the password only)."""
     require_password_login(request)
     revoke_token(user=request.user, token_id=token_id)
@@ -83,7 +83,7 @@ def delete_token(request, token_id: int):
 @router.get("/organizations", response=OrganizationPage)
 def list_organizations(request, q: str | None = None, role: str | None = None, region: str | None = None,
                        status: str | None = None, supervision_class: str | None = None, cursor: str | None = None,
-                       limit: int = 50, updated_after: dt.datetime | None = None):
+                       limit: int = 50, updated_after: Since | None = None):
     organizations = services.organizations_for(scope_of(request), q=q, role=role, region=region, status=status,
                                                supervision_class=supervision_class)
     items, next_cursor = page(organizations, cursor=cursor, limit=limit, updated_after=updated_after)
@@ -106,12 +106,12 @@ def export_file(request, kind: str):
 
 
 @router.get("/organizations/{organization_id}", response=OrganizationFileOut)
-def get_organization(request, organization_id: int):
+def get_organization(request, organization_id: Id):
     return services.organization_file(scope_of(request), organization_id)
 
 
 @router.patch("/organizations/{organization_id}", response=OrganizationOut)
-def update_organization(request, organization_id: int, payload: OrganizationPatch):
+def update_organization(request, organization_id: Id, payload: OrganizationPatch):
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
     return services.update_organization(scope=scope_of(request), organization_id=organization_id, data=data,
@@ -119,25 +119,25 @@ def update_organization(request, organization_id: int, payload: OrganizationPatc
 
 
 @router.post("/organizations/{organization_id}/close", response=OrganizationOut)
-def close_organization(request, organization_id: int, payload: CloseIn):
+def close_organization(request, organization_id: Id, payload: CloseIn):
     return services.close_organization(scope=scope_of(request), organization_id=organization_id,
                                        reason=payload.reason, closed_on=payload.closed_on, version=payload.version)
 
 
 @router.post("/organizations/{organization_id}/supervision-class", response=OrganizationOut)
-def override_supervision_class(request, organization_id: int, payload: SupervisionOverrideIn):
+def override_supervision_class(request, organization_id: Id, payload: SupervisionOverrideIn):
     return services.override_supervision_class(
         scope=scope_of(request), organization_id=organization_id, supervision_class=payload.supervision_class,
         reason=payload.reason, version=payload.version)
 
 
 @router.get("/organizations/{organization_id}/members", response=list[MemberOut])
-def list_members(request, organization_id: int):
+def list_members(request, organization_id: Id):
     return services.organization_file(scope_of(request), organization_id)["members"]
 
 
 @router.post("/organizations/{organization_id}/members", response={201: MemberOut})
-def add_member(request, organization_id: int, payload: MemberIn):
+def add_member(request, organization_id: Id, payload: MemberIn):
     membership = services.add_member(scope=scope_of(request), organization_id=organization_id,
                                      username=payload.username, role=payload.role)
     return Status(201, membership)
@@ -146,7 +146,7 @@ def add_member(request, organization_id: int, payload: MemberIn):
 # --- sites, vehicles, permits -------------------------------------------------------------
 
 @router.get("/sites", response=list[SiteOut])
-def list_sites(request, organization: int | None = None):
+def list_sites(request, organization: Id | None = None):
     return services.sites_for(scope_of(request), organization)
 
 
@@ -156,19 +156,19 @@ def add_site(request, payload: SiteIn):
 
 
 @router.get("/sites/{site_id}", response=SiteOut)
-def get_site(request, site_id: int):
+def get_site(request, site_id: Id):
     return services.get_site(scope_of(request), site_id)
 
 
 @router.patch("/sites/{site_id}", response=SiteOut)
-def update_site(request, site_id: int, payload: SitePatch):
+def update_site(request, site_id: Id, payload: SitePatch):
     data = payload.model_dump(exclude_unset=True)
     version = data.pop("version")
     return services.update_site(scope=scope_of(request), site_id=site_id, data=data, version=version)
 
 
 @router.get("/vehicles", response=list[VehicleOut])
-def list_vehicles(request, organization: int | None = None):
+def list_vehicles(request, organization: Id | None = None):
     return services.vehicles_for(scope_of(request), organization)
 
 
@@ -178,12 +178,12 @@ def add_vehicle(request, payload: VehicleIn):
 
 
 @router.get("/vehicles/{vehicle_id}", response=VehicleOut)
-def get_vehicle(request, vehicle_id: int):
+def get_vehicle(request, vehicle_id: Id):
     return services.get_vehicle(scope_of(request), vehicle_id)
 
 
 @router.get("/permits", response=list[PermitOut])
-def list_permits(request, organization: int | None = None):
+def list_permits(request, organization: Id | None = None):
     return services.permits_for(scope_of(request), organization)
 
 
@@ -196,7 +196,7 @@ def add_permit(request, payload: PermitIn):
 
 
 @router.get("/permits/{permit_id}", response=PermitOut)
-def get_permit(request, permit_id: int):
+def get_permit(request, permit_id: Id):
     return services.get_permit(scope_of(request), permit_id)
 
 

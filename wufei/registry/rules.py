@@ -12,6 +12,7 @@ from wufei.catalog import services as catalog
 from wufei.core.errors import WufeiError
 from wufei.core.ids import InvalidIdentifier, validate_plate, validate_uscc
 from wufei.core.parsing import FieldSpec, choice, code_list, date, decimal, text
+from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.registry.models import OperatingPermit, Organization, Site
 
 ROLE_LABELS = {
@@ -76,7 +77,7 @@ def coordinate(limit: int):
     return decimal(minimum=Decimal(-limit), maximum=Decimal(limit))
 
 
-tonnes = decimal(minimum=Decimal(0))
+tonnes = parse_tonnes()
 
 ORGANIZATION = {
     "uscc": FieldSpec(uscc, required=True, label="统一社会信用代码"),
@@ -111,7 +112,7 @@ VEHICLE = {
     "organization": FieldSpec(uscc, required=True, label="单位统一社会信用代码"),
     "plate": FieldSpec(plate, required=True, label="车牌号"),
     "vehicle_type": FieldSpec(text(60), label="车辆类型"),
-    "load_capacity_tonnes": FieldSpec(decimal(minimum=Decimal(0), places=3), label="核定载质量(吨)"),
+    "load_capacity_tonnes": FieldSpec(decimal(minimum=Decimal(0), places=3, max_digits=9), label="核定载质量(吨)"),
     "transport_permit_number": FieldSpec(text(40), required=True, label="道路运输证号"),
     "transport_permit_valid_until": FieldSpec(date(), required=True, label="道路运输证有效期至"),
 }

@@ -4,6 +4,10 @@ from typing import Any
 
 from ninja import Schema
 
+from wufei.core.inputs import EventDate, Latitude, Longitude, RecordDate, RecordDateTime, Tonnes, quantity
+
+LoadTonnes = quantity(max_digits=9, decimal_places=3)  # Vehicle.load_capacity_tonnes
+
 
 class OrganizationIn(Schema):
     uscc: str
@@ -11,15 +15,15 @@ class OrganizationIn(Schema):
     region: str
     zone: str | None = None
     address: str = ""
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     industry_code: str = ""
     industry_name: str = ""
     legal_representative: str = ""
     contact_name: str = ""
     contact_phone: str = ""
     roles: list[str]
-    annual_hazardous_waste_tonnes: Decimal | None = None
+    annual_hazardous_waste_tonnes: Tonnes | None = None
 
 
 class OrganizationPatch(Schema):
@@ -28,15 +32,15 @@ class OrganizationPatch(Schema):
     region: str | None = None
     zone: str | None = None
     address: str | None = None
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     industry_code: str | None = None
     industry_name: str | None = None
     legal_representative: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None
     roles: list[str] | None = None
-    annual_hazardous_waste_tonnes: Decimal | None = None
+    annual_hazardous_waste_tonnes: Tonnes | None = None
 
 
 class OrganizationOut(Schema):
@@ -101,7 +105,7 @@ class OrganizationPage(Schema):
 class CloseIn(Schema):
     version: int
     reason: str
-    closed_on: dt.date | None = None
+    closed_on: EventDate | None = None
 
 
 class SupervisionOverrideIn(Schema):
@@ -115,10 +119,10 @@ class SiteIn(Schema):
     name: str
     kind: str
     address: str = ""
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
-    storage_capacity_tonnes: Decimal | None = None
-    design_capacity_tonnes_per_year: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
+    storage_capacity_tonnes: Tonnes | None = None
+    design_capacity_tonnes_per_year: Tonnes | None = None
     capacity_note: str = ""
 
 
@@ -127,10 +131,10 @@ class SitePatch(Schema):
     name: str | None = None
     kind: str | None = None
     address: str | None = None
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
-    storage_capacity_tonnes: Decimal | None = None
-    design_capacity_tonnes_per_year: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
+    storage_capacity_tonnes: Tonnes | None = None
+    design_capacity_tonnes_per_year: Tonnes | None = None
     capacity_note: str | None = None
 
 
@@ -154,9 +158,9 @@ class VehicleIn(Schema):
     organization: str  # USCC
     plate: str
     vehicle_type: str = ""
-    load_capacity_tonnes: Decimal | None = None
+    load_capacity_tonnes: LoadTonnes | None = None
     transport_permit_number: str
-    transport_permit_valid_until: dt.date
+    transport_permit_valid_until: RecordDate
 
 
 class VehicleOut(Schema):
@@ -173,7 +177,7 @@ class VehicleOut(Schema):
 
 class PermitLineIn(Schema):
     waste: str  # 8-digit code or HWnn category
-    annual_capacity_tonnes: Decimal
+    annual_capacity_tonnes: Tonnes
     methods: list[str] = []
 
 
@@ -182,8 +186,8 @@ class PermitIn(Schema):
     number: str
     kind: str
     issuing_authority: str = ""
-    valid_from: dt.date
-    valid_until: dt.date
+    valid_from: RecordDate
+    valid_until: RecordDate
     lines: list[PermitLineIn]
 
 
@@ -255,7 +259,7 @@ class MeOut(Schema):
 
 class TokenIn(Schema):
     name: str
-    expires_at: dt.datetime | None = None
+    expires_at: RecordDateTime | None = None
 
 
 class TokenOut(Schema):

@@ -3,11 +3,11 @@
 Thin: parse, call a service with the caller's scope, shape the answer.
 """
 
-import datetime as dt
 
 from ninja import Router, Status
 
 from wufei.core.api import page, scope_of
+from wufei.core.inputs import Id, Since
 from wufei.tracking import services
 from wufei.tracking.label_views import router as labels_router
 from wufei.tracking.schemas import (
@@ -57,10 +57,10 @@ def bulk_record(request, payload: BulkRecordIn):
 
 
 @router.get("/containers", response=ContainerPage)
-def list_containers(request, organization: int | None = None, holder: int | None = None, waste: str | None = None,
-                    status: str | None = None, stored_before: dt.datetime | None = None,
+def list_containers(request, organization: Id | None = None, holder: Id | None = None, waste: str | None = None,
+                    status: str | None = None, stored_before: Since | None = None,
                     in_stock: bool | None = None, cursor: str | None = None, limit: int = 50,
-                    updated_after: dt.datetime | None = None):
+                    updated_after: Since | None = None):
     containers = services.containers_for(scope_of(request), organization=organization, holder=holder, waste=waste,
                                          status=status, stored_before=stored_before, in_stock=in_stock)
     items, next_cursor = page(containers.select_related("parent", "split_from"), cursor=cursor, limit=limit,
@@ -117,7 +117,7 @@ def split(request, code: str, payload: SplitIn):
 
 
 @router.get("/inventory", response=InventoryOut)
-def inventory(request, organization: int | None = None, site: int | None = None):
+def inventory(request, organization: Id | None = None, site: Id | None = None):
     """Stock per holder, storage facility and waste code, with the oldest storage age and its state."""
     return services.inventory(scope_of(request), organization_id=organization, site_id=site)
 

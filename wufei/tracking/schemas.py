@@ -5,6 +5,10 @@ from decimal import Decimal
 
 from ninja import Schema
 
+from wufei.core.inputs import EventDateTime, Id, Latitude, Longitude, PositiveTonnes, quantity
+
+Litres = quantity(max_digits=10, decimal_places=1)  # Container.volume_litres
+
 
 class BatchIn(Schema):
     """One batch of containers of one waste: 五即 in one step (default) or only the first steps."""
@@ -13,13 +17,13 @@ class BatchIn(Schema):
     waste_name: str = ""
     physical_form: str
     packaging: str
-    net_weight_tonnes: Decimal | None = None
-    volume_litres: Decimal | None = None
-    site_id: int | None = None
-    storage_site_id: int | None = None
+    net_weight_tonnes: PositiveTonnes | None = None
+    volume_litres: Litres | None = None
+    site_id: Id | None = None
+    storage_site_id: Id | None = None
     storage_location: str = ""
     main_components: str = ""
-    produced_at: dt.datetime | None = None
+    produced_at: EventDateTime | None = None
     steps: list[str] = ["produced", "packed", "weighed", "coded", "stored"]
     count: int = 1
     hazards: list[str] | None = None
@@ -27,11 +31,11 @@ class BatchIn(Schema):
 
 
 class RecordBatchIn(BatchIn):
-    organization_id: int
+    organization_id: Id
 
 
 class BulkRecordIn(Schema):
-    organization_id: int
+    organization_id: Id
     batches: list[BatchIn]
 
 
@@ -42,10 +46,10 @@ class BulkRecordOut(Schema):
 
 class StepIn(Schema):
     step: str
-    occurred_at: dt.datetime | None = None
-    net_weight_tonnes: Decimal | None = None
-    site_id: int | None = None
-    storage_site_id: int | None = None
+    occurred_at: EventDateTime | None = None
+    net_weight_tonnes: PositiveTonnes | None = None
+    site_id: Id | None = None
+    storage_site_id: Id | None = None
     storage_location: str = ""
     note: str = ""
     version: int | None = None
@@ -53,45 +57,45 @@ class StepIn(Schema):
 
 class ScanIn(Schema):
     kind: str
-    occurred_at: dt.datetime | None = None
-    weight_tonnes: Decimal | None = None
-    site_id: int | None = None
-    to_organization_id: int | None = None
+    occurred_at: EventDateTime | None = None
+    weight_tonnes: PositiveTonnes | None = None
+    site_id: Id | None = None
+    to_organization_id: Id | None = None
     method_code: str = ""
     reference: str = ""
     note: str = ""
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     storage_location: str = ""
     version: int | None = None
 
 
 class ReweighIn(Schema):
-    weight_tonnes: Decimal
-    occurred_at: dt.datetime | None = None
-    site_id: int | None = None
+    weight_tonnes: PositiveTonnes
+    occurred_at: EventDateTime | None = None
+    site_id: Id | None = None
     reference: str = ""
     note: str = ""
-    longitude: Decimal | None = None
-    latitude: Decimal | None = None
+    longitude: Longitude | None = None
+    latitude: Latitude | None = None
     version: int | None = None
 
 
 class MergeIn(Schema):
     codes: list[str]
     packaging: str
-    storage_site_id: int | None = None
+    storage_site_id: Id | None = None
     storage_location: str = ""
-    volume_litres: Decimal | None = None
-    occurred_at: dt.datetime | None = None
+    volume_litres: Litres | None = None
+    occurred_at: EventDateTime | None = None
     note: str = ""
 
 
 class SplitIn(Schema):
-    weights: list[Decimal]
+    weights: list[PositiveTonnes]
     packaging: str | None = None
-    storage_site_id: int | None = None
-    occurred_at: dt.datetime | None = None
+    storage_site_id: Id | None = None
+    occurred_at: EventDateTime | None = None
     note: str = ""
     version: int | None = None
 

@@ -34,11 +34,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import HAZARD_CHARACTERISTICS, HazardousWaste, TreatmentMethod
-from wufei.core import audit, parameters
+from wufei.core import audit, inputs, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.parsing import choice as parse_choice
 from wufei.core.parsing import decimal as parse_decimal
+from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization, Site, organization_q
 from wufei.registry.services import check_receiver_permit, ensure_usable, get_organization, set_recorded_generation
@@ -72,6 +73,7 @@ MAX_CONTAINERS_PER_BATCH = 1000
 MAX_CONTAINERS_PER_CALL = 100_000
 CLOCK_SKEW = dt.timedelta(minutes=10)
 TONNE = Decimal("0.000001")
+LITRES = parse_decimal(minimum=Decimal(0), places=1, max_digits=10)  # Container.volume_litres
 
 logger = logging.getLogger(__name__)
 
@@ -444,6 +446,8 @@ def _aware(value, field: str) -> dt.datetime:
         value = dt.datetime.combine(value, dt.time(12))
     if not isinstance(value, dt.datetime):
         raise ValueError(_("%(value)s is not a date and time (YYYY-MM-DDTHH:MM)") % {"value": value})
+    if value.date() < inputs.EARLIEST_DATE:  # and a container code's date segment keeps its 8 digits
+        raise ValueError(_("must be on or after %(day)s") % {"day": inputs.EARLIEST_DATE.isoformat()})
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value.astimezone(dt.UTC)
@@ -470,7 +474,7 @@ def _tonnes(value, field: str, *, required: bool = False) -> Decimal | None:
                                    errors=[{"field": field, "message": _("is required")}])
         return None
     try:
-        return parse_decimal(minimum=TONNE)(value)
+        return parse_tonnes(minimum=TONNE)(value)
     except ValueError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
 
@@ -551,8 +555,8 @@ BATCH_SPEC = {
     "waste_name": FieldSpec(text(200)),
     "physical_form": FieldSpec(parse_choice(dict(PhysicalForm.choices)), required=True),
     "packaging": FieldSpec(parse_choice(dict(Packaging.choices)), required=True),
-    "net_weight_tonnes": FieldSpec(parse_decimal(minimum=TONNE)),
-    "volume_litres": FieldSpec(parse_decimal(minimum=Decimal(0), places=1)),
+    "net_weight_tonnes": FieldSpec(parse_tonnes(minimum=TONNE)),
+    "volume_litres": FieldSpec(LITRES),
     "site_id": FieldSpec(_parse_id),
     "storage_site_id": FieldSpec(_parse_id),
     "storage_location": FieldSpec(text(100)),
@@ -1439,8 +1443,7 @@ def merge(*, scope: Scope, codes: list[str], packaging: str, storage_site_id: in
     moment = _when(occurred_at, now=now)
     try:
         packaging = parse_choice(dict(Packaging.choices))(packaging)
-        volume = parse_decimal(minimum=Decimal(0), places=1)(volume_litres) if volume_litres not in (None, "") \
-            else None
+        volume = LITRES(volume_litres) if volume_litres not in (None, "") else None
     except ValueError as exc:
         field = "volume_litres" if volume_litres not in (None, "") and "packaging" not in str(exc) else "packaging"
         raise ValidationFailed(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
