@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wufei.core.middleware.ActorMiddleware",
+    "wufei.core.middleware.OneWriterMiddleware",
     "wufei.core.idempotency.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

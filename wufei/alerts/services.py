@@ -29,6 +29,7 @@ from wufei.alerts.models import (
 )
 from wufei.core import audit
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope, scope_for
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def statistics(scope: Scope, *, since: dt.datetime | None = None, **filters) -> 
 
 def _locked(scope: Scope, alert_id: int, version: int | None) -> Alert:
     get_alert(scope, alert_id)  # NotFound when invisible
-    alert = Alert.objects.select_for_update().select_related("rule").get(pk=alert_id)
+    alert = lock_rows(Alert.objects).select_related("rule").get(pk=alert_id)
     if version is not None and alert.version != version:
         raise Conflict(_("the alert was changed meanwhile (version %(now)s, you saw %(seen)s): reload it")
                        % {"now": alert.version, "seen": version}, code="stale_version")
@@ -321,7 +322,7 @@ def update_rule(*, scope: Scope, rule_id: str, version: int | None, level: str |
         raise NotFound(_("rule %(id)s not found") % {"id": rule_id})
     if not Rule.objects.editable_by(scope).filter(pk=rule_id).exists():
         raise PermissionDenied(_("only platform administrators change a rule's defaults"))
-    rule = Rule.objects.select_for_update().get(pk=rule_id)
+    rule = lock_rows(Rule.objects).get(pk=rule_id)
     if version is not None and rule.version != version:
         raise Conflict(_("the rule was changed meanwhile: reload it"), code="stale_version")
     _check_rule_values(rule_id, level, parameters)

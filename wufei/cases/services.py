@@ -24,6 +24,7 @@ from wufei.cases.models import OPEN, Kind, Report, ReportPhoto, Status
 from wufei.catalog.models import Region
 from wufei.core import audit, files
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, WufeiError, field_error
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope, scope_for
 
 PUBLIC_ACTOR = "public"
@@ -351,7 +352,7 @@ def available_actions(scope: Scope, report: Report) -> list[str]:
 def _locked(scope: Scope, report_id: int, version: int | None) -> Report:
     require_regulator(scope)
     get_report(scope, report_id)  # NotFound when invisible
-    report = Report.objects.select_for_update().get(pk=report_id)
+    report = lock_rows(Report.objects).get(pk=report_id)
     if version is not None and report.version != version:
         raise Conflict(_("the report was changed meanwhile (version %(now)s, you saw %(seen)s): reload it")
                        % {"now": report.version, "seen": version}, code="stale_version")

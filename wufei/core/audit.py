@@ -41,6 +41,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from wufei.core.locks import lock_rows
+
 GENESIS_HASH = "0" * 64
 KEY_DERIVATION_SALT = b"wufei.audit.chain-key.v1"
 log = logging.getLogger("wufei.audit")
@@ -159,7 +161,7 @@ def lock_chain() -> None:
     head first makes concurrent writers queue at its start instead of deadlocking half-way."""
     from wufei.core.models import AuditChainHead
 
-    AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    lock_rows(AuditChainHead.objects).get_or_create(pk=1)
 
 
 def record(*, entity, action: str, payload: dict | None = None):
@@ -173,7 +175,7 @@ def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None
     payload = _plain(payload or {})
     actor_id, actor_label = _actor_fields()
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         created_at = timezone.now()
         digest = compute_hash(
             head.last_hash,
@@ -216,7 +218,7 @@ def record_many(entries) -> None:
         return
     actor_id, actor_label = _actor_fields()
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         previous = head.last_hash
         events = []
         for entity, action, payload in entries:

@@ -5,6 +5,7 @@ import logging
 import re
 import uuid
 
+from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -145,3 +146,29 @@ class RefuseNulMiddleware:
                     "errors": [{"field": where, "message": message}]}
             return JsonResponse(body, status=422, json_dumps_params={"ensure_ascii": False})
         return HttpResponseBadRequest(f"{where}: {message}", content_type="text/plain; charset=utf-8")
+
+
+class OneWriterMiddleware:
+    """A request that may write (any method but GET, HEAD, OPTIONS) takes the audit chain's head first, in one
+    transaction with the whole request, on a database with row locks (PostgreSQL).
+
+    Every change appends to the one audit chain, so writers meet at its head anyway; a writer that first locked
+    rows of its own (a manifest, a ledger mark) and then waited for the head could deadlock with one that held the
+    head and wanted those rows. Taking the head first makes writers queue in arrival order instead, as SQLite's
+    single writer does. A request that ends in a server error is rolled back whole.
+    """
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in self.SAFE or not connection.features.has_select_for_update:
+            return self.get_response(request)
+        with transaction.atomic():
+            audit.lock_chain()
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from wufei.catalog import services as catalog
 from wufei.core import parameters
 from wufei.core.errors import NotFound, RuleViolation, ValidationFailed, WufeiError
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import text
 from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.core.scope import Scope
@@ -146,7 +147,7 @@ def declaration_due_date(organization, year: int) -> dt.date:
 def _locked(scope: Scope, declaration_id: int, version, what: str) -> AnnualDeclaration:
     declaration = get_declaration(scope, declaration_id)
     require_unit_writer(scope, declaration.organization, what)
-    declaration = AnnualDeclaration.objects.select_for_update().select_related(
+    declaration = lock_rows(AnnualDeclaration.objects).select_related(
         "organization", "organization__region").get(pk=declaration.pk)
     if version is not None:
         check_version(declaration, version)
@@ -166,7 +167,7 @@ def draft_declaration(*, scope: Scope, organization_id: int, year: int,
         raise ValidationFailed(_("declaration is not valid"),
                                errors=[{"field": "year", "message": _("a declaration is for a past or the current "
                                                                       "year")}])
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()  # one first draft at a time
+    lock_rows(Organization.objects).filter(pk=organization.pk).first()  # one first draft at a time
     declaration = AnnualDeclaration.objects.filter(organization=organization, year=year).first()
     created = declaration is None
     if created:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
 from wufei.ledgers.models import ManagementPlan, PlanStream, PlanTransfer, ReviewStatus
@@ -215,7 +216,7 @@ def plan_overview(scope: Scope, organization: Organization, *, year: int | None 
 # --- writes --------------------------------------------------------------------------------
 
 def _lock(plan: ManagementPlan) -> ManagementPlan:
-    return ManagementPlan.objects.select_for_update(of=("self",)).select_related(
+    return lock_rows(ManagementPlan.objects).select_related(
         "organization", "organization__region", "site").get(pk=plan.pk)
 
 
@@ -251,7 +252,7 @@ def create_plan(*, scope: Scope, organization_id: int, year: int, site_id: int |
     errors += measure_errors
     if errors:
         raise ValidationFailed(_("management plan is not valid"), errors=errors)
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()  # one plan per site and year
+    lock_rows(Organization.objects).filter(pk=organization.pk).first()  # one plan per site and year
     existing = ManagementPlan.objects.filter(organization=organization, site=site, year=year).order_by(
         "-revision").first()
     if existing:

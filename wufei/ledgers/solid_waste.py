@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy
 from wufei.catalog.models import GeneralSolidWasteCode
 from wufei.core import audit, import_jobs, parameters, spreadsheets
 from wufei.core.errors import NotFound, WufeiError
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
 from wufei.ledgers.models import SolidWasteMonth
@@ -318,7 +319,7 @@ def save_month(*, scope: Scope, organization_id: int, year: int, month: int, cod
                version: int | None = None) -> SolidWasteMonth:
     """Create or replace one month of one code; refused (nothing saved) unless it balances and chains on."""
     organization = _writable_organization(scope, organization_id)
-    Organization.objects.select_for_update().filter(pk=organization.pk).first()  # serializes the unit's months
+    lock_rows(Organization.objects).filter(pk=organization.pk).first()  # serializes the unit's months
     cleaned, errors = check_month(organization, year=year, month=month, code=code, values=values)
     if not any(e["field"] in ("month", "code") for e in errors):
         previous_year, previous_month = _previous(cleaned["year"], cleaned["month"])
@@ -329,7 +330,7 @@ def save_month(*, scope: Scope, organization_id: int, year: int, month: int, cod
             errors.append(error)
     if errors:
         raise_errors(_("the month was not saved"), errors)
-    row = SolidWasteMonth.objects.select_for_update().filter(
+    row = lock_rows(SolidWasteMonth.objects).filter(
         organization=organization, code=cleaned["code"], year=cleaned["year"], month=cleaned["month"]).first()
     if row is None:
         row = SolidWasteMonth(organization=organization, code=cleaned["code"], year=cleaned["year"],

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from wufei.catalog import services as catalog
 from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import decimal
 from wufei.core.scope import Scope
 from wufei.ledgers.models import AnnualDeclaration, DeclarationStatus, SpotCheck, SpotCheckDraw
@@ -110,7 +111,7 @@ def draw_spot_checks(*, scope: Scope, year: int, region: str | None = None, shar
     if len(reason) > 500:
         raise ValidationFailed(_("the draw is not valid"), errors=[
             {"field": "reason", "message": _("is longer than %(n)d characters") % {"n": 500}}])
-    earlier = list(SpotCheckDraw.objects.select_for_update().filter(year=year, region=area).order_by("sequence"))
+    earlier = list(lock_rows(SpotCheckDraw.objects).filter(year=year, region=area).order_by("sequence"))
     if earlier and not reason:
         last = earlier[-1]
         message = _("the %(year)s declarations of %(region)s were already drawn on %(date)s: a further draw needs "
@@ -118,7 +119,7 @@ def draw_spot_checks(*, scope: Scope, year: int, region: str | None = None, shar
                                                      "date": timezone.localtime(last.created_at).strftime("%Y-%m-%d")}
         raise RuleViolation(message, code="spot_check_already_drawn",
                             errors=[{"field": "reason", "message": _("give the reason for a further draw")}])
-    pool = sorted(spot_check_pool(scope, year, area).select_for_update(of=("self",)).values_list("pk", flat=True))
+    pool = sorted(lock_rows(spot_check_pool(scope, year, area)).values_list("pk", flat=True))
     if not pool:
         return []
     seed = secrets.token_hex(16)
@@ -146,7 +147,7 @@ def record_finding(*, scope: Scope, spot_check_id: int, version: int, outcome: s
         raise NotFound(_("spot check not found"))
     if not SpotCheck.objects.editable_by(scope).filter(pk=check.pk).exists():
         raise PermissionDenied(_("only a regulator of the unit's region can record findings"))
-    check = SpotCheck.objects.select_for_update().get(pk=check.pk)
+    check = lock_rows(SpotCheck.objects).get(pk=check.pk)
     check_version(check, version)
     errors = []
     if outcome not in (SpotCheck.Outcome.CONSISTENT, SpotCheck.Outcome.DISCREPANCY):

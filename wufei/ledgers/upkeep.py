@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from wufei.core.locks import lock_rows
 from wufei.ledgers.models import LedgerDirty
 
 
@@ -95,7 +96,7 @@ def ensure_current(*, years=None, organization_ids=None, region_path: str | None
 
 def lock_marks(*, year: int, organization_ids) -> list[int]:
     """Lock the marks a build of this year (these units, or all) is about to catch up with; their ids."""
-    marks = LedgerDirty.objects.select_for_update().filter(year=year)
+    marks = lock_rows(LedgerDirty.objects).filter(year=year)
     if organization_ids is not None:
         marks = marks.filter(organization_id__in=list(organization_ids))
     return list(marks.values_list("pk", flat=True))

@@ -46,6 +46,7 @@ from wufei.catalog import services as catalog
 from wufei.catalog.models import HazardousWasteCategory, Region, TreatmentMethod
 from wufei.core import parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.ledgers.solid_waste import check_code as check_general_code
 from wufei.manifests.models import (
@@ -325,7 +326,7 @@ def _step(scope: Scope, application_id: int, version, step: str) -> CrossProvinc
     else:
         _require_province_regulator(scope, application.origin_province, _(
             "only a regulator of the province of origin (%(province)s) can review or decide this application"))
-    locked = CrossProvinceApplication.objects.select_for_update().get(pk=application.pk)
+    locked = lock_rows(CrossProvinceApplication.objects).get(pk=application.pk)
     for attr in ("generator", "receiver", "origin_province", "destination_province", "waste", "method"):
         setattr(locked, attr, getattr(application, attr))
     _check_version(locked, version)
@@ -502,7 +503,7 @@ def _editable_rule(scope: Scope, rule_id: int, version) -> CrossProvinceRule:
     rule = get_rule(scope, rule_id)
     _require_province_regulator(scope, rule.origin_province, _(
         "only a regulator of the province of origin (%(province)s) can set its cross-province rules"))
-    locked = CrossProvinceRule.objects.select_for_update().get(pk=rule.pk)
+    locked = lock_rows(CrossProvinceRule.objects).get(pk=rule.pk)
     _check_version(locked, version)
     locked.origin_province = rule.origin_province
     return locked
@@ -542,7 +543,7 @@ def _rule_covers(rule: CrossProvinceRule, code: str, method_kind: str | None) ->
 
 
 def _lock(queryset):
-    return queryset.select_for_update() if transaction.get_connection().in_atomic_block else queryset
+    return lock_rows(queryset) if transaction.get_connection().in_atomic_block else queryset
 
 
 def _names(generator, receiver, origin, destination, code) -> dict:

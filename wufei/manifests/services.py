@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from wufei.catalog.models import GeneralSolidWasteCode, Region, TreatmentMethod
 from wufei.core import parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.ledgers.plans import planned_transfer_for
 from wufei.manifests import machine
@@ -495,7 +496,7 @@ def _refresh_totals(manifest: Manifest) -> None:
 def _locked(scope: Scope, manifest_id: int, version: int | None) -> Manifest:
     if not Manifest.objects.visible_to(scope).filter(pk=manifest_id).exists():  # 404 when the caller cannot see it
         raise NotFound(_("manifest %(id)s not found") % {"id": manifest_id})
-    manifest = (Manifest.objects.select_for_update().select_related("generator__region", "receiver__region")
+    manifest = (lock_rows(Manifest.objects).select_related("generator__region", "receiver__region")
                 .get(pk=manifest_id))
     if version is not None and int(version) != manifest.version:
         raise Conflict(_("manifest %(number)s was changed by someone else (version %(now)s, you sent %(sent)s); "
@@ -1145,7 +1146,7 @@ def _close_collections(manifest: Manifest, moment: dt.datetime) -> None:
     upstream = Manifest.objects.filter(purpose=Purpose.COLLECTION, status=S.RECEIVED,
                                        carried__container_id__in=_repackaging_sources(forwarded)).values("pk")
     final = (ContainerStatus.UTILIZED, ContainerStatus.DISPOSED)
-    for collection in Manifest.objects.select_for_update().filter(pk__in=upstream).order_by("pk"):
+    for collection in lock_rows(Manifest.objects).filter(pk__in=upstream).order_by("pk"):
         accepted = set(collection.carried.filter(refused=False).values_list("container_id", flat=True))
         if Container.objects.filter(pk__in=_repackaging_outcomes(accepted)).exclude(status__in=final).exists():
             continue
@@ -1317,7 +1318,7 @@ def decide_revision(*, scope: Scope, revision_id: int, approve: bool, comment: s
     if revision is None:
         raise NotFound(_("revision %(id)s not found") % {"id": revision_id})
     manifest = _locked(scope, revision.manifest_id, None)
-    revision = Revision.objects.select_for_update().get(pk=revision.pk)
+    revision = lock_rows(Revision.objects).get(pk=revision.pk)
     if revision.status != RevisionStatus.PENDING:
         raise Conflict(_("the revision was already decided"), code="revision_decided")
     deciding = [pk for pk in revision.approvers if pk in scope.writable_organization_ids and

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from wufei.core import audit, parameters
 from wufei.core.errors import PermissionDenied, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.manifests.models import Manifest, SigningCode, SigningCodeFailure
 from wufei.registry.models import Organization
@@ -97,7 +98,7 @@ def verify_signing_code(*, organization: Organization, code, manifest: Manifest,
     window = dt.timedelta(minutes=int(parameters.get("manifest.signing_code_lock_minutes", region)))
     per_day = max(1, int(parameters.get("manifest.signing_code_max_failures_per_day", region)))
     with transaction.atomic():
-        stored = SigningCode.objects.select_for_update().filter(organization=organization).first()
+        stored = lock_rows(SigningCode.objects).filter(organization=organization).first()
         if stored is None:
             raise PermissionDenied(_("%(name)s has no signing code") % {"name": organization.name},
                                    code="signing_code_missing")

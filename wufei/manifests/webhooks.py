@@ -46,6 +46,7 @@ from django.utils.translation import gettext_noop
 from wufei.core import audit, outbound
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.jobs import enqueue_on_commit
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.manifests.models import TransportLeg, Webhook, WebhookDelivery
 from wufei.registry.services import get_organization
@@ -128,7 +129,7 @@ def enable_webhook(*, scope: Scope, webhook_id: int) -> Webhook:
     """Switch a webhook on again (after it was switched off); its failure count starts from zero."""
     with transaction.atomic():
         get_webhook(scope, webhook_id, for_update=True)
-        webhook = Webhook.objects.select_for_update().get(pk=webhook_id)
+        webhook = lock_rows(Webhook.objects).get(pk=webhook_id)
         webhook.is_active = True
         webhook.consecutive_failures = 0
         webhook.disabled_reason = ""
@@ -244,7 +245,7 @@ def _failed(delivery: WebhookDelivery, error: str, now) -> tuple[str, bool]:
         WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
             status=status, attempts=attempts, last_error=error[:300], next_attempt_at=next_attempt_at)
         Webhook.objects.filter(pk=delivery.webhook_id).update(consecutive_failures=F("consecutive_failures") + 1)
-        webhook = Webhook.objects.select_for_update().filter(pk=delivery.webhook_id).first()
+        webhook = lock_rows(Webhook.objects).filter(pk=delivery.webhook_id).first()
         switched_off = webhook is not None and webhook.is_active \
             and webhook.consecutive_failures >= SWITCH_OFF_AFTER
         if switched_off:

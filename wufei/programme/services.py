@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from wufei.core import files, parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.programme import rules
 from wufei.programme.models import (
@@ -198,7 +199,7 @@ def link_unit(*, scope: Scope, unit_id: int, version: int, department_id: int | 
         raise NotFound(_("unit not found"))
     if not ResponsibleUnit.objects.editable_by(scope).filter(pk=unit_id).exists():
         raise PermissionDenied(_("only the plan's leading group and the district's regulators can link units"))
-    unit = ResponsibleUnit.objects.select_for_update().get(pk=unit.pk)
+    unit = lock_rows(ResponsibleUnit.objects).get(pk=unit.pk)
     _check_version(unit, version)
     if department_id is not None and organization_id is not None:
         raise ValidationFailed(_("a unit is a department or an organization, not both"),
@@ -359,7 +360,7 @@ def update_milestone(*, scope: Scope, milestone_id: int, version: int, title=_UN
     if milestone is None:
         raise NotFound(_("milestone not found"))
     _project_manager(scope, milestone.project)
-    milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    milestone = lock_rows(Milestone.objects).get(pk=milestone.pk)
     _check_version(milestone, version)
     if title is not _UNSET:
         if not title or not str(title).strip():
@@ -388,7 +389,7 @@ def link_facility(*, scope: Scope, project_id: int, version: int, site_id: int |
 
     project = get_project(scope, project_id)
     _project_manager(scope, project)
-    project = KeyProject.objects.select_for_update().get(pk=project.pk)
+    project = lock_rows(KeyProject.objects).get(pk=project.pk)
     _check_version(project, version)
     site = None
     if site_id is not None:
@@ -480,7 +481,7 @@ def report_on_item(*, scope: Scope, item_id: int, status: str, percent, narrativ
     unit = _reporting_unit(scope, item.assignments.all(), unit_id)
     percent, _spend = _clean_report(status=status, percent=percent, narrative=narrative, statuses=Progress.values,
                                     spend_allowed=False)
-    item = TaskItem.objects.select_for_update().get(pk=item.pk)
+    item = lock_rows(TaskItem.objects).get(pk=item.pk)
     _check_version(item, version)
     report = ProgressReport(item=item, unit=unit, status=status, percent=percent, narrative=narrative.strip(),
                             submitted_by_id=scope.user_id)
@@ -504,7 +505,7 @@ def report_on_project(*, scope: Scope, project_id: int, status: str, percent, na
     unit = _reporting_unit(scope, project.assignments.all(), unit_id)
     percent, spend = _clean_report(status=status, percent=percent, narrative=narrative,
                                    statuses=ProjectStatus.values, spend_to_date=spend_to_date, spend_allowed=True)
-    project = KeyProject.objects.select_for_update().get(pk=project.pk)
+    project = lock_rows(KeyProject.objects).get(pk=project.pk)
     _check_version(project, version)
     report = ProgressReport(project=project, unit=unit, status=status, percent=percent, narrative=narrative.strip(),
                             spend_to_date=spend, submitted_by_id=scope.user_id)
@@ -813,7 +814,7 @@ def _cell_for_review(scope: Scope, cell_id: int, version: int) -> ZeroWasteCell:
     cell = get_cell(scope, cell_id)
     if not is_overseer(scope, cell.plan):
         raise PermissionDenied(_("cells are assessed and certified by the plan's leading group"))
-    cell = ZeroWasteCell.objects.select_for_update().get(pk=cell.pk)
+    cell = lock_rows(ZeroWasteCell.objects).get(pk=cell.pk)
     _check_version(cell, version)
     return cell
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, field_error
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import rules, services
@@ -224,7 +225,7 @@ def _for_decision(scope: Scope, request_id: int, version: int) -> ChangeRequest:
     request = get_request(scope, request_id)
     if not may_decide(scope, request.organization):
         raise PermissionDenied(_("only the regulator of the unit's region decides its change requests"))
-    locked = ChangeRequest.objects.select_for_update(of=("self",))  # permit and site are outer joins
+    locked = lock_rows(ChangeRequest.objects)  # permit and site are outer joins
     request = locked.select_related("organization", "permit", "site").get(pk=request.pk)
     services.check_version(request, version)
     if request.status != Status.PENDING:
@@ -243,7 +244,7 @@ def _decided(request: ChangeRequest, scope: Scope, status: str, reason: str) -> 
 def approve(*, scope: Scope, request_id: int, version: int, reason: str = "") -> ChangeRequest:
     """Apply the requested value through the registry's services; refused if the value in force moved."""
     request = _for_decision(scope, request_id, version)
-    organization = Organization.objects.select_for_update().get(pk=request.organization_id)
+    organization = lock_rows(Organization.objects).get(pk=request.organization_id)
     request.organization = organization
     if current_value(request) != request.base_value:
         raise Conflict(_("the value in force changed since the request was filed; refuse it and ask the unit to "

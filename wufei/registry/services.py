@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from wufei.core import audit, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import rules
@@ -182,7 +183,7 @@ def update_organization(*, scope: Scope, organization_id: int, data: dict, versi
     """Change a unit's fields. Those that decide its supervision (SUPERVISED_FIELDS) change only by the regulator
     of its region, directly or by approving the unit's change request (registry.changes)."""
     organization = get_organization(scope, organization_id, for_update=True)
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    organization = lock_rows(Organization.objects).get(pk=organization.pk)
     check_version(organization, version)
     values = validate_organization(data, existing=organization, partial=True)
     if not scope.covers_region_path(organization.region.path):
@@ -243,7 +244,7 @@ def check_version(row, version: int) -> None:
 @transaction.atomic
 def close_organization(*, scope: Scope, organization_id: int, reason: str, closed_on: dt.date | None = None,
                        version: int) -> Organization:
-    organization = Organization.objects.select_for_update().get(
+    organization = lock_rows(Organization.objects).get(
         pk=get_organization(scope, organization_id, for_update=True).pk)
     check_version(organization, version)
     if not reason.strip():
@@ -398,7 +399,7 @@ def set_recorded_generation(*, measure: Callable[[list[int]], dict], as_of: dt.d
         with transaction.atomic():
             # FOR NO KEY UPDATE: serializes the counters of a unit without blocking the foreign-key checks
             # (FOR KEY SHARE) of containers and events being inserted for it meanwhile
-            rows = list(Organization.objects.select_for_update(of=("self",), no_key=True).select_related("region")
+            rows = list(lock_rows(Organization.objects).select_related("region")
                         .filter(pk__in=chunk).order_by("pk"))
             figures = measure([o.pk for o in rows])
             facts = _facts_of_many(rows)
@@ -453,7 +454,7 @@ def override_supervision_class(*, scope: Scope, organization_id: int, supervisio
     organization = get_organization(scope, organization_id)
     if not scope.covers_region_path(organization.region.path):
         raise PermissionDenied(_("only the unit's regulator can set its supervision class"))
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    organization = lock_rows(Organization.objects).get(pk=organization.pk)
     check_version(organization, version)
     errors = []
     if supervision_class and supervision_class not in SupervisionClass.values:
@@ -649,7 +650,7 @@ def set_permit_status(*, scope: Scope, permit_id: int, status: str, reason: str,
     permit = get_permit(scope, permit_id)
     if not scope.covers_region_path(permit.organization.region.path):
         raise PermissionDenied(_("only the regulator can change a permit's status"))
-    permit = OperatingPermit.objects.select_for_update().get(pk=permit.pk)
+    permit = lock_rows(OperatingPermit.objects).get(pk=permit.pk)
     check_version(permit, version)
     errors = []
     if status not in OperatingPermit.Status.values:

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from wufei.core import parameters
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.ids import USCC_CHARSET
+from wufei.core.locks import lock_rows
 
 # (segment name, length); the last segment's length comes from the parameter
 UNIT_LENGTH = 18
@@ -145,7 +146,7 @@ def reserve_sequences(*, organization, needs: dict[tuple[str, dt.date], int], di
                    for waste, day in needs if (waste, day) not in existing]
         if missing:
             CodeSequence.objects.bulk_create(missing, ignore_conflicts=True)
-        rows = {(row.waste_id, row.day): row for row in CodeSequence.objects.select_for_update().filter(
+        rows = {(row.waste_id, row.day): row for row in lock_rows(CodeSequence.objects).filter(
             organization=organization, waste_id__in=wastes, day__in=days).order_by("waste_id", "day")}
         first = {}
         changed = []

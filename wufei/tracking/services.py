@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from wufei.catalog.models import HAZARD_CHARACTERISTICS, HazardousWaste, TreatmentMethod
 from wufei.core import audit, inputs, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core.locks import lock_rows
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.parsing import choice as parse_choice
 from wufei.core.parsing import decimal as parse_decimal
@@ -885,7 +886,7 @@ def _append_to_chain(entries: list[tuple[str, str, str, dict]]) -> None:
     actor_id, actor_label = audit._actor_fields()
     table = _table(AuditEvent)
     with transaction.atomic():
-        head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        head, _created = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         ids = table.reserve_ids(len(entries))
         previous = head.last_hash
         rows = []
@@ -1121,7 +1122,7 @@ def _locked(scope: Scope, code: str, *, version: int | None = None) -> Container
     if not can_scan(scope, container):
         raise PermissionDenied(_("only the current holder (%(holder)s) can record scans of container %(code)s")
                                % {"holder": container.holder.name, "code": container.code})
-    container = Container.objects.select_for_update().select_related("holder__region", "organization", "waste").get(
+    container = lock_rows(Container.objects).select_related("holder__region", "organization", "waste").get(
         pk=container.pk)
     if version is not None and version != container.version:
         raise Conflict(_("container %(code)s was changed by someone else (version %(now)s, you sent %(sent)s); "
