@@ -72,7 +72,7 @@ def current_actor():
     return _actor.get()
 
 
-def _actor_fields():
+def actor_fields():
     actor = _actor.get()
     if actor is None:
         return None, "system"
@@ -83,7 +83,7 @@ def _actor_fields():
     return None, "anonymous"
 
 
-def _plain(value):
+def plain(value):
     """JSON-safe, database-independent form of a field value (Decimals as strings)."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
@@ -94,7 +94,7 @@ def snapshot(instance) -> dict:
     """Field values of a row as loaded; fields left out of the query (.only/.defer) are not fetched."""
     deferred = instance.get_deferred_fields()
     return {
-        field.attname: _plain(getattr(instance, field.attname))
+        field.attname: plain(getattr(instance, field.attname))
         for field in instance._meta.concrete_fields
         if field.attname not in ("created_at", "updated_at") and field.attname not in deferred
     }
@@ -172,8 +172,8 @@ def record(*, entity, action: str, payload: dict | None = None):
 def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None = None):
     from wufei.core.models import AuditChainHead, AuditEvent
 
-    payload = _plain(payload or {})
-    actor_id, actor_label = _actor_fields()
+    payload = plain(payload or {})
+    actor_id, actor_label = actor_fields()
     with transaction.atomic():
         head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         created_at = timezone.now()
@@ -216,13 +216,13 @@ def record_many(entries) -> None:
     entries = list(entries)
     if not entries:
         return
-    actor_id, actor_label = _actor_fields()
+    actor_id, actor_label = actor_fields()
     with transaction.atomic():
         head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         previous = head.last_hash
         events = []
         for entity, action, payload in entries:
-            payload = _plain(payload or {})
+            payload = plain(payload or {})
             created_at = timezone.now()
             fields = {"created_at": created_at, "entity_type": entity_type_of(entity), "entity_id": str(entity.pk),
                       "action": action, "actor_id": actor_id, "actor_label": actor_label, "payload": payload}

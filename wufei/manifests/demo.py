@@ -184,7 +184,7 @@ def _text(value) -> str:
     """A decimal or a moment as the audit payload writes it."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat()
-    return audit._plain(value)
+    return audit.plain(value)
 
 
 def is_built() -> bool:

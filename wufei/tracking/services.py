@@ -692,12 +692,12 @@ def _json_value(value):
         return _datetime_text(value, value.utcoffset())  # equal instants in other zones print differently
     if isinstance(value, dt.date):
         return _JSON.default(value)
-    return audit._plain(value)
+    return audit.plain(value)
 
 
 @functools.lru_cache(maxsize=8192)
 def _decimal_text(value: Decimal) -> str:
-    return audit._plain(value)  # 0.2 and 0.200000 are equal and print the same, so sharing a cache entry is right
+    return audit.plain(value)  # 0.2 and 0.200000 are equal and print the same, so sharing a cache entry is right
 
 
 @functools.lru_cache(maxsize=8192)
@@ -883,7 +883,7 @@ def _append_to_chain(entries: list[tuple[str, str, str, dict]]) -> None:
 
     if not entries:
         return
-    actor_id, actor_label = audit._actor_fields()
+    actor_id, actor_label = audit.actor_fields()
     table = _table(AuditEvent)
     with transaction.atomic():
         head, _created = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
@@ -1520,7 +1520,7 @@ def split(*, scope: Scope, code: str, weights: list, packaging: str | None = Non
     total = sum(parsed, Decimal(0))
     if total != parent.net_weight_tonnes:
         message = _("the weights add up to %(total)s t, the container holds %(weight)s t") % {
-            "total": audit._plain(total), "weight": audit._plain(parent.net_weight_tonnes)}
+            "total": audit.plain(total), "weight": audit.plain(parent.net_weight_tonnes)}
         raise RuleViolation(message, code="split_weights_mismatch", errors=[{"field": "weights", "message": message}])
     holder = parent.holder
     storage_site = _storage_choice(holder, storage_site_id, [parent])
