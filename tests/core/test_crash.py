@@ -56,7 +56,10 @@ def kill_when(process: subprocess.Popen, ready, *, delay: float = 0.0, seconds: 
         time.sleep(0.002)
     time.sleep(delay)
     finished = process.poll() is not None
-    os.killpg(process.pid, signal.SIGKILL)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended (and was reaped) after the poll: nothing left to kill
+        finished = True
     process.wait(timeout=30)
     process.stdout.close()
     return not finished

@@ -9,20 +9,21 @@ from ninja import File, Router, Status, UploadedFile
 
 from wufei.core.api import page, scope_of
 from wufei.core.errors import NotFound
+from wufei.core.inputs import Id
 from wufei.registry import changes
 from wufei.registry.schemas import (
     ChangeRequestAttachmentOut,
+    ChangeRequestDecisionIn,
     ChangeRequestIn,
     ChangeRequestOut,
     ChangeRequestPage,
-    DecisionIn,
 )
 
 router = Router(tags=["registry"])
 
 
 @router.get("/change-requests", response=ChangeRequestPage)
-def list_change_requests(request, status: str | None = None, organization: int | None = None, cursor: str | None = None,
+def list_change_requests(request, status: str | None = None, organization: Id | None = None, cursor: str | None = None,
                   limit: int = 50):
     rows = changes.requests_for(scope_of(request), status=status, organization_id=organization)
     items, next_cursor = page(rows, cursor=cursor, limit=limit)
@@ -30,7 +31,7 @@ def list_change_requests(request, status: str | None = None, organization: int |
 
 
 @router.post("/organizations/{organization_id}/change-requests", response={201: ChangeRequestOut})
-def file_change_request(request, organization_id: int, payload: ChangeRequestIn):
+def file_change_request(request, organization_id: Id, payload: ChangeRequestIn):
     """File a change of a field that decides the unit's supervision; the old value stays until approved."""
     row = changes.file_request(scope=scope_of(request), organization_id=organization_id, field=payload.field,
                                value=payload.value, reason=payload.reason, permit_id=payload.permit,
@@ -39,31 +40,31 @@ def file_change_request(request, organization_id: int, payload: ChangeRequestIn)
 
 
 @router.get("/change-requests/{request_id}", response=ChangeRequestOut)
-def get_change_request(request, request_id: int):
+def get_change_request(request, request_id: Id):
     return changes.get_request(scope_of(request), request_id)
 
 
 @router.post("/change-requests/{request_id}/approve", response=ChangeRequestOut)
-def approve_change_request(request, request_id: int, payload: DecisionIn):
+def approve_change_request(request, request_id: Id, payload: ChangeRequestDecisionIn):
     """The regulator of the unit's region applies the change (409 base_changed if the value in force moved)."""
     return changes.approve(scope=scope_of(request), request_id=request_id, version=payload.version,
                            reason=payload.reason)
 
 
 @router.post("/change-requests/{request_id}/refuse", response=ChangeRequestOut)
-def refuse_change_request(request, request_id: int, payload: DecisionIn):
+def refuse_change_request(request, request_id: Id, payload: ChangeRequestDecisionIn):
     return changes.refuse(scope=scope_of(request), request_id=request_id, version=payload.version,
                           reason=payload.reason)
 
 
 @router.post("/change-requests/{request_id}/attachments", response={201: ChangeRequestAttachmentOut})
-def add_change_request_attachment(request, request_id: int, file: UploadedFile = File(...)):
+def add_change_request_attachment(request, request_id: Id, file: UploadedFile = File(...)):
     """A supporting file (pdf, images, office files, zip; 20 MB at most) while the request waits."""
     return Status(201, changes.add_attachment(scope=scope_of(request), request_id=request_id, file=file))
 
 
 @router.get("/change-requests/{request_id}/attachments/{attachment_id}")
-def download_change_request_attachment(request, request_id: int, attachment_id: int):
+def download_change_request_attachment(request, request_id: Id, attachment_id: Id):
     row = changes.get_request(scope_of(request), request_id)
     attachment = row.attachments.filter(pk=attachment_id).first()
     if attachment is None:

@@ -301,7 +301,7 @@ class ChangeRequestIn(Schema):
     site: int | None = None  # with field "site_kind": the site
 
 
-class DecisionIn(Schema):
+class ChangeRequestDecisionIn(Schema):
     version: int
     reason: str = ""  # required to refuse
 
