@@ -27,15 +27,13 @@ from wufei.alerts.models import (
     RuleOverride,
     Status,
 )
-from wufei.core import audit
+from wufei.core import audit, files
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope, scope_for
 
 log = logging.getLogger(__name__)
 ADMIN = Scope(is_platform_admin=True)
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-ATTACHMENT_TYPES = (".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt")
 
 # action -> (from statuses, to status, who: "regulator" | "party")
 TRANSITIONS = {
@@ -230,21 +228,11 @@ def upload_rectification(*, scope: Scope, alert_id: int, file, note: str = "") -
     if alert.status != Status.RECTIFYING:
         raise Conflict(_("rectification is uploaded while the alert is being rectified"),
                        code="invalid_transition")
-    name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1][:200]
-    if not name.lower().endswith(ATTACHMENT_TYPES):
-        raise ValidationFailed(_("this kind of file is not accepted"), errors=[field_error("file", name)])
-    if file.size > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(_("the file is too large"), errors=[field_error("file", name)])
-    import hashlib
-
+    name, sha256 = files.checked_attachment(file)
     from django.contrib.auth import get_user_model
 
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
-    file.seek(0)
     attachment = AlertAttachment(alert=alert, name=name, size=file.size, note=(note or "")[:300],
-                                 sha256=digest.hexdigest(),
+                                 sha256=sha256,
                                  uploaded_by=get_user_model().objects.filter(pk=scope.user_id).first())
     attachment.file.save(name, file, save=False)
     attachment.save()

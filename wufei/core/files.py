@@ -11,9 +11,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
-from wufei.core.errors import ValidationFailed
+from wufei.core.errors import ValidationFailed, field_error
 
 EVIDENCE_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".docx", ".doc", ".xlsx", ".xls", ".zip", ".ofd")
+ATTACHMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt")
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,22 @@ def bounded_read(upload, max_bytes: int) -> bytes:
         raise ValidationFailed(_("evidence is not valid"), errors=[
             {"field": "file", "message": _("the file is larger than %(n)s MB") % {"n": max_bytes // 2**20}}])
     return upload.read(max_bytes + 1)
+
+
+def checked_attachment(file, *, extensions: tuple[str, ...] = ATTACHMENT_EXTENSIONS,
+                       max_bytes: int = MAX_ATTACHMENT_BYTES) -> tuple[str, str]:
+    """An attachment that its model keeps in a FileField (an alert's rectification photo, a change request's
+    supporting file): its type and size checked, then the name to keep it under and its SHA-256."""
+    name = (getattr(file, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    if not name.lower().endswith(extensions):
+        raise ValidationFailed(_("this kind of file is not accepted"), errors=[field_error("file", name)])
+    if file.size > max_bytes:
+        raise ValidationFailed(_("the file is too large"), errors=[field_error("file", name)])
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return name, digest.hexdigest()
 
 
 def store_evidence(*, folder: str, name: str, content, max_bytes: int,

@@ -10,7 +10,6 @@ A unit has one pending request per field (per permit, per site); approving one w
 it was filed is refused (409 base_changed): the regulator refuses it and the unit files again.
 """
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wufei.core import files
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, field_error
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
@@ -27,8 +27,6 @@ from wufei.registry import rules, services
 from wufei.registry.models import ChangeRequest, ChangeRequestAttachment, OperatingPermit, Organization, Site
 
 Field, Status = ChangeRequest.Field, ChangeRequest.Status
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-ATTACHMENT_TYPES = (".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip", ".txt")
 
 
 # --- what each field means: its value in force, how a requested value is read, how it is applied ----------
@@ -269,16 +267,8 @@ def add_attachment(*, scope: Scope, request_id: int, file) -> ChangeRequestAttac
         raise PermissionDenied(_("files are added by the unit that filed the request"))
     if request.status != Status.PENDING:
         raise Conflict(_("this request was already decided"), code="already_decided")
-    name = (getattr(file, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    if not name.lower().endswith(ATTACHMENT_TYPES):
-        raise ValidationFailed(_("this kind of file is not accepted"), errors=[field_error("file", name)])
-    if file.size > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(_("the file is too large"), errors=[field_error("file", name)])
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
-    file.seek(0)
-    attachment = ChangeRequestAttachment(request=request, name=name, size=file.size, sha256=digest.hexdigest(),
+    name, sha256 = files.checked_attachment(file)
+    attachment = ChangeRequestAttachment(request=request, name=name, size=file.size, sha256=sha256,
                                          uploaded_by=get_user_model().objects.filter(pk=scope.user_id).first())
     attachment.file.save(name, file, save=False)
     attachment.save()
