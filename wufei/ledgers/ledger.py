@@ -69,7 +69,7 @@ same SQL runs on SQLite and PostgreSQL. Measured on SQLite (one year, 1,000,000 
 Mass balance (per organization, year and waste code), as of the year end or now if the year
 is not over:
   expected closing = opening + generated + received − transferred − self-utilized − self-disposed
-  actual stock = Σ net weight of containers held by O in a status of tracking.rules.IN_STOCK
+  actual stock = Σ net weight of containers held by O in a status of tracking.life.IN_STOCK
   (for the current year the containers' recorded status and holder; for a past year their
   status and weight at the year end, reconstructed from their events).
 Every difference is broken down per container into records: weight adjustments (events with
@@ -116,10 +116,10 @@ from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerMonth
 from wufei.registry import services as registry_services
 from wufei.registry.models import Organization, Site
+from wufei.tracking.life import IN_STOCK, TRANSITIONS
 from wufei.tracking.models import Container, ContainerOrigin, Packaging, ScanEvent
 from wufei.tracking.models import ContainerStatus as S
 from wufei.tracking.models import ScanKind as K
-from wufei.tracking.rules import IN_STOCK, TRANSITIONS
 from wufei.tracking.weights import earlier as _earlier
 from wufei.tracking.weights import event_weight_expression, generation_events
 from wufei.tracking.weights import later as _later
