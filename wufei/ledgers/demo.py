@@ -59,7 +59,7 @@ from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core import audit
 from wufei.core.scope import scope_for
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
-from wufei.ledgers.ledger import build_ledger
+from wufei.ledgers.compute import build_ledger
 from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck, SpotCheckDraw
 from wufei.registry import services as registry
 from wufei.registry.demo import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
