@@ -97,8 +97,9 @@ def _build(connection, args):
         Organization(uscc=make_uscc("91", REGIONS[i % 2], f"TR{i:07d}"), name=f"追溯基准产废单位{i:04d}",
                      region_id=REGIONS[i % 2], is_generator=True, annual_hazardous_waste_tonnes=Decimal(100),
                      supervision_class="key") for i in range(args.generators)], batch_size=500)
-    receiver, = Organization.objects.bulk_create([Organization(
-        uscc=make_uscc("91", REGIONS[0], "TRRECE001"), name="追溯基准处置单位", region_id=REGIONS[0], is_receiver=True)])
+    receiver, = Organization.objects.bulk_create([Organization(uscc=make_uscc("91", REGIONS[0], "TRRECE001"),
+                                                               name="追溯基准处置单位", region_id=REGIONS[0],
+                                                               is_receiver=True)])
     generators = list(Organization.objects.filter(is_generator=True).order_by("pk").values_list("pk", "uscc"))
     Site.objects.bulk_create([Site(organization_id=pk, code=f"{uscc}001S", name="危险废物贮存库", kind="storage",
                                    storage_capacity_tonnes=Decimal(50)) for pk, uscc in generators], batch_size=500)
