@@ -1,7 +1,7 @@
 """Mass balance (per organization, year and waste code), as of the year end or now if the year
 is not over:
   expected closing = opening + generated + received − transferred − self-utilized − self-disposed
-  actual stock = Σ net weight of containers held by O in a status of tracking.rules.IN_STOCK
+  actual stock = Σ net weight of containers held by O in a status of tracking.life.IN_STOCK
   (for the current year the containers' recorded status and holder; for a past year their
   status and weight at the year end, reconstructed from their events).
 Every difference is broken down per container into records: weight adjustments (events with
@@ -43,9 +43,9 @@ from wufei.ledgers.compute import (
 )
 from wufei.ledgers.containers import Event, History, container_ids, read_histories
 from wufei.ledgers.selectors import ledger_is_current, organization_for
+from wufei.tracking.life import IN_STOCK
 from wufei.tracking.models import Container, ContainerOrigin, ScanEvent
 from wufei.tracking.models import ScanKind as K
-from wufei.tracking.rules import IN_STOCK
 
 # --- mass balance ------------------------------------------------------------------------------
 
