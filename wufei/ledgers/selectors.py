@@ -50,6 +50,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.query import QuerySet
 
 from wufei.catalog.models import Region
 from wufei.catalog.services import industrial_source_q, medical_code_q
@@ -153,7 +154,8 @@ def monthly_figures(scope: Scope, region, year, *, by=("stream",), streams=STREA
     years = _years(year)
     first, last = months or (1, 12)
     path = _path(region)
-    ids = None if organization_ids is None else sorted(set(organization_ids))
+    ids = organization_ids if organization_ids is None or isinstance(organization_ids, QuerySet) else sorted(
+        set(organization_ids))  # ids, or a queryset of units (read as a subquery)
     rows: dict[tuple, dict] = {}
     wanted = set(streams)
 
