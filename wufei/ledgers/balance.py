@@ -43,9 +43,9 @@ from wufei.ledgers.compute import (
 )
 from wufei.ledgers.containers import Event, History, container_ids, read_histories
 from wufei.ledgers.selectors import ledger_is_current, organization_for
+from wufei.tracking.life import IN_STOCK
 from wufei.tracking.models import Container, ContainerOrigin, ScanEvent
 from wufei.tracking.models import ScanKind as K
-from wufei.tracking.life import IN_STOCK
 
 # --- mass balance ------------------------------------------------------------------------------
 

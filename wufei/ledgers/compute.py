@@ -99,9 +99,9 @@ from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerMonth
 from wufei.registry import services as registry_services
 from wufei.registry.models import Organization
+from wufei.tracking.life import IN_STOCK
 from wufei.tracking.models import ScanEvent
 from wufei.tracking.models import ScanKind as K
-from wufei.tracking.life import IN_STOCK
 from wufei.tracking.weights import earlier as _earlier
 from wufei.tracking.weights import event_weight_expression, generation_events
 from wufei.tracking.weights import later as _later

@@ -32,10 +32,10 @@ from wufei.ledgers.compute import (
 )
 from wufei.ledgers.selectors import organization_for
 from wufei.registry.models import Organization, Site
+from wufei.tracking.life import TRANSITIONS
 from wufei.tracking.models import Container, ContainerOrigin, ScanEvent
 from wufei.tracking.models import ContainerStatus as S
 from wufei.tracking.models import ScanKind as K
-from wufei.tracking.life import TRANSITIONS
 
 # --- per-container histories (container ledger, mass balance) -----------------------------------
 
