@@ -16,13 +16,14 @@ current year (Asia/Shanghai):
   medical waste, 2 % with an in-house 'self_disposed' event; manifests with one line each (90 %
   hazardous, 8 % medical, 2 % general), 97 % processed by D10 / R9 / R2 / C1, 1 % received, 2 % in
   transit; twelve months of e-ledger (SolidWasteMonth) for 5 % of the organizations.
-First the cockpit's stored monthly sums of scan events are built from scratch (analytics/rollup.py; timed and
-printed: a one-off, later refreshes add only new events). Measured, warm, best of --repeat: (a) the cockpit
-page through Django's test Client logged in as a
+The rows are written around the services, so first the ledger of the year is built from the scan events
+(`ledgers.compute.build_ledger`; timed and printed: a one-off, the scans keep it current afterwards through the
+dirty marks). Measured, warm, best of --repeat: (a) the cockpit page through Django's test Client logged in as a
 province regulator (every section: headline, sub-regions, Sankey, map, capacity, indicators, alerts,
 in transit, overdue work); (b) the cockpit API; (c) the flows API; (d) the same aggregates as plain SQL
-(one statement per section, GROUP BY, no ORM). Printed: the times, the ratios (a)/(d) and (b)/(d), and
-whether the headline figures equal the SQL's (they must).
+(one statement per section, GROUP BY, no ORM: the headline from the ledger tables, as the cockpit reads it).
+Printed: the times and statements per request, the ratios (a)/(d) and (b)/(d), and whether the headline figures
+equal the SQL's (they must).
 
 --demo: no data is generated; times the page and the API on an existing database built by `wufei demo`
 (default: ./wufei.sqlite3 of the working directory, or --database-url) as the demo accounts
@@ -119,6 +120,9 @@ def client_for(username: str):
 
 
 def time_pages(client, repeat: int, year: int | None = None) -> dict[str, float]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     query = f"?year={year}" if year else ""
     out = {}
     for label, url in (("page", f"/cockpit/{query}"), ("api", f"/api/v1/analytics/cockpit{query}"),
@@ -126,6 +130,9 @@ def time_pages(client, repeat: int, year: int | None = None) -> dict[str, float]
         answer = client.get(url)  # warm-up
         assert answer.status_code == 200, (url, answer.status_code, answer.content[:300])
         out[label], _answer = best_of(repeat, lambda url=url: client.get(url))
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        out[f"{label}_statements"] = len(captured)
     return out
 
 
@@ -381,11 +388,11 @@ def measure(args, connection):
     now = timezone.now().replace(microsecond=0)
     year = timezone.localtime(now).year
     user = get_user_model().objects.get(username="bench-province")
-    from wufei.analytics import rollup
+    from wufei.ledgers.compute import build_ledger
 
     started = time.perf_counter()
-    summed = rollup.refresh(rebuild=True)
-    print(f"stored monthly sums of {summed:,} scan events (once; then only new events): "
+    rows = build_ledger(year=year)
+    print(f"ledger of {year} built from the scan events (once; then the scans keep it current): {rows:,} rows, "
           f"{time.perf_counter() - started:.1f} s")
     times = time_pages(client_for("bench-province"), args.repeat)
     raw_time, raw = best_of(args.repeat, lambda: plain_sql(connection, year, now))
@@ -395,9 +402,9 @@ def measure(args, connection):
     data = services.cockpit(scope_for(user), now=now)
     same = all(data["headline"][stream][figure] == raw["headline"].get((stream, figure), Decimal(0)).quantize(
         Decimal("0.001")) for stream in services.STREAMS for figure in services.FIGURES)
-    print(f"(a) cockpit page:        {times['page']:.3f} s")
-    print(f"(b) cockpit API:         {times['api']:.3f} s")
-    print(f"(c) flows API:           {times['flows']:.3f} s")
+    print(f"(a) cockpit page:        {times['page']:.3f} s ({times['page_statements']} statements)")
+    print(f"(b) cockpit API:         {times['api']:.3f} s ({times['api_statements']} statements)")
+    print(f"(c) flows API:           {times['flows']:.3f} s ({times['flows_statements']} statements)")
     print(f"(d) plain SQL baseline:  {raw_time:.3f} s ({raw['statements']} statements)")
     print(f"ratio page / SQL: {times['page'] / raw_time:.1f}x;  API / SQL: {times['api'] / raw_time:.1f}x")
     if get_user_model().objects.filter(username="bench-district").exists():
@@ -421,40 +428,30 @@ def plain_sql(connection, year: int, now: dt.datetime) -> dict:
     s, e = connection.ops.adapt_datetimefield_value(start), connection.ops.adapt_datetimefield_value(end)
     like = "/500000/%"
     statements = {
-        "generated": (
-            "SELECT CASE WHEN w.category_id = 'HW01' THEN 'medical' ELSE 'hazardous' END, r.path, "
-            "SUM(COALESCE(ev.weight_tonnes, c.net_weight_tonnes, 0)) FROM tracking_scanevent ev "
-            "JOIN tracking_container c ON c.id = ev.container_id JOIN catalog_hazardouswaste w ON w.code = c.waste_id "
-            "JOIN registry_organization o ON o.id = c.organization_id JOIN catalog_region r ON r.code = o.region_id "
-            "WHERE ev.kind = 'produced' AND c.origin = 'produced' AND r.path LIKE %s AND ev.occurred_at >= %s "
-            "AND ev.occurred_at < %s GROUP BY 1, 2", [like, s, e]),
-        "in_house": (
-            "SELECT CASE WHEN w.category_id = 'HW01' THEN 'medical' ELSE 'hazardous' END, ev.kind, "
-            "SUM(COALESCE(ev.weight_tonnes, c.net_weight_tonnes, 0)) FROM tracking_scanevent ev "
-            "JOIN tracking_container c ON c.id = ev.container_id JOIN catalog_hazardouswaste w ON w.code = c.waste_id "
-            "JOIN registry_organization o ON o.id = ev.organization_id JOIN catalog_region r ON r.code = o.region_id "
-            "WHERE ev.kind IN ('self_utilized', 'self_disposed') AND r.path LIKE %s AND ev.occurred_at >= %s "
-            "AND ev.occurred_at < %s GROUP BY 1, 2", [like, s, e]),
-        "lines": (
-            "SELECT m.kind, r.path, SUM(l.accepted_tonnes), "
-            "SUM(CASE WHEN COALESCE(fm.kind, pm.kind) = 'utilization' THEN l.accepted_tonnes ELSE 0 END), "
-            "SUM(CASE WHEN COALESCE(fm.kind, pm.kind) = 'disposal' THEN l.accepted_tonnes ELSE 0 END) "
-            "FROM manifests_manifestline l JOIN manifests_manifest m ON m.id = l.manifest_id "
-            "LEFT JOIN catalog_treatmentmethod fm ON fm.code = l.method_id "
-            "LEFT JOIN catalog_treatmentmethod pm ON pm.code = l.planned_method_id "
-            "JOIN registry_organization o ON o.id = m.generator_id JOIN catalog_region r ON r.code = o.region_id "
-            "WHERE m.status IN ('received', 'processed') AND r.path LIKE %s AND m.received_at >= %s "
-            "AND m.received_at < %s GROUP BY 1, 2", [like, s, e]),
-        "stock": (
-            "SELECT CASE WHEN w.category_id = 'HW01' THEN 'medical' ELSE 'hazardous' END, "
-            "SUM(c.net_weight_tonnes) FROM tracking_container c JOIN catalog_hazardouswaste w ON w.code = c.waste_id "
-            "JOIN registry_organization o ON o.id = c.holder_id JOIN catalog_region r ON r.code = o.region_id "
-            "WHERE r.path LIKE %s AND c.status IN ('produced', 'packed', 'weighed', 'coded', 'stored', 'received') "
-            "GROUP BY 1", [like]),
+        "ledger": (
+            "SELECT CASE WHEN lm.waste_id LIKE '%%-01' THEN 'medical' ELSE 'hazardous' END, SUM(lm.generated), "
+            "SUM(lm.received_in), SUM(lm.transferred_out), SUM(lm.self_utilized + lm.utilized), "
+            "SUM(lm.self_disposed + lm.disposed), SUM(CASE WHEN lm.month = 12 THEN lm.closing_stock ELSE 0 END) "
+            "FROM ledgers_ledgermonth lm JOIN registry_organization o ON o.id = lm.organization_id "
+            "JOIN catalog_region r ON r.code = o.region_id WHERE r.path LIKE %s AND lm.year = %s GROUP BY 1",
+            [like, year]),
+        "inflow": (
+            "SELECT m.kind, SUM(l.accepted_tonnes) FROM manifests_manifestline l "
+            "JOIN manifests_manifest m ON m.id = l.manifest_id "
+            "JOIN registry_organization o ON o.id = m.receiver_id JOIN catalog_region r ON r.code = o.region_id "
+            "JOIN registry_organization g ON g.id = m.generator_id JOIN catalog_region gr ON gr.code = g.region_id "
+            "WHERE m.status IN ('received', 'processed') AND r.path LIKE %s AND gr.path NOT LIKE %s "
+            "AND m.purpose IN ('transfer', 'forward', 'onward') AND m.received_at >= %s AND m.received_at < %s "
+            "GROUP BY 1", [like, like, s, e]),
         "solid": (
-            "SELECT SUM(generated), SUM(self_utilized + entrusted_utilization), "
-            "SUM(self_disposed + entrusted_disposal) FROM ledgers_solidwastemonth s "
+            "SELECT SUM(generated), SUM(entrusted_utilization + entrusted_disposal), "
+            "SUM(self_utilized + entrusted_utilization), SUM(self_disposed + entrusted_disposal) "
+            "FROM ledgers_solidwastemonth s "
             "JOIN registry_organization o ON o.id = s.organization_id JOIN catalog_region r ON r.code = o.region_id "
+            "WHERE r.path LIKE %s AND s.year = %s", [like, year]),
+        "solid_received": (
+            "SELECT SUM(entrusted_utilization + entrusted_disposal) FROM ledgers_solidwastemonth s "
+            "JOIN registry_organization o ON o.id = s.receiver_id JOIN catalog_region r ON r.code = o.region_id "
             "WHERE r.path LIKE %s AND s.year = %s", [like, year]),
         "solid_stock": (
             "SELECT SUM(s.closing_stock) FROM ledgers_solidwastemonth s "
@@ -500,22 +497,19 @@ def plain_sql(connection, year: int, now: dt.datetime) -> dict:
     def add(stream, figure, value):
         headline[(stream, figure)] = headline.get((stream, figure), Decimal(0)) + d(value)
 
-    for stream, _path, total in results["generated"]:
-        add(stream, "generated", total)
-    for stream, kind, total in results["in_house"]:
-        add(stream, "utilized" if kind == "self_utilized" else "disposed", total)
+    for stream, generated, received, transferred, utilized, disposed, stored in results["ledger"]:
+        for figure, value in (("generated", generated), ("received", received), ("transferred", transferred),
+                              ("utilized", utilized), ("disposed", disposed), ("stored", stored)):
+            add(stream, figure, value)
     streams = {"hazardous": "hazardous", "medical": "medical", "general": "gisw"}
-    for kind, _path, transferred, utilized, disposed in results["lines"]:
-        add(streams[kind], "transferred", transferred)
-        if kind != "general":
-            add(streams[kind], "utilized", utilized)
-            add(streams[kind], "disposed", disposed)
-    for stream, total in results["stock"]:
-        add(stream, "stored", total)
-    [(generated, utilized, disposed)] = results["solid"]
+    for kind, total in results["inflow"]:
+        add(streams[kind], "inflow", total)
+    [(generated, transferred, utilized, disposed)] = results["solid"]
     add("gisw", "generated", generated)
+    add("gisw", "transferred", transferred)
     add("gisw", "utilized", utilized)
     add("gisw", "disposed", disposed)
+    add("gisw", "received", results["solid_received"][0][0])
     add("gisw", "stored", results["solid_stock"][0][0])
     return {"headline": headline, "statements": len(statements)}
 
