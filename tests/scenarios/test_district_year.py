@@ -51,17 +51,22 @@ Ledgers of the year (HJ 1259), per party and code:
 Every mass balance closes: the weighing differences (0.01 t and 0.15 t) are on the receivers' side, whose ledgers
 receive what they weighed, while the plant's ledger keeps what it shipped.
 
-Cockpit of the year, hazardous / medical / general industrial (accepted tonnes are what the receiver weighed):
+Cockpit of the year, hazardous / medical / general industrial: the ledgers of the region's units above (the
+cockpit reads them as the indicators and the declarations do), inflow from the manifests:
 
-- **Banan** (district regulator): hazardous generated 2.2 + 4.2 = **6.4**, transferred 0.59 + 2.25 = **2.84**
-  (the return manifest moves no waste away: it is not a transfer, nor is the plant's receipt of it a reception
-  by a facility), received by Banan's facilities **0.59**, of it from outside **0**, utilized **2.25** (R9),
-  disposed **0.59** (D10), in stock 1.6 + 1.8 = **3.4**; medical generated,
-  transferred, received and disposed **0.3**; general industrial generated **30**, utilized 12 + 10 = **22**,
+- **Banan** (district regulator): hazardous generated 2.2 + 4.2 = **6.4**, received 0.6 (the plant's returned
+  drum) + 0.59 (the Banan receiver) = **1.19**, of it from outside **0** (the return manifest brings no waste to a
+  facility from elsewhere), transferred out 1.2 + 2.4 = **3.6** (what left the plant at pickup: the refused drum
+  that came back, and the 2.4 t the Chengdu plant weighed at 2.25 t), utilized **0** (the R9 work is done in
+  Sichuan), disposed **0.59** (D10 at the Banan receiver), in stock 1.6 + 1.8 = **3.4**; medical generated,
+  transferred, received and disposed **0.3**; general industrial generated **30**, entrusted (transferred) **10**,
+  received by 重庆建材综合利用厂 (a Banan unit named as the receiver) **10**, utilized 12 + 10 = **22**,
   disposed **5**, stored **3**.
-- **Sichuan** (provincial regulator): hazardous received **2.25**, all of it from outside (**2.25**), nothing
-  generated or transferred; its flows start at "重庆市（区外）".
-- **Chongqing** (city regulator): hazardous transferred **2.84**, received **0.59**, from outside **0**.
+- **Sichuan** (provincial regulator): hazardous received **2.25**, all of it from outside (**2.25**), utilized
+  **2.25** (R9 at the Chengdu plant), nothing generated, transferred or in stock; its flows start at
+  "重庆市（区外）".
+- **Chongqing** (city regulator): hazardous transferred out **3.6** (the oil that went to Sichuan included),
+  received **1.19**, from outside **0**.
 
 Indicators of Banan for the year (`/api/v1/indicators/regions/500113/evaluation`, the shipped catalog's formulas):
 
@@ -341,20 +346,20 @@ def test_the_cockpits_of_both_provinces(year_of_banan):
         return {stream: {k: tonnes(v) for k, v in figures.items()} for stream, figures in data["headline"].items()}
 
     banan = headline(year_of_banan["banan"])
-    assert banan["hazardous"] == {"generated": T("6.4"), "transferred": T("2.84"), "received": T("0.59"),
-                                  "inflow": T("0"), "utilized": T("2.25"), "disposed": T("0.59"), "stored": T("3.4")}
+    assert banan["hazardous"] == {"generated": T("6.4"), "transferred": T("3.6"), "received": T("1.19"),
+                                  "inflow": T("0"), "utilized": T("0"), "disposed": T("0.59"), "stored": T("3.4")}
     assert banan["medical"] == {"generated": T("0.3"), "transferred": T("0.3"), "received": T("0.3"),
                                 "inflow": T("0"), "utilized": T("0"), "disposed": T("0.3"), "stored": T("0")}
-    assert banan["gisw"] == {"generated": T("30"), "transferred": T("0"), "received": T("0"), "inflow": T("0"),
+    assert banan["gisw"] == {"generated": T("30"), "transferred": T("10"), "received": T("10"), "inflow": T("0"),
                              "utilized": T("22"), "disposed": T("5"), "stored": T("3")}
     sichuan = year_of_banan["sichuan"].get("analytics/cockpit")
     assert {k: tonnes(v) for k, v in sichuan["headline"]["hazardous"].items()} == {
-        "generated": T("0"), "transferred": T("0"), "received": T("2.25"), "inflow": T("2.25"), "utilized": T("0"),
-        "disposed": T("0"), "stored": T("0")}
+        "generated": T("0"), "transferred": T("0"), "received": T("2.25"), "inflow": T("2.25"),
+        "utilized": T("2.25"), "disposed": T("0"), "stored": T("0")}
     assert [n["name"] for n in sichuan["flows"]["nodes"] if n["layer"] == "region"] == ["重庆市（区外）"]
     city = headline(year_of_banan["city"])
     assert (city["hazardous"]["transferred"], city["hazardous"]["received"], city["hazardous"]["inflow"]) == (
-        T("2.84"), T("0.59"), T("0"))
+        T("3.6"), T("1.19"), T("0"))
 
 
 def test_the_indicators_they_feed(year_of_banan):
