@@ -1,8 +1,8 @@
 """What the scan events weigh: the weight at an event, and how much hazardous waste a unit generated.
 
 These are the definitions the ledger (`wufei.ledgers.compute`, whose docstring spells out the
-semantics; every reader of monthly figures reads the ledger) and the supervision class share, kept here, next to the events,
-because the registry and the ledgers build on tracking and not the other way round:
+semantics; every reader of monthly figures reads the ledger) and the supervision class share, kept here,
+next to the events, because the registry and the ledgers build on tracking and not the other way round:
 
 * the weight at an event e on container c is e.weight_tonnes if recorded; else the weight of the
   latest earlier event of c that recorded one; else of the earliest later one; else
