@@ -173,7 +173,7 @@ SOLID = {
 
 
 def _is_industrial(row: dict) -> bool:
-    return row["stream"] == "hazardous" and row["industrial"]
+    return row["stream"] == "hazardous" and bool(row.get("industrial"))
 
 
 def _ledger_values(row: dict, keys) -> dict[str, Decimal]:
@@ -244,7 +244,10 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
             continue
         for year in years:
             out[year].update(dict.fromkeys(asked, ZERO))
-        for row in ledger.monthly_figures(SYSTEM, path, years, by=("year", "stream", "industrial"), streams=streams):
+        # the industrial source (a regular expression on the unit's industry code) only when a key needs it
+        by = ("year", "stream", "industrial") if any(LEDGER[k][1] == "industrial" for k in asked if k in LEDGER) \
+            else ("year", "stream")
+        for row in ledger.monthly_figures(SYSTEM, path, years, by=by, streams=streams):
             recorded[name].add(row["year"])
             for key, value in _ledger_values(row, asked).items():
                 out[row["year"]][key] += value
