@@ -404,7 +404,7 @@ def _plain_sql(connection, manifest_ids: list[int], marks: dict, marks_after: di
         cursor.execute(f"UPDATE {quote(scratch[Container])} SET status = 'stored', holder_id = organization_id")
     event = {name: columns[ScanEvent].index(name) for name in ("kind", "container_id", "organization_id",
                                                                 "to_organization_id", "occurred_at")}
-    from wufei.tracking.rules import TRANSITIONS
+    from wufei.tracking.life import TRANSITIONS
 
     container_updates = [(TRANSITIONS[row[event["kind"]]].to_status, row[event["to_organization_id"]]
                           or row[event["organization_id"]], row[event["occurred_at"]], row[event["container_id"]])

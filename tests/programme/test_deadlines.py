@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from wufei.programme import imports, rules
-from wufei.programme.rules import parse_deadline
+from wufei.programme import imports, plan_text
+from wufei.programme.plan_text import parse_deadline
 
 
 def printed_deadlines() -> list[tuple[str, str, str]]:
@@ -32,8 +32,8 @@ def test_every_printed_deadline_is_read_or_listed():
     unreadable, undated = [], {}
     for plan, where, text in cells:
         deadline = parse_deadline(text)
-        assert deadline.kind in rules.DEADLINE_KINDS
-        if deadline.kind == rules.UNPARSED:
+        assert deadline.kind in plan_text.DEADLINE_KINDS
+        if deadline.kind == plan_text.UNPARSED:
             unreadable.append((plan, where, text))
         elif deadline.due is None:
             assert deadline.reason, f"{plan} {where}: {text!r} has no due date and no reason"

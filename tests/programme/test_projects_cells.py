@@ -10,7 +10,7 @@ from tests.conftest import BANAN, KAIZHOU
 from tests.programme.conftest import ADMIN
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import scope_for
-from wufei.programme import rules, services
+from wufei.programme import plan_text, services
 from wufei.programme.models import CellStatus, KeyProject, ZeroWasteCell
 from wufei.registry.models import Department, DepartmentMembership, Site
 
@@ -179,14 +179,14 @@ def test_cells_are_counted_by_type_against_kaizhous_30(world):
 
 
 def test_investment_cells_are_read_honestly():
-    assert rules.parse_investment("/") == rules.Investment("/", rules.UNDETERMINED, None)
-    assert rules.parse_investment("500*") == rules.Investment("500*", rules.ESTIMATED, Decimal("500"))
-    assert rules.parse_investment("5,300") == rules.Investment("5,300", rules.STATED, Decimal("5300"))
-    assert rules.parse_investment("") == rules.Investment("", rules.BLANK, None)
-    assert rules.parse_investment(1100) == rules.Investment("1100", rules.STATED, Decimal("1100"))
-    assert rules.parse_investment("约300").kind == rules.UNREADABLE
-    rows = [(1, rules.parse_investment("200"), "X"), (2, rules.parse_investment("200"), "X"),
-            (3, rules.parse_investment("300"), "Y"), (4, rules.parse_investment(""), "Y")]
-    totals = rules.investment_totals(rows, Decimal("700"))
+    assert plan_text.parse_investment("/") == plan_text.Investment("/", plan_text.UNDETERMINED, None)
+    assert plan_text.parse_investment("500*") == plan_text.Investment("500*", plan_text.ESTIMATED, Decimal("500"))
+    assert plan_text.parse_investment("5,300") == plan_text.Investment("5,300", plan_text.STATED, Decimal("5300"))
+    assert plan_text.parse_investment("") == plan_text.Investment("", plan_text.BLANK, None)
+    assert plan_text.parse_investment(1100) == plan_text.Investment("1100", plan_text.STATED, Decimal("1100"))
+    assert plan_text.parse_investment("约300").kind == plan_text.UNREADABLE
+    rows = [(1, plan_text.parse_investment("200"), "X"), (2, plan_text.parse_investment("200"), "X"),
+            (3, plan_text.parse_investment("300"), "Y"), (4, plan_text.parse_investment(""), "Y")]
+    totals = plan_text.investment_totals(rows, Decimal("700"))
     assert totals.matches_printed and totals.double_counted == Decimal("200") and totals.counted_once == 500
     assert [g.code for g in totals.flagged_groups] == ["X"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from wufei.programme import imports, rules, services
+from wufei.programme import imports, plan_text, services
 from wufei.programme.models import KeyProject, ResponsibleUnit, Role, TaskAssignment, TaskItem
 
 BANAN_SECTIONS = [5, 14, 7, 19, 8, 12, 14, 11]  # §3.1
@@ -72,8 +72,8 @@ def test_units_are_split_and_kept_as_printed(banan, kaizhou):
     assert names.count("区乡村振兴局") == 1 and "printed twice: 区乡村振兴局" in duplicate.note
     assert "光大（集团）有限公司" in {a.unit.name for a in banan.items.get(number=25).assignments.all()}
     kinds = dict(ResponsibleUnit.objects.values_list("name", "kind"))
-    assert kinds["各乡镇（街道）"] == rules.GROUP and kinds["浦里新区管委会"] == rules.PARK
-    assert kinds["攀钢集团重庆钛业有限公司"] == rules.ENTERPRISE and kinds["区生态环境局"] == rules.DEPARTMENT
+    assert kinds["各乡镇（街道）"] == plan_text.GROUP and kinds["浦里新区管委会"] == plan_text.PARK
+    assert kinds["攀钢集团重庆钛业有限公司"] == plan_text.ENTERPRISE and kinds["区生态环境局"] == plan_text.DEPARTMENT
     lead_counts = Counter(TaskAssignment.objects.filter(item__plan=banan, role=Role.LEAD)
                           .values_list("unit__name", flat=True))
     assert lead_counts["区生态环境局"] == 29 and lead_counts["区城市管理局"] == 18  # §3.1
@@ -97,10 +97,10 @@ def test_banan_investment_re_added_flags_the_double_counted_5300(banan):
 
 def test_banan_investment_cells_keep_what_is_printed(banan):
     readings = {p.number: (p.investment_text, p.investment_kind, p.investment) for p in banan.projects.all()}
-    assert readings[1] == ("/", rules.UNDETERMINED, None)
-    assert readings[9] == ("1,100", rules.STATED, Decimal("1100"))
-    assert readings[14] == ("500*", rules.ESTIMATED, Decimal("500"))
-    assert readings[15] == ("200*", rules.ESTIMATED, Decimal("200"))
+    assert readings[1] == ("/", plan_text.UNDETERMINED, None)
+    assert readings[9] == ("1,100", plan_text.STATED, Decimal("1100"))
+    assert readings[14] == ("500*", plan_text.ESTIMATED, Decimal("500"))
+    assert readings[15] == ("200*", plan_text.ESTIMATED, Decimal("200"))
     assert banan.projects.count() == 15
 
 

@@ -13,7 +13,7 @@ from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, Validat
 from wufei.core.models import AuditEvent, Parameter
 from wufei.core.scope import Scope, scope_for
 from wufei.registry.models import Site
-from wufei.tracking import codes, rules, services
+from wufei.tracking import codes, life, services
 from wufei.tracking.models import Container, ContainerOrigin, ContainerStatus, ScanEvent, ScanKind
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -243,7 +243,7 @@ def test_invisible_containers_are_not_found(plant, make_org, member_of):
 def test_next_scans_come_from_the_table(plant, member_of):
     [container] = record(plant)
     assert services.allowed_scans(plant["scope"], container) == [
-        k for k in rules.next_scans("stored") if k not in ("merged", "split")]
+        k for k in life.next_scans("stored") if k not in ("merged", "split")]
     assert services.allowed_scans(scope_for(member_of(plant["org"], "reader")), container) == []
 
 

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field, replace
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
 
 from wufei.alerts import rules as table
+from wufei.alerts import services
 from wufei.alerts.models import ACTIVE, ENDED, Alert, Rule, RuleOverride, ScanRun, Status
+from wufei.alerts.services import CLEARED
 from wufei.catalog.models import Region
 from wufei.core import audit, parameters
 from wufei.core.models import Parameter
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 MARGIN = dt.timedelta(minutes=5)
 CHUNK = 2000
 OPEN_CHUNK = 200
-CLEARED = gettext_noop("the condition cleared")
 
 
 def ensure_rules() -> list[Rule]:
@@ -140,8 +140,6 @@ def _last_watermark():
 
 def scan(*, now: dt.datetime | None = None, full: bool = False, rule_ids=None, notify: bool = True) -> dict:
     """Run the rules; returns {rule: {"hits", "opened", "open", "closed", "cleared", "seconds"}}."""
-    from wufei.alerts import services
-
     started = timezone.now()
     now = now or started
     upkeep.ensure_current()  # the ledger rules read the months the queue may not have caught up with yet
@@ -268,9 +266,7 @@ def _open_all(rule: Rule, spec, to_open: list[tuple], now, *, notify: bool) -> i
                 if alert is not None:
                     opened.append(alert)
             if notify and opened:
-                from wufei.alerts import services
-
-                services.notify_opened(opened)
+                            services.notify_opened(opened)
         opened_count += len(opened)
     return opened_count
 

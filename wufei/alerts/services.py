@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from wufei.alerts.models import (
     ACTIVE,
@@ -27,6 +28,7 @@ from wufei.alerts.models import (
     RuleOverride,
     Status,
 )
+from wufei.alerts.rules import BY_ID
 from wufei.core import audit, files
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.locks import lock_rows
@@ -34,6 +36,7 @@ from wufei.core.scope import Scope, scope_for
 
 log = logging.getLogger(__name__)
 ADMIN = Scope(is_platform_admin=True)
+CLEARED = gettext_noop("the condition cleared")  # the resolution of an alert that closed itself
 
 # action -> (from statuses, to status, who: "regulator" | "party")
 TRANSITIONS = {
@@ -244,8 +247,6 @@ def upload_rectification(*, scope: Scope, alert_id: int, file, note: str = "") -
 
 
 def close_by_system(*, alert: Alert, now, announce: bool = True) -> Alert:
-    from wufei.alerts.scanner import CLEARED
-
     alert.status, alert.closed_at, alert.cleared_at = Status.CLOSED, now, alert.cleared_at or now
     alert.resolution, alert.closed_by_system = CLEARED, True
     alert.save(audit_action="auto_closed", audit_note=CLEARED)
@@ -327,7 +328,6 @@ def update_rule(*, scope: Scope, rule_id: str, version: int | None, level: str |
 
 
 def _check_rule_values(rule_id: str, level, parameters) -> None:
-    from wufei.alerts.rules import BY_ID
 
     if level and level not in Level.values:
         raise ValidationFailed(_("unknown level"), errors=[field_error("level", level)])

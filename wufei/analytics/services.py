@@ -39,7 +39,7 @@ Definitions (each reuses the owning app's expression or rule rather than a new o
   disposal, as `gisw_utilized` / `gisw_disposed`); GISW manifest lines show in transferred only (the e-ledger
   already holds the entrusted tonnes: adding the lines would count them twice).
 * stored — the current stock: Σ net weight of containers held by a unit of the region in an in-stock status
-  (`tracking.rules.IN_STOCK`, the mass balance's "actual stock"), whatever year is shown; GISW: the closing
+  (`tracking.life.IN_STOCK`, the mass balance's "actual stock"), whatever year is shown; GISW: the closing
   stock of each unit's and code's latest recorded month of the year shown.
 * Load of a facility: as the alert rules `facility.load_high` / `load_low` compute it (wufei/alerts/rules.py
   `_load`, `_receiver_usage`): Σ annual capacity of the valid permit lines against the tonnes of this year's
@@ -76,8 +76,8 @@ from wufei.manifests.models import (
     Purpose,
 )
 from wufei.registry.models import OperatingPermit, Organization, PermitLine, Site
+from wufei.tracking.life import IN_STOCK
 from wufei.tracking.models import Container, ScanKind
-from wufei.tracking.rules import IN_STOCK
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal(0)

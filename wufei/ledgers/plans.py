@@ -31,7 +31,7 @@ from wufei.core.locks import lock_rows
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
 from wufei.ledgers.models import ManagementPlan, PlanStream, PlanTransfer, ReviewStatus
-from wufei.registry import rules as registry_rules
+from wufei.registry import fields as registry_fields
 from wufei.registry import services as registry
 from wufei.registry.models import Organization, Site
 
@@ -39,18 +39,18 @@ EDITABLE = (ReviewStatus.DRAFT, ReviewStatus.RETURNED)
 FILED = (ReviewStatus.SUBMITTED, ReviewStatus.APPROVED)
 
 STREAM = {
-    "waste": FieldSpec(registry_rules.waste_code, required=True, label="废物代码"),
-    "planned_generation": FieldSpec(registry_rules.tonnes, required=True, label="计划产生量(吨)"),
+    "waste": FieldSpec(registry_fields.waste_code, required=True, label="废物代码"),
+    "planned_generation": FieldSpec(registry_fields.tonnes, required=True, label="计划产生量(吨)"),
     "storage_site": FieldSpec(text(40), label="贮存设施"),
-    "planned_self_processing": FieldSpec(registry_rules.tonnes, label="计划自行利用处置量(吨)"),
+    "planned_self_processing": FieldSpec(registry_fields.tonnes, label="计划自行利用处置量(吨)"),
     "note": FieldSpec(text(300), label="备注"),
 }
 
 TRANSFER = {
-    "waste": FieldSpec(registry_rules.waste_code, required=True, label="废物代码"),
+    "waste": FieldSpec(registry_fields.waste_code, required=True, label="废物代码"),
     "receiver": FieldSpec(text(40), required=True, label="接收单位"),
-    "planned_quantity": FieldSpec(registry_rules.tonnes, required=True, label="计划转移量(吨)"),
-    "method": FieldSpec(registry_rules.method, label="利用处置方式"),
+    "planned_quantity": FieldSpec(registry_fields.tonnes, required=True, label="计划转移量(吨)"),
+    "method": FieldSpec(registry_fields.method, label="利用处置方式"),
 }
 
 MEASURES = {

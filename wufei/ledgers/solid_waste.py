@@ -40,8 +40,8 @@ from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.scope import Scope
 from wufei.ledgers.models import SolidWasteMonth
 from wufei.ledgers.plans import check_version, find_organization, plain, raise_errors, require_unit_writer
+from wufei.registry import fields as registry_fields
 from wufei.registry import imports
-from wufei.registry import rules as registry_rules
 from wufei.registry import services as registry
 from wufei.registry.models import Organization
 
@@ -79,19 +79,19 @@ def integer(minimum: int, maximum: int):
 
 
 MONTH = {
-    "opening_stock": FieldSpec(registry_rules.tonnes, label="期初贮存量"),
-    "generated": FieldSpec(registry_rules.tonnes, label="产生量"),
-    "self_utilized": FieldSpec(registry_rules.tonnes, label="自行利用量"),
-    "entrusted_utilization": FieldSpec(registry_rules.tonnes, label="委托利用量"),
-    "self_disposed": FieldSpec(registry_rules.tonnes, label="自行处置量"),
-    "entrusted_disposal": FieldSpec(registry_rules.tonnes, label="委托处置量"),
-    "closing_stock": FieldSpec(registry_rules.tonnes, label="期末贮存量"),
+    "opening_stock": FieldSpec(registry_fields.tonnes, label="期初贮存量"),
+    "generated": FieldSpec(registry_fields.tonnes, label="产生量"),
+    "self_utilized": FieldSpec(registry_fields.tonnes, label="自行利用量"),
+    "entrusted_utilization": FieldSpec(registry_fields.tonnes, label="委托利用量"),
+    "self_disposed": FieldSpec(registry_fields.tonnes, label="自行处置量"),
+    "entrusted_disposal": FieldSpec(registry_fields.tonnes, label="委托处置量"),
+    "closing_stock": FieldSpec(registry_fields.tonnes, label="期末贮存量"),
     "name": FieldSpec(text(100), label="名称"),
     "receiver": FieldSpec(text(40), label="接收单位统一社会信用代码"),
 }
 
 IMPORT_FIELDS = {
-    "organization": FieldSpec(registry_rules.uscc, required=True, label="单位统一社会信用代码"),
+    "organization": FieldSpec(registry_fields.uscc, required=True, label="单位统一社会信用代码"),
     "year": FieldSpec(integer(2000, 2100), required=True, label="年份"),
     "month": FieldSpec(integer(1, 12), required=True, label="月份"),
     "code": FieldSpec(text(20), required=True, label="固体废物代码"),

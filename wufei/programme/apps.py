@@ -9,4 +9,4 @@ class ProgrammeConfig(AppConfig):
 
     def ready(self):
         # registers the programme's parameter defaults (reporting period, evidence size) with wufei.core.parameters
-        from wufei.programme import rules  # noqa: F401
+        from wufei.programme import plan_text  # noqa: F401

@@ -29,7 +29,7 @@ from wufei.core.errors import Conflict, RuleViolation, ValidationFailed, WufeiEr
 from wufei.core.parsing import FieldSpec, clean, is_blank, text
 from wufei.core.scope import Scope
 from wufei.core.spreadsheets import Limits, SheetRow
-from wufei.programme import rules, services
+from wufei.programme import plan_text, services
 from wufei.programme.models import KeyProject, Plan, ProjectAssignment, Role, Section, Task, TaskAssignment, TaskItem
 from wufei.registry.imports import ImportRejected, ImportSpec, header_map
 
@@ -49,8 +49,8 @@ def _integer(value):
 
 
 def _deadline(value):
-    deadline = rules.parse_deadline(value)
-    if deadline.kind == rules.UNPARSED:
+    deadline = plan_text.parse_deadline(value)
+    if deadline.kind == plan_text.UNPARSED:
         raise ValueError(_("deadline not understood: %(value)s (write a year, a range such as 2022-2025年, a date, "
                            "长期 or leave it blank)") % {"value": value})
     return deadline
@@ -64,7 +64,7 @@ def _units(max_length: int):
         raw = "" if value is None else str(value).strip()
         if len(raw) > max_length:
             raise ValueError(_("is longer than %(n)d characters") % {"n": max_length})
-        names, notes = rules.split_units(raw)
+        names, notes = plan_text.split_units(raw)
         return {"text": raw, "names": names, "notes": notes}
 
     parse.accepts_blank = True
@@ -72,8 +72,8 @@ def _units(max_length: int):
 
 
 def _investment(value):
-    investment = rules.parse_investment(value)
-    if investment.kind == rules.UNREADABLE:
+    investment = plan_text.parse_investment(value)
+    if investment.kind == plan_text.UNREADABLE:
         raise ValueError(_("investment not understood: %(value)s (a number of 10k CNY, “*” after an estimate, "
                            "“/” if not yet determined)") % {"value": value})
     return investment
@@ -165,7 +165,7 @@ def parse(kind: str, content: bytes, filename: str, *, limit: Limits | None = No
         if title is not None:
             if title == "合计":
                 if "investment" in columns and columns["investment"] < len(row.cells):
-                    printed_total = rules.parse_investment(row.cells[columns["investment"]])
+                    printed_total = plan_text.parse_investment(row.cells[columns["investment"]])
             elif kind == "tasks":
                 carry["section"] = title
             elif title.startswith("（") or title.startswith("("):
@@ -334,13 +334,13 @@ def _write_tasks(plan: Plan, rows: list[dict], result: ImportResult) -> None:
         item = TaskItem(plan=plan, task=task, number=values["number"], content=values["content"],
                         lead_text=lead["text"], responsible_text=responsible["text"],
                         indicator_names=[n for n in names if n in values["content"]], note="; ".join(notes)[:500])
-        item.set_deadline(values.get("deadline") or rules.parse_deadline(""))
+        item.set_deadline(values.get("deadline") or plan_text.parse_deadline(""))
         item.save()
         result.items += 1
         for role, cell in ((Role.LEAD, lead), (Role.RESPONSIBLE, responsible)):
             for position, unit_name in enumerate(cell["names"]):
                 TaskAssignment(item=item, unit=units.get(unit_name), role=role, position=position).save()
-        stated = rules.cell_targets_in(values["content"])
+        stated = plan_text.cell_targets_in(values["content"])
         if stated and (targets_found is None or len(stated) > len(targets_found[0])):
             targets_found = (stated, values["content"], item.number)
     result.sections = len(sections)
@@ -354,16 +354,16 @@ def _write_projects(plan: Plan, parsed: Parsed, result: ImportResult) -> None:
     units = _Units(plan, result)
     for row in parsed.rows:
         values = row["values"]
-        investment = values.get("investment") or rules.parse_investment("")
+        investment = values.get("investment") or plan_text.parse_investment("")
         cell = values["units"]
         project = KeyProject(plan=plan, number=values["number"], group_title=values.get("group") or "",
                              category=values.get("category") or "", name=values.get("name") or "",
-                             content=values["content"], capacities=rules.parse_capacities(values["content"]),
+                             content=values["content"], capacities=plan_text.parse_capacities(values["content"]),
                              units_text=cell["text"], investment_text=investment.text,
                              investment_kind=investment.kind, investment=investment.value,
                              merge_group=values.get("merge_group") or "",
                              note="; ".join(n for n in [values.get("note") or "", *cell["notes"]] if n)[:500])
-        project.set_deadline(values.get("period") or rules.parse_deadline(""))
+        project.set_deadline(values.get("period") or plan_text.parse_deadline(""))
         project.save()
         result.projects += 1
         for position, unit_name in enumerate(cell["names"]):

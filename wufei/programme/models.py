@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wufei.catalog.models import Region
 from wufei.core.models import AuditedModel, ScopedQuerySet
-from wufei.programme import rules
+from wufei.programme import plan_text
 from wufei.registry.models import Department, Organization, Site
 
 
@@ -159,10 +159,10 @@ class ProjectStatus(models.TextChoices):
 
 
 class DeadlineFields(models.Model):
-    """The printed deadline and what `rules.parse_deadline` read from it."""
+    """The printed deadline and what `plan_text.parse_deadline` read from it."""
 
     deadline_text = models.CharField(_("deadline as printed"), max_length=60, blank=True)
-    deadline_kind = models.CharField(_("deadline kind"), max_length=10, choices=list(rules.DEADLINE_KINDS.items()))
+    deadline_kind = models.CharField(_("deadline kind"), max_length=10, choices=list(plan_text.DEADLINE_KINDS.items()))
     deadline_reason = models.CharField(_("why there is no due date"), max_length=20, blank=True)
     start_date = models.DateField(_("starts"), null=True, blank=True)
     due_date = models.DateField(_("due"), null=True, blank=True, db_index=True)
@@ -170,7 +170,7 @@ class DeadlineFields(models.Model):
     class Meta:
         abstract = True
 
-    def set_deadline(self, deadline: rules.Deadline) -> None:
+    def set_deadline(self, deadline: plan_text.Deadline) -> None:
         self.deadline_text = deadline.text
         self.deadline_kind = deadline.kind
         self.deadline_reason = deadline.reason
@@ -179,7 +179,7 @@ class DeadlineFields(models.Model):
 
     @property
     def deadline_reason_label(self) -> str:
-        return str(rules.DEADLINE_REASONS.get(self.deadline_reason, ""))
+        return str(plan_text.DEADLINE_REASONS.get(self.deadline_reason, ""))
 
 
 class ResponsibleUnit(AuditedModel):
@@ -187,7 +187,7 @@ class ResponsibleUnit(AuditedModel):
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("district"))
     name = models.CharField(_("name as printed"), max_length=200)
-    kind = models.CharField(_("kind"), max_length=12, choices=list(rules.UNIT_KINDS.items()))
+    kind = models.CharField(_("kind"), max_length=12, choices=list(plan_text.UNIT_KINDS.items()))
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="programme_units", verbose_name=_("department"))
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL,
@@ -310,7 +310,7 @@ class KeyProject(DeadlineFields, AuditedModel):
     units_text = models.CharField(_("responsible units as printed"), max_length=300, blank=True)
     investment_text = models.CharField(_("investment as printed"), max_length=30, blank=True)
     investment_kind = models.CharField(_("investment kind"), max_length=12,
-                                       choices=list(rules.INVESTMENT_KINDS.items()))
+                                       choices=list(plan_text.INVESTMENT_KINDS.items()))
     investment = models.DecimalField(_("investment (10k CNY)"), max_digits=14, decimal_places=2, null=True,
                                      blank=True)
     merge_group = models.CharField(_("merged cells"), max_length=20, blank=True,
@@ -347,8 +347,8 @@ class KeyProject(DeadlineFields, AuditedModel):
         return shared or str(_("(name cell merged with the row above)"))
 
     @property
-    def investment_reading(self) -> rules.Investment:
-        return rules.Investment(self.investment_text, self.investment_kind, self.investment)
+    def investment_reading(self) -> plan_text.Investment:
+        return plan_text.Investment(self.investment_text, self.investment_kind, self.investment)
 
     def is_overdue(self, today) -> bool:
         return self.status != ProjectStatus.COMPLETED and self.due_date is not None and self.due_date < today
@@ -475,19 +475,19 @@ class Evidence(AuditedModel):
 
 
 class CellType(models.TextChoices):
-    OFFICE = "office", rules.CELL_TYPES["office"]
-    SCHOOL = "school", rules.CELL_TYPES["school"]
-    SCENIC_AREA = "scenic_area", rules.CELL_TYPES["scenic_area"]
-    RESIDENTIAL = "residential", rules.CELL_TYPES["residential"]
-    BUSINESS_DISTRICT = "business_district", rules.CELL_TYPES["business_district"]
-    RESTAURANT = "restaurant", rules.CELL_TYPES["restaurant"]
-    FACTORY = "factory", rules.CELL_TYPES["factory"]
-    PARK = "park", rules.CELL_TYPES["park"]
-    MALL = "mall", rules.CELL_TYPES["mall"]
-    HOSPITAL = "hospital", rules.CELL_TYPES["hospital"]
-    MARKET = "market", rules.CELL_TYPES["market"]
-    VILLAGE = "village", rules.CELL_TYPES["village"]
-    OTHER = "other", rules.CELL_TYPES["other"]
+    OFFICE = "office", plan_text.CELL_TYPES["office"]
+    SCHOOL = "school", plan_text.CELL_TYPES["school"]
+    SCENIC_AREA = "scenic_area", plan_text.CELL_TYPES["scenic_area"]
+    RESIDENTIAL = "residential", plan_text.CELL_TYPES["residential"]
+    BUSINESS_DISTRICT = "business_district", plan_text.CELL_TYPES["business_district"]
+    RESTAURANT = "restaurant", plan_text.CELL_TYPES["restaurant"]
+    FACTORY = "factory", plan_text.CELL_TYPES["factory"]
+    PARK = "park", plan_text.CELL_TYPES["park"]
+    MALL = "mall", plan_text.CELL_TYPES["mall"]
+    HOSPITAL = "hospital", plan_text.CELL_TYPES["hospital"]
+    MARKET = "market", plan_text.CELL_TYPES["market"]
+    VILLAGE = "village", plan_text.CELL_TYPES["village"]
+    OTHER = "other", plan_text.CELL_TYPES["other"]
 
 
 class CellTarget(AuditedModel):

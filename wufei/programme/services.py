@@ -25,7 +25,7 @@ from wufei.core import files, parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.programme import rules
+from wufei.programme import plan_text
 from wufei.programme.models import (
     CellStatus,
     CellTarget,
@@ -142,9 +142,9 @@ def my_units(scope: Scope, *, writable: bool = True):
 
 def match_unit(region, name: str, kind: str) -> tuple[Department | None, Organization | None, str]:
     """The registry department or organization a printed unit name stands for, if one matches unambiguously."""
-    if kind == rules.GROUP:
+    if kind == plan_text.GROUP:
         return None, None, ""
-    for candidate in (name, rules.DEPARTMENT_ALIASES.get(name)):
+    for candidate in (name, plan_text.DEPARTMENT_ALIASES.get(name)):
         if candidate:
             department = Department.objects.filter(region=region, name=candidate).first()
             if department:
@@ -154,7 +154,7 @@ def match_unit(region, name: str, kind: str) -> tuple[Department | None, Organiz
     for pool in (local, organizations):
         if pool.count() == 1:
             return None, pool.get(), ""
-    if kind in (rules.ENTERPRISE, rules.PARK) and len(name) >= 6:
+    if kind in (plan_text.ENTERPRISE, plan_text.PARK) and len(name) >= 6:
         suffix = Organization.objects.filter(name__endswith=name, region__path__startswith=region.path)
         if suffix.count() == 1:
             organization = suffix.get()
@@ -166,7 +166,7 @@ def unit_named(region, name: str) -> ResponsibleUnit:
     """The district's unit of that printed name, created (and matched to the registry) on first use."""
     unit = ResponsibleUnit.objects.filter(region=region, name=name).first()
     if unit is None:
-        kind = rules.unit_kind(name)
+        kind = plan_text.unit_kind(name)
         department, organization, note = match_unit(region, name, kind)
         unit = ResponsibleUnit(region=region, name=name, kind=kind, department=department, organization=organization,
                                match_note=note)
@@ -312,13 +312,13 @@ def _project_manager(scope: Scope, project: KeyProject) -> None:
     raise PermissionDenied(_("only the project's units and the plan's leading group can change it"))
 
 
-def investment_totals(plan: Plan) -> rules.InvestmentTotals:
-    """The plan's key projects re-added from their rows, against the printed 合计 (see rules.investment_totals)."""
+def investment_totals(plan: Plan) -> plan_text.InvestmentTotals:
+    """The plan's key projects re-added from their rows, against the printed 合计 (see plan_text.investment_totals)."""
     rows = [(p.number, p.investment_reading, p.merge_group) for p in plan.projects.order_by("number")]
-    return rules.investment_totals(rows, plan.printed_project_total)
+    return plan_text.investment_totals(rows, plan.printed_project_total)
 
 
-def totals_as_dict(totals: rules.InvestmentTotals) -> dict:
+def totals_as_dict(totals: plan_text.InvestmentTotals) -> dict:
     return {
         "printed_total": totals.printed,
         "summed": totals.summed,
@@ -530,7 +530,7 @@ def add_evidence(*, scope: Scope, report_id: int, name: str, content, content_ty
         raise PermissionDenied(_("only the unit that made the report can add evidence to it"))
     limit = int(parameters.get("programme.evidence_max_mb", report.unit.region)) * 1024 * 1024
     stored = files.store_evidence(folder=f"programme/{report.pk}", name=name, content=content, max_bytes=limit,
-                                  extensions=rules.EVIDENCE_EXTENSIONS)
+                                  extensions=plan_text.EVIDENCE_EXTENSIONS)
     evidence = Evidence(report=report, name=stored.name, size=stored.size, sha256=stored.sha256,
                         content_type=content_type[:100], path=stored.path)
     evidence.save()
@@ -606,7 +606,7 @@ def missing_reports(plan: Plan, *, today: dt.date | None = None, items=None) -> 
         if item.start_date and item.start_date > period.end:
             continue
         for assignment in item.assignments.all():
-            if assignment.role == Role.LEAD and assignment.unit.kind != rules.GROUP \
+            if assignment.role == Role.LEAD and assignment.unit.kind != plan_text.GROUP \
                     and (item.pk, assignment.unit_id) not in reported:
                 missing.append({"item": item, "unit": assignment.unit})
     return period, missing
@@ -652,7 +652,7 @@ def board(scope: Scope, plan_id: int, *, today: dt.date | None = None, section_i
         unit_rows.append({"unit": row["unit"], **_counts(row["items"], today),
                           "missing_reports": missing_by_unit.get(unit_pk, 0),
                           "last_report_at": last_reports.get(unit_pk),
-                          "can_report": row["unit"].is_linked and row["unit"].kind != rules.GROUP})
+                          "can_report": row["unit"].is_linked and row["unit"].kind != plan_text.GROUP})
     unit_rows.sort(key=lambda r: (-r["overdue"], -r["missing_reports"], -r["total"], r["unit"].name))
     listing = all_items
     if section_id is not None:
@@ -676,7 +676,7 @@ def board(scope: Scope, plan_id: int, *, today: dt.date | None = None, section_i
         "overdue_items": [i for i in all_items if i.is_overdue(today)],
         "period": period,
         "missing_reports": missing,
-        "unparsed_deadlines": [i for i in all_items if i.deadline_kind == rules.UNPARSED],
+        "unparsed_deadlines": [i for i in all_items if i.deadline_kind == plan_text.UNPARSED],
         "projects": projects,
         "project_counts": {s: sum(p.status == s for p in projects) for s in ProjectStatus.values},
         "overdue_projects": [p for p in projects if p.is_overdue(today)],

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wufei.core import spreadsheets
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, WufeiError
 from wufei.core.scope import request_scope
-from wufei.programme import bulletin, imports, rules, services
+from wufei.programme import bulletin, imports, plan_text, services
 from wufei.programme.models import CellStatus, CellType, Progress, ProjectStatus
 from wufei.registry.models import Organization, Site
 
@@ -199,7 +199,7 @@ def project_list(request, plan_id: int):
         "plan": plan, "overseer": overseer, "today": today,
         "rows": [{"project": p, "overdue": p.is_overdue(today)} for p in projects],
         "investment": services.investment_totals(plan) if overseer else None,
-        "kinds": rules.INVESTMENT_KINDS})
+        "kinds": plan_text.INVESTMENT_KINDS})
 
 
 @login_required

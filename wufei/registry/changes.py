@@ -23,7 +23,8 @@ from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
-from wufei.registry import rules, services
+from wufei.registry import fields as field_specs
+from wufei.registry import services
 from wufei.registry.models import ChangeRequest, ChangeRequestAttachment, OperatingPermit, Organization, Site
 
 Field, Status = ChangeRequest.Field, ChangeRequest.Status
@@ -39,7 +40,7 @@ def _invalid(errors: list[dict]):
 
 def _organization_value(name: str) -> Callable:
     def parse(organization: Organization, value, target):
-        values, errors = clean({name: rules.ORGANIZATION[name]}, {name: value})
+        values, errors = clean({name: field_specs.ORGANIZATION[name]}, {name: value})
         if not errors and name == "roles" and not values["roles"]:
             errors = [{"field": "", "message": _("at least one role is required")}]
         if not errors and name == "annual_hazardous_waste_tonnes" and values[name] is None:
@@ -109,7 +110,7 @@ def _apply_permit(scope: Scope, request: ChangeRequest, organization: Organizati
 
 
 def _parse_site_kind(organization: Organization, value, site: Site | None) -> str:
-    values, errors = clean({"kind": rules.SITE["kind"]}, {"kind": value})
+    values, errors = clean({"kind": field_specs.SITE["kind"]}, {"kind": value})
     if errors:
         raise _invalid([{**e, "field": ""} for e in errors])
     return values["kind"]

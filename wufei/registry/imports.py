@@ -17,10 +17,11 @@ from wufei.core import audit, import_jobs, spreadsheets
 from wufei.core.errors import WufeiError
 from wufei.core.parsing import FieldSpec, clean
 from wufei.core.scope import Scope
-from wufei.registry import rules, services
+from wufei.registry import fields as field_specs
+from wufei.registry import services
 from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 
-PERMIT_ROW = {**rules.PERMIT, **rules.PERMIT_LINE}
+PERMIT_ROW = {**field_specs.PERMIT, **field_specs.PERMIT_LINE}
 
 
 @dataclass
@@ -38,7 +39,7 @@ def _permit_rows_agree(rows: list[Row]) -> list[dict]:
         if not number:
             continue
         first = first_of.setdefault(number, row)
-        for name in rules.PERMIT:
+        for name in field_specs.PERMIT:
             if row is not first and name in row.values and name in first.values \
                     and row.values[name] != first.values[name]:
                 errors.append({"row": row.number, "column": row.columns.get(name, ""), "field": name,
@@ -54,9 +55,9 @@ class ImportSpec:
 
 
 SPECS = {
-    "organizations": ImportSpec(rules.ORGANIZATION, ("uscc",)),
-    "sites": ImportSpec(rules.SITE, ("organization", "name")),
-    "vehicles": ImportSpec(rules.VEHICLE, ("plate",)),
+    "organizations": ImportSpec(field_specs.ORGANIZATION, ("uscc",)),
+    "sites": ImportSpec(field_specs.SITE, ("organization", "name")),
+    "vehicles": ImportSpec(field_specs.VEHICLE, ("plate",)),
     "permits": ImportSpec(PERMIT_ROW, ("number", "waste"), _permit_rows_agree),
 }
 
@@ -267,8 +268,8 @@ def _write_permits(scope: Scope, rows: Iterable[Row], result: ImportResult) -> N
         groups.setdefault(row.values["number"], []).append(row)
     for number, group in groups.items():
         first = group[0]
-        data = {k: v for k, v in _as_input(first.values).items() if k in rules.PERMIT}
-        lines = [{k: v for k, v in _as_input(row.values).items() if k in rules.PERMIT_LINE} for row in group]
+        data = {k: v for k, v in _as_input(first.values).items() if k in field_specs.PERMIT}
+        lines = [{k: v for k, v in _as_input(row.values).items() if k in field_specs.PERMIT_LINE} for row in group]
         existing = OperatingPermit.objects.filter(number=number).first()
         try:
             if existing:

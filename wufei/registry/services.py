@@ -20,7 +20,7 @@ from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
-from wufei.registry import rules
+from wufei.registry import fields as field_specs
 from wufei.registry.models import (
     Department,
     DepartmentMembership,
@@ -128,7 +128,7 @@ def get_permit(scope, pk, *, for_update=False) -> OperatingPermit:
 
 def validate_organization(data: dict, *, existing: Organization | None = None, partial: bool = False) -> dict:
     """Parse and check an organization's fields; raise ValidationFailed listing every problem."""
-    values, errors = clean(rules.ORGANIZATION, data, partial=partial)
+    values, errors = clean(field_specs.ORGANIZATION, data, partial=partial)
     if "uscc" in values and values["uscc"]:
         clash = Organization.objects.filter(uscc=values["uscc"])
         if existing:
@@ -270,7 +270,7 @@ def ensure_usable(organization: Organization, *, role: str | None = None) -> Non
                             code="organization_closed")
     if role and not getattr(organization, Organization.ROLE_FIELDS[role]):
         raise RuleViolation(_("%(name)s is not registered as %(role)s")
-                            % {"name": organization.name, "role": rules.ROLE_LABELS[role]}, code="role_missing")
+                            % {"name": organization.name, "role": field_specs.ROLE_LABELS[role]}, code="role_missing")
 
 
 # --- supervision class (HJ 1259-2022) -----------------------------------------------------
@@ -501,7 +501,7 @@ def next_site_code(organization: Organization) -> str:
 
 @transaction.atomic
 def add_site(*, scope: Scope, data: dict) -> Site:
-    values, errors = clean(rules.SITE, data)
+    values, errors = clean(field_specs.SITE, data)
     if errors:
         raise ValidationFailed(_("site is not valid"), errors=errors)
     organization = _owner_for_write(scope, values.pop("organization"))
@@ -521,7 +521,7 @@ def update_site(*, scope: Scope, site_id: int, data: dict, version: int, audit_n
     site = get_site(scope, site_id, for_update=True)
     check_version(site, version)
     data = {k: v for k, v in data.items() if k != "organization"}
-    values, errors = clean({k: v for k, v in rules.SITE.items() if k != "organization"}, data, partial=True)
+    values, errors = clean({k: v for k, v in field_specs.SITE.items() if k != "organization"}, data, partial=True)
     if errors:
         raise ValidationFailed(_("site is not valid"), errors=errors)
     kind = values.get("kind") or site.kind
@@ -546,7 +546,7 @@ def _present(values: dict) -> dict:
 
 @transaction.atomic
 def add_vehicle(*, scope: Scope, data: dict) -> Vehicle:
-    values, errors = clean(rules.VEHICLE, data)
+    values, errors = clean(field_specs.VEHICLE, data)
     if values.get("plate") and Vehicle.objects.filter(plate=values["plate"]).exists():
         errors.append({"field": "plate", "message": _("vehicle %(p)s is already registered") % {"p": values["plate"]}})
     if errors:
@@ -562,7 +562,7 @@ def add_vehicle(*, scope: Scope, data: dict) -> Vehicle:
 def update_vehicle(*, scope: Scope, vehicle_id: int, data: dict, version: int) -> Vehicle:
     vehicle = get_vehicle(scope, vehicle_id, for_update=True)
     check_version(vehicle, version)
-    spec = {k: v for k, v in rules.VEHICLE.items() if k not in ("organization", "plate")}
+    spec = {k: v for k, v in field_specs.VEHICLE.items() if k not in ("organization", "plate")}
     values, errors = clean(spec, {k: v for k, v in data.items() if k in spec}, partial=True)
     if errors:
         raise ValidationFailed(_("vehicle is not valid"), errors=errors)
@@ -580,8 +580,8 @@ def vehicle_permit_valid(vehicle: Vehicle, on: dt.date | None = None) -> bool:
 def validate_permit(data: dict, lines: list[dict], *, existing: OperatingPermit | None = None
                     ) -> tuple[dict, list[dict], list[dict]]:
     """Parse a permit and its lines; errors name the field, lines' fields as 'lines.N.field'."""
-    values, errors = clean(rules.PERMIT, data)
-    errors += rules.check_dates(values, "valid_from", "valid_until")
+    values, errors = clean(field_specs.PERMIT, data)
+    errors += field_specs.check_dates(values, "valid_from", "valid_until")
     clash = OperatingPermit.objects.filter(number=values.get("number"))
     if existing:
         clash = clash.exclude(pk=existing.pk)
@@ -591,7 +591,7 @@ def validate_permit(data: dict, lines: list[dict], *, existing: OperatingPermit 
         errors.append({"field": "lines", "message": _("a permit needs at least one line (waste code or category)")})
     parsed_lines = []
     for index, line in enumerate(lines):
-        line_values, line_errors = clean(rules.PERMIT_LINE, line)
+        line_values, line_errors = clean(field_specs.PERMIT_LINE, line)
         errors += [{**e, "field": f"lines.{index}.{e['field']}"} for e in line_errors]
         parsed_lines.append(line_values)
     return values, parsed_lines, errors

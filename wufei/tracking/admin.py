@@ -1,5 +1,5 @@
 """Containers in the Django admin: read-only. Every change goes through tracking.services, which checks
-the life table (tracking/rules.py) and writes the scan events and the audit chain."""
+the life table (tracking/life.py) and writes the scan events and the audit chain."""
 
 from django.contrib import admin
 

@@ -95,7 +95,7 @@ def advance(request, code: str, payload: StepIn):
 
 @router.post("/containers/{code}/scans", response={201: ScanResultOut})
 def scan(request, code: str, payload: ScanIn):
-    """A later touch, allowed by the container life table (tracking/rules.py)."""
+    """A later touch, allowed by the container life table (tracking/life.py)."""
     scope = scope_of(request)
     event = services.scan(scope=scope, code=code, **payload.model_dump())
     return _scan_result(scope, event.container.code, event)

@@ -39,7 +39,7 @@ class Packaging(models.TextChoices):
 
 
 class ContainerStatus(models.TextChoices):
-    """Where a container is in its life; the declarative transitions live in tracking/rules.py."""
+    """Where a container is in its life; the declarative transitions live in tracking/life.py."""
 
     PRODUCED = "produced", _("produced")
     PACKED = "packed", _("packed")

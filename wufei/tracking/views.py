@@ -28,7 +28,7 @@ from wufei.core.scope import request_scope
 from wufei.registry import services as registry_services
 from wufei.registry.models import Organization, Site
 from wufei.registry.views import OrganizationSection, register_organization_section
-from wufei.tracking import codes, rules, services
+from wufei.tracking import codes, life, services
 from wufei.tracking.models import ContainerStatus, Packaging, PhysicalForm, ScanKind
 
 PAGE_SIZE = 50
@@ -245,7 +245,7 @@ def record(request):
 # --- one container -------------------------------------------------------------------------------
 
 def _action_forms(scope, container) -> list[dict]:
-    """One form per scan the caller may record next (rules.next_scans), with the inputs it needs."""
+    """One form per scan the caller may record next (life.next_scans), with the inputs it needs."""
     kinds = services.allowed_scans(scope, container)
     if not kinds:
         return []
@@ -285,7 +285,7 @@ def _container_context(request, code: str) -> dict:
         "custody": result["custody"],
         "hazards": [(h, HAZARD_CHARACTERISTICS.get(h, h)) for h in container.hazards.split(",") if h],
         "parsed": codes.parse_code(container.code), "actions": _action_forms(scope, container),
-        "next_scans": [ScanKind(k).label for k in rules.next_scans(container.status)],
+        "next_scans": [ScanKind(k).label for k in life.next_scans(container.status)],
         "can_scan": services.can_scan(scope, container),
         "holder_region": container.holder.region,
     }

@@ -62,7 +62,7 @@ collection point would keep them past the one-year limit): Banan's 15 categories
 Scans: `tracking.services.scan` costs about 10 ms a call on SQLite (two container reads with six
 joins each, the audit link, the permit check), so the ~100,000 transfer scans of the year would
 take a quarter of an hour. `transfer()` below writes the same four scans for a whole pickup at
-once: the same rule table (`tracking.rules.TRANSITIONS`), the same checks (custody receiver,
+once: the same rule table (`tracking.life.TRANSITIONS`), the same checks (custody receiver,
 method code, receiver permit on the day, event order, no future), the same ScanEvent rows and
 the same audit links (`{"changes": …, "events": […]}` per container and scan, through the
 tracking services' own chain writer). tests/demo/test_demo_year.py checks that a container moved by
@@ -94,10 +94,10 @@ from wufei.catalog.services import is_industrial_source
 from wufei.core import audit
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
+from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, PermitLine, Site
-from wufei.tracking import rules
+from wufei.tracking import life
 from wufei.tracking import services as tracking
 from wufei.tracking.models import Container, ScanEvent, ScanKind
 
@@ -777,7 +777,7 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
             if moment > now + tracking.CLOCK_SKEW:
                 raise ValidationFailed("occurred_at is in the future", errors=[{"field": "occurred_at",
                                                                                 "message": str(moment)}])
-            transition = rules.TRANSITIONS[kind]
+            transition = life.TRANSITIONS[kind]
             method = ""
             if transition.needs_method:
                 if (kind, pickup.method) not in methods:

@@ -39,7 +39,8 @@ from django.utils import timezone
 
 from wufei.core import audit
 from wufei.core.scope import Scope
-from wufei.programme import imports, rules, services
+from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, KAIZHOU
+from wufei.programme import imports, plan_text, services
 from wufei.programme.models import (
     CellStatus,
     KeyProject,
@@ -51,7 +52,6 @@ from wufei.programme.models import (
     ZeroWasteCell,
 )
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, KAIZHOU
 from wufei.registry.models import Department, Organization, Site
 
 SEED = 2026
@@ -241,7 +241,7 @@ def _report_items(plan: Plan, today: dt.date) -> int:
     for item in services.items_for(ADMIN_SCOPE, plan_id=plan.pk).order_by("number"):
         rng = random.Random(f"{SEED}:{plan.code}:{item.number}")
         leads = [a.unit for a in item.assignments.all() if a.role == Role.LEAD]
-        reporters = [u for u in leads if u.kind != rules.GROUP and u.name not in SILENT.get(plan.region_id, ())
+        reporters = [u for u in leads if u.kind != plan_text.GROUP and u.name not in SILENT.get(plan.region_id, ())
                      and _unit_scope(u) is not None]
         if not reporters:
             continue
