@@ -20,11 +20,14 @@ def year_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
+def _in_force(day: dt.date) -> Q:
+    return Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
+
+
 def states_on(day: dt.date, region_path: str = "", *, flag: str | None = None):
     """The periods in force on `day` of the units active then, in the region subtree `region_path` ('/500000/…/'),
     with the role `flag` if given: one row per unit."""
-    states = OrganizationState.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day), valid_from__lte=day,
-                                              status=Organization.Status.ACTIVE)
+    states = OrganizationState.objects.filter(_in_force(day), status=Organization.Status.ACTIVE)
     if region_path:
         states = states.filter(region__path__startswith=region_path)
     if flag:
@@ -43,9 +46,15 @@ def counted_units(year: int, region_path: str = "", *, flag: str | None = None):
 
 
 def count_units(region_path: str, years, flags: dict[str, str]) -> dict[int, dict[str, int]]:
-    """{year: {key: number of units counted for the year with the role flags[key]}}: one query per year."""
-    out = {}
-    for year in sorted(set(years)):
-        out[year] = states_on(year_end(year), region_path).aggregate(
-            **{key: Count("organization_id", filter=Q(**{flag: True})) for key, flag in flags.items()})
-    return out
+    """{year: {key: number of units counted for the year with the role flags[key]}}, in one query whatever the
+    number of years and keys (a unit has one period in force on a day: rows counted are units)."""
+    years = sorted(set(years))
+    if not years:
+        return {}
+    states = OrganizationState.objects.filter(status=Organization.Status.ACTIVE, valid_from__lte=year_end(years[-1]))
+    states = states.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=year_end(years[0])))
+    if region_path:
+        states = states.filter(region__path__startswith=region_path)
+    found = states.aggregate(**{f"{key}_{year}": Count("pk", filter=Q(**{flag: True}) & _in_force(year_end(year)))
+                                for year in years for key, flag in flags.items()})
+    return {year: {key: found[f"{key}_{year}"] for key in flags} for year in years}
