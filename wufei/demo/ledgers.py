@@ -61,7 +61,7 @@ from wufei.core.scope import scope_for
 from wufei.demo.registry import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
 from wufei.demo.tracking import Receivers, demo_year
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
-from wufei.ledgers.ledger import build_ledger
+from wufei.ledgers.compute import build_ledger
 from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck, SpotCheckDraw
 from wufei.registry import services as registry
 from wufei.registry.models import Organization, Site

@@ -908,7 +908,7 @@ class _Live:
 
     def _rebuild_current_ledger(self) -> None:
         """When the ledgers demo was built before this one, bring the parties' ledger of the current year up to date."""
-        from wufei.ledgers.ledger import build_ledger
+        from wufei.ledgers.compute import build_ledger
         from wufei.ledgers.models import LedgerMonth
 
         year = self.local_now.year
