@@ -15,7 +15,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core import audit, parameters
+from wufei.core import audit, bulk, parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
@@ -188,9 +188,9 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
     already parsed by the organization field specs (`registry.fields.ORGANIZATION`).
 
     The same checks for each, with one query for the whole list (USCCs already registered) and one per
-    threshold for the classes; the rows are written with one multi-row insert and their audit links with
-    one append. If any is refused nothing is written: ([], {index: the error create_organization would
-    raise}). Otherwise (the new units, {}).
+    threshold for the classes; the rows are written by `core.bulk` (COPY on PostgreSQL, multi-row INSERTs on
+    SQLite) and their audit links, the ones save() would write, by one `audit.append_many`. If any is refused
+    nothing is written: ([], {index: the error create_organization would raise}). Otherwise (the new units, {}).
     """
     usccs = [value.get("uscc") for value in values if value.get("uscc")]
     taken = set(Organization.objects.filter(uscc__in=usccs).values_list("uscc", flat=True)) if usccs else set()
@@ -220,13 +220,19 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
         facts = SupervisionFacts(key_min=Decimal(str(key_min[code])), simplified_min=Decimal(str(simplified_min[code])))
         organization.supervision_class, organization.supervision_basis = classify(organization, facts)
         organizations.append(organization)
+    table = bulk.table(Organization)
+    entity_type = audit.entity_type_of(Organization)
+    now = timezone.now()
     with transaction.atomic():
-        Organization.objects.bulk_create(organizations, batch_size=500)
-        links = []
-        for organization in organizations:
-            organization._audit_snapshot = audit.snapshot(organization)
-            links.append((organization, "created", {"values": organization._audit_snapshot}))
-        audit.record_many(links)
+        rows, links = [], []
+        for pk, organization in zip(table.reserve_ids(len(organizations)), organizations, strict=True):
+            organization.pk, organization.created_at, organization.updated_at = pk, now, now
+            organization._state.adding = False
+            rows.append({name: getattr(organization, name) for name in table.attnames})
+            organization._audit_snapshot = audit.snapshot(organization)  # what save() would have recorded
+            links.append((entity_type, pk, "created", {"values": organization._audit_snapshot}))
+        table.insert(rows)
+        audit.append_many(links)
     return organizations, {}
 
 
@@ -485,10 +491,10 @@ def set_recorded_generation(*, measure: Callable[[list[int]], dict], as_of: dt.d
                 links = []
                 for organization, before in reclassified:
                     after = audit.snapshot(organization)
-                    links.append((organization, "supervision_class_computed",
+                    links.append((audit.entity_type_of(organization), organization.pk, "supervision_class_computed",
                                   {"changes": audit.diff(before, after)}))
                     organization._audit_snapshot = after
-                audit.record_many(links)
+                audit.append_many(links)
             if changed:
                 Organization.objects.bulk_update(
                     changed, [*RECORDED_FIELDS, "recorded_hw_as_of", "supervision_basis", "updated_at"])
