@@ -26,12 +26,14 @@ migration core.0005, which stops if the old chain does not verify.
 
 import contextlib
 import contextvars
+import datetime as dt
 import functools
 import hashlib
 import hmac
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -85,10 +87,22 @@ def actor_fields():
 
 
 def plain(value):
-    """JSON-safe, database-independent form of a field value (Decimals as strings)."""
+    """JSON-safe, database-independent form of a field value (Decimals as strings).
+
+    What a JSON round trip with DjangoJSONEncoder gives, without the round trip for the common scalar types.
+    """
+    if value is None or type(value) in (str, int, bool):
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    if isinstance(value, str):
+        return str.__str__(value)  # a TextChoices member: its plain value
+    if isinstance(value, dt.date | dt.time | dt.timedelta | uuid.UUID):
+        return _ENCODER.default(value)
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+_ENCODER = DjangoJSONEncoder()
 
 
 def snapshot(instance) -> dict:

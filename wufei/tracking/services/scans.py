@@ -163,7 +163,7 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
     event.site = site
     # what the scan needs
     if transition.needs_method:
-        event.method = _method(kind, method_code)
+        event.method = checked_method(kind, method_code)
         if kind in (ScanKind.UTILIZED, ScanKind.DISPOSED):
             check_receiver_permit(holder, container.waste_id, method_code=event.method, on=timezone.localdate(moment))
         elif container.holder_id != container.organization_id:
@@ -175,7 +175,7 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
         raise ValidationFailed(_("a method code is only recorded for utilization or disposal"),
                                errors=[{"field": "method_code", "message": _("not used by this scan")}])
     if transition.holder_change:
-        receiver = _custody_receiver(container, to_organization_id)
+        receiver = custody_receiver(container, to_organization_id)
     elif to_organization_id is not None:
         raise ValidationFailed(_("only a handover names the organization taking the container"),
                                errors=[{"field": "to_organization_id", "message": _("not used by this scan")}])
@@ -203,7 +203,8 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
     return container, event
 
 
-def _method(kind: str, method_code: str) -> str:
+def checked_method(kind: str, method_code: str) -> str:
+    """The method code a `kind` scan (utilized, disposed …) may carry, upper-cased; ValidationFailed otherwise."""
     code = (method_code or "").strip().upper()
     expected = METHOD_KINDS[kind]
     if not code:
@@ -217,7 +218,9 @@ def _method(kind: str, method_code: str) -> str:
     return method.code
 
 
-def _custody_receiver(container: Container, to_organization_id) -> Organization:
+def custody_receiver(container: Container, to_organization_id) -> Organization:
+    """The unit a handover gives the container to (anything with the container's holder_id will do), checked:
+    it exists, is usable, is not the holder, and may take hazardous waste (or is its own generator)."""
     if to_organization_id is None:
         message = _("a handover names the organization taking the container")
         raise ValidationFailed(message, errors=[{"field": "to_organization_id", "message": _("is required")}])
