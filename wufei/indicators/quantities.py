@@ -50,14 +50,15 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.ledgers import upkeep
 from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
     TRANSFERRED_PURPOSES,
     Manifest,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
 )
@@ -116,7 +117,7 @@ def industrial_ledger() -> Q:
 
 def medical_line() -> Q:
     """Manifest lines of medical waste: on a medical waste manifest, or of an HW01 code."""
-    return Q(manifest__kind=ManifestKind.MEDICAL) | medical_code_q("waste__code")
+    return Q(manifest__kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("waste__code")
 
 
 def industrial_line() -> Q:
@@ -265,7 +266,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         if "medical_institutions_covered" in wanted:
             values["medical_institutions_covered"] = Decimal(
                 _manifests(path, year).filter(generator__is_medical_institution=True)
-                .filter(Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+                .filter(Q(kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("lines__waste__code"))
                 .values("generator_id").distinct().count())
         if values.get("manifests_received"):
             hazardous_years.add(year)
@@ -329,7 +330,7 @@ def platform_records(key: str, path: str, year: int) -> list[dict]:
         queryset = _manifests(path, year)
         if key == "medical_institutions_covered":
             queryset = queryset.filter(generator__is_medical_institution=True).filter(
-                Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+                Q(kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("lines__waste__code"))
         for row in (queryset.values("generator_id", "generator__name").annotate(value=Count("pk", distinct=True))
                     .order_by("-value")):
             rows.append({"organization_id": row["generator_id"], "name": row["generator__name"],

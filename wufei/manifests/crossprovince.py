@@ -55,7 +55,6 @@ from wufei.manifests.models import (
     CrossProvinceApplication,
     CrossProvinceBasis,
     CrossProvinceRule,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
     TransferRuleKind,
@@ -666,7 +665,7 @@ def authorize(*, generator, receiver, kind: str, lines: list[tuple[str, Decimal,
         if TransferRuleKind.POINT_TO_POINT in covered:
             bases[code] = (CrossProvinceBasis.POINT_TO_POINT, None)
             continue
-        general = kind == ManifestKind.GENERAL and not HAZARDOUS_CODE.match(code)
+        general = kinds.get(kind).utilization_by_filing and not HAZARDOUS_CODE.match(code)
         if general and method_kind in (None, TreatmentMethod.Kind.UTILIZATION):
             filing = _filing_for(generator=generator, receiver=receiver, code=code, on=on)
             if filing is not None:

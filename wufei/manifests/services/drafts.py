@@ -5,15 +5,15 @@ from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import GeneralSolidWasteCode
 from wufei.core import parsing
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     ManifestSequence,
     Purpose,
@@ -56,11 +56,15 @@ def create_manifest(*, scope: Scope, kind: str, generator_id: int, receiver_id: 
                     receiver_site_id: int | None = None, emergency_measures: str = "", note: str = "",
                     purpose: str = Purpose.TRANSFER, planned_method: str | None = None) -> Manifest:
     """A draft: the generator's section, its carriers and its lines (containers, or typed lines for general waste)."""
-    if kind not in ManifestKind.values:
+    rules = kinds.find(kind)
+    if rules is None:
         raise ValidationFailed(_("unknown manifest kind"), errors=[{"field": "kind", "message": str(kind)}])
     if purpose not in (Purpose.TRANSFER, Purpose.COLLECTION, Purpose.FORWARD):
         raise ValidationFailed(_("follow-up manifests are made from the refused manifest"),
                                errors=[{"field": "purpose", "message": str(purpose)}])
+    if purpose not in rules.purposes:
+        raise ValidationFailed(_("a %(kind)s manifest cannot be a %(purpose)s") % {
+            "kind": rules.label, "purpose": Purpose(purpose).label}, errors=[{"field": "purpose", "message": purpose}])
     generator = _organization(generator_id, "generator_id")
     _require_writer(scope, generator, _("open its manifests"))
     ensure_usable(generator)
@@ -72,14 +76,14 @@ def create_manifest(*, scope: Scope, kind: str, generator_id: int, receiver_id: 
                         note=_text({"v": note}, "v", 500), created_by_id=scope.user_id)
     manifest.save()
     _set_legs(manifest, legs)
-    if kind == ManifestKind.GENERAL:
+    if rules.typed_lines:
         if container_codes:
-            raise ValidationFailed(_("general industrial solid waste is entered as lines, not containers"),
+            raise ValidationFailed(_("%(kind)s is entered as lines, not containers") % {"kind": rules.label},
                                    errors=[{"field": "container_codes", "message": _("not used for this kind")}])
         _set_typed_lines(manifest, lines)
     else:
         if lines:
-            raise ValidationFailed(_("hazardous and medical waste lines are built from containers (一物一码)"),
+            raise ValidationFailed(_("%(kind)s lines are built from containers (一物一码)") % {"kind": rules.label},
                                    errors=[{"field": "lines", "message": _("scan the containers instead")}])
         _add_containers(scope, manifest, container_codes, planned_method=_method(planned_method, "planned_method"))
     _refresh_totals(manifest)
@@ -176,9 +180,11 @@ def _add_containers(scope: Scope, manifest: Manifest, codes: list[str], *, plann
             problem = _("is %(status)s and cannot be shipped") % {"status": ContainerStatus(container.status).label}
         elif container.net_weight_tonnes is None:
             problem = _("has no recorded weight")
-        elif container.is_medical != (manifest.kind == ManifestKind.MEDICAL):
-            problem = (_("medical waste travels on a medical waste manifest") if container.is_medical
-                       else _("only medical waste (HW01) travels on a medical waste manifest"))
+        elif not kinds.get(manifest.kind).carries(container.waste_id):
+            carrier = kinds.for_waste(container.waste_id)
+            problem = (_("%(stream)s travels on a %(kind)s manifest") % {
+                "stream": streams.stream_of(container.waste_id).label, "kind": carrier.label} if carrier
+                else _("%(code)s does not travel on this kind of manifest") % {"code": container.waste_id})
         if problem:
             errors.append({"field": field, "message": f"{code}: {problem}"})
     if errors:
@@ -249,7 +255,7 @@ def update_draft(*, scope: Scope, manifest_id: int, version: int, data: dict) ->
             setattr(manifest, field, _text(data, field, limit))
     if "legs" in data:
         _set_legs(manifest, data["legs"])
-    if "lines" in data and manifest.kind == ManifestKind.GENERAL:
+    if "lines" in data and kinds.get(manifest.kind).typed_lines:
         manifest.lines.all().delete()
         _set_typed_lines(manifest, data["lines"])
     _refresh_totals(manifest)
@@ -262,8 +268,9 @@ def add_containers(*, scope: Scope, manifest_id: int, version: int, codes: list[
                    planned_method: str | None = None) -> Manifest:
     """Scan containers onto a draft: each brings its code, waste and weight."""
     manifest = _editable_draft(scope, manifest_id, version)
-    if manifest.kind == ManifestKind.GENERAL:
-        raise ValidationFailed(_("general industrial solid waste is entered as lines, not containers"),
+    rules = kinds.get(manifest.kind)
+    if rules.typed_lines:
+        raise ValidationFailed(_("%(kind)s is entered as lines, not containers") % {"kind": rules.label},
                                errors=[{"field": "codes", "message": _("not used for this kind")}])
     holders = {manifest.generator_id}
     _add_containers(scope, manifest, codes, planned_method=_method(planned_method, "planned_method"),

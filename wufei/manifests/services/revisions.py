@@ -9,11 +9,10 @@ from django.utils.translation import gettext as _
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     Purpose,
     Revision,
@@ -179,7 +178,7 @@ def create_follow_up(*, scope: Scope, manifest_id: int, purpose: str, receiver_i
                                errors=[{"field": "purpose", "message": str(purpose)}])
     entries = stranded_containers(source)
     general_refused = [line for line in source.lines.all() if line.refused_tonnes > 0] \
-        if source.kind == ManifestKind.GENERAL else []
+        if kinds.get(source.kind).typed_lines else []
     if not entries and not general_refused:
         raise Conflict(_("nothing of manifest %(number)s waits for a follow-up") % {"number": source},
                        code="nothing_to_follow_up")

@@ -15,11 +15,10 @@ from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     Purpose,
     Reception,
     Signature,
@@ -334,7 +333,7 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             errors.append({"field": f"methods.{line.position}",
                            "message": _("a utilization (R…) or disposal (D…) method code is required")})
             continue
-        if manifest.kind != ManifestKind.GENERAL and not permit_lines_covering(
+        if kinds.get(manifest.kind).needs_permit and not permit_lines_covering(
                 manifest.receiver, line.waste_id, on=day, method_code=method.code):
             errors.append({"field": f"methods.{line.position}", "code": "receiver_not_permitted",
                            "message": _("%(name)s holds no valid operating permit for %(what)s (固废法 第80条)")
