@@ -18,11 +18,14 @@ class LegIn(Schema):
 
 
 class TypedLineIn(Schema):
-    """A line of general industrial solid waste (no containers): code, name and tonnes."""
+    """A typed line (no containers; general industrial solid waste …): code, name and quantity — `tonnes` for
+    kinds measured in tonnes, or `quantity` in the kind's `unit` (m³, head …; a different unit is refused)."""
 
     general_code: str
     waste_name: str
-    tonnes: PositiveTonnes
+    tonnes: PositiveTonnes | None = None
+    quantity: PositiveTonnes | None = None
+    unit: str | None = None
     physical_form: str = ""
     planned_method: str | None = None
 
@@ -191,6 +194,18 @@ class ManifestLineOut(Schema):
     method: str | None
     processed_on: dt.date | None
     containers: list[CarriedOut]
+    unit: str
+    shipped_quantity: Decimal
+    received_quantity: Decimal | None
+
+    @staticmethod
+    def resolve_shipped_quantity(line):
+        return line.shipped.value
+
+    @staticmethod
+    def resolve_received_quantity(line):
+        received = line.received
+        return None if received is None else received.value
 
     @staticmethod
     def resolve_planned_method(line):
@@ -231,6 +246,7 @@ class ManifestOut(Schema):
     number: str | None
     kind: str
     purpose: str
+    unit: str
     status: str
     version: int
     generator: PartyOut

@@ -1,15 +1,18 @@
 """Drafting a manifest: numbering, creation, lines, containers, legs, planned methods, edits of a draft."""
 
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils.translation import gettext as _
 
 from wufei.catalog import streams
 from wufei.catalog.models import GeneralSolidWasteCode
-from wufei.core import parsing
+from wufei.core import parsing, units
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
+from wufei.core.units import Quantity, Unit
 from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
@@ -69,7 +72,7 @@ def create_manifest(*, scope: Scope, kind: str, generator_id: int, receiver_id: 
     _require_writer(scope, generator, _("open its manifests"))
     ensure_usable(generator)
     receiver = _organization(receiver_id, "receiver_id")
-    manifest = Manifest(kind=kind, purpose=purpose, generator=generator, receiver=receiver,
+    manifest = Manifest(kind=kind, unit=rules.unit, purpose=purpose, generator=generator, receiver=receiver,
                         generator_site=_site(generator, generator_site_id, "generator_site_id"),
                         receiver_site=_site(receiver, receiver_site_id, "receiver_site_id"),
                         emergency_measures=_text({"v": emergency_measures}, "v", 500),
@@ -109,30 +112,67 @@ def _set_legs(manifest: Manifest, legs: list[dict]) -> None:
 
 
 def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
-    known = set(GeneralSolidWasteCode.objects.values_list("code", flat=True))
+    rules = kinds.get(manifest.kind)
+    known = set(GeneralSolidWasteCode.objects.values_list("code", flat=True)) \
+        if streams.GENERAL in rules.streams else set()
     errors = []
     for position, data in enumerate(lines, start=1):
         prefix = f"lines.{position - 1}."
         code = (data.get("general_code") or "").strip().upper()
         if not code:
             errors.append({"field": prefix + "general_code", "message": _("is required")})
+        elif not rules.carries(code):
+            errors.append({"field": prefix + "general_code", "message": _("is not a code of %(kind)s") % {
+                "kind": rules.label}})
         elif known and code not in known and not _in_general_ranges(code, known):
             errors.append({"field": prefix + "general_code", "message": _("is not a general solid waste code")})
         try:
-            tonnes = parsing.tonnes(minimum=TONNE)(data.get("tonnes"))
-        except ValueError:
-            errors.append({"field": prefix + "tonnes", "message": _("a quantity in tonnes above zero")})
+            quantity = _typed_quantity(manifest, rules, data, prefix)
+        except ValidationFailed as exc:
+            errors += exc.errors
             continue
         name = (data.get("waste_name") or "").strip()
         if not name:
             errors.append({"field": prefix + "waste_name", "message": _("is required")})
         if errors:
             continue
-        ManifestLine.objects.create(manifest=manifest, position=position, general_code=code, waste_name=name[:200],
-                                    physical_form=(data.get("physical_form") or "")[:12], shipped_tonnes=tonnes,
-                                    planned_method=_method(data.get("planned_method"), prefix + "planned_method"))
+        in_unit = quantity.unit != Unit.TONNE
+        ManifestLine.objects.create(
+            manifest=manifest, position=position, general_code=code, waste_name=name[:200],
+            physical_form=(data.get("physical_form") or "")[:12], unit=quantity.unit,
+            shipped_quantity=quantity.value if in_unit else None,
+            shipped_tonnes=line_tonnes(manifest, quantity) if in_unit else quantity.value,
+            planned_method=_method(data.get("planned_method"), prefix + "planned_method"))
     if errors:
         raise ValidationFailed(_("the lines are not valid"), errors=errors)
+
+
+def _typed_quantity(manifest: Manifest, rules, data: dict, prefix: str) -> Quantity:
+    """A typed line's quantity in its kind's unit: `tonnes` (kinds in tonnes, as always), or `quantity` with an
+    optional `unit`, which must be the kind's (a line in another unit is refused, never converted by guess)."""
+    unit = (data.get("unit") or rules.unit).strip()
+    if unit != rules.unit:
+        message = _("a %(kind)s manifest is measured in %(unit)s, not %(given)s") % {
+            "kind": rules.label, "unit": units.label(rules.unit), "given": units.label(unit)}
+        raise units.UnitMismatch(message, errors=[{"field": prefix + "unit", "message": message}])
+    field = "quantity" if data.get("quantity") not in (None, "") or rules.unit != Unit.TONNE else "tonnes"
+    try:
+        value = parsing.tonnes(minimum=TONNE)(data.get(field))
+    except ValueError:
+        message = _("a quantity in tonnes above zero") if rules.unit == Unit.TONNE else \
+            _("a quantity in %(unit)s above zero") % {"unit": units.label(rules.unit)}
+        raise ValidationFailed(message, errors=[{"field": prefix + field, "message": message}]) from None
+    return Quantity(value, rules.unit)
+
+
+def line_tonnes(manifest: Manifest, quantity: Quantity) -> Decimal:
+    """The tonnes a quantity of the manifest's stream counts as: by the stream's documented factor (a parameter,
+    e.g. a density), or 0 where the stream has none (its figures stay in its own unit)."""
+    stream = kinds.get(manifest.kind).stream
+    if quantity.unit != Unit.TONNE and stream.tonnes_factor_key is None:
+        return Decimal(0)
+    return units.to_tonnes(quantity, factor_key=stream.tonnes_factor_key,
+                           region=manifest.generator.region_id).quantize(TONNE)
 
 
 def _in_general_ranges(code: str, known: set[str]) -> bool:

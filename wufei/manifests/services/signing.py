@@ -43,6 +43,7 @@ from wufei.manifests.services.common import (
     party_for_step,
 )
 from wufei.manifests.services.drafts import _refresh_totals, next_number
+from wufei.manifests.services.measures import received_in_unit
 from wufei.manifests.services.submission import _plan_warning, submission_problems
 from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
 from wufei.manifests.signing_codes import signing_codes_to_renew as signing_codes_to_renew  # re-exported
@@ -225,8 +226,11 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
                                errors=[{"field": "refusal_reason", "message": _("is required")}])
     weights = {code: _decimal(w, f"container_weights.{code}") for code, w in (data.get("container_weights") or {})
                .items()}
+    measured = received_in_unit(manifest, lines, refused_positions, data)  # manifests not in tonnes
     received = data.get("received_tonnes")
     total = _decimal(received, "received_tonnes") if received not in (None, "") else None
+    if measured is not None:
+        total = measured[0]
     accepted_entries = [e for e in entries if not e.refused]
     if entries:
         weighed = _apportion(total, {e.container.code: e.shipped_tonnes for e in accepted_entries}, weights)
@@ -255,7 +259,9 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             line.refused_tonnes = line.shipped_tonnes if refused else Decimal(0)
             line.received_tonnes = Decimal(0) if refused else weighed.get(line.position, line.shipped_tonnes)
         line.accepted_tonnes = line.received_tonnes
-        line.save(update_fields=["refused_tonnes", "received_tonnes", "accepted_tonnes"])
+        if measured is not None:
+            line.received_quantity = measured[1].get(line.position, Decimal(0))
+        line.save(update_fields=["refused_tonnes", "received_tonnes", "accepted_tonnes", "received_quantity"])
     _refresh_totals(manifest)
     manifest.received_tonnes = total if total is not None else sum((line.received_tonnes for line in lines),
                                                                    Decimal(0))
