@@ -76,15 +76,16 @@ def is_hazardous_code(code: str | None) -> bool:
 
 
 def _is_medical(code: str | None) -> bool:
-    return _code(code).endswith(MEDICAL_CODE_SUFFIX)
+    return is_hazardous_code(code) and _code(code).endswith(MEDICAL_CODE_SUFFIX)
 
 
 def _medical_q(field: str, listed: bool) -> Q:
-    return Q(**{f"{field}__endswith": MEDICAL_CODE_SUFFIX})
+    q = Q(**{f"{field}__endswith": MEDICAL_CODE_SUFFIX})
+    return q if listed else q & Q(**{f"{field}__regex": HAZARDOUS_CODE})
 
 
 def _is_hazardous(code: str | None) -> bool:
-    return is_hazardous_code(code) and not _is_medical(code)
+    return is_hazardous_code(code) and not _code(code).endswith(MEDICAL_CODE_SUFFIX)
 
 
 def _hazardous_q(field: str, listed: bool) -> Q:

@@ -35,7 +35,7 @@ class Kind:
     unit: str  # core.units.Unit of its quantities
     # cross-province transfers to utilization are filed, not approved (固废法 第22条第2款)
     utilization_by_filing: bool = False
-    plan_checked: bool = True  # submission warns when the transfer is not in the approved management plan
+    plan_checked: bool = False  # submission warns when the transfer is not in the approved management plan
     dangerous_goods: bool = True  # travels with a dangerous goods waybill (危险货物运单), as the PDF says
 
     @property
@@ -62,17 +62,17 @@ _KINDS: dict[str, Kind] = {
         key=ManifestKind.HAZARDOUS, label=ManifestKind.HAZARDOUS.label, streams=(streams.HAZARDOUS,),
         lines=CONTAINERS, receiver_permits=ANY_PERMIT,
         checks=("parties", "receiver_permit", "cross_province"), pdf_title="危险废物转移联单",
-        purposes=ALL_PURPOSES, unit=Unit.TONNE),
+        purposes=ALL_PURPOSES, unit=Unit.TONNE, plan_checked=True),
     ManifestKind.MEDICAL: Kind(
         key=ManifestKind.MEDICAL, label=ManifestKind.MEDICAL.label, streams=(streams.MEDICAL,),
         lines=CONTAINERS, receiver_permits=ANY_PERMIT,
         checks=("parties", "receiver_permit", "cross_province"), pdf_title="医疗废物转移联单",
-        purposes=ALL_PURPOSES, unit=Unit.TONNE),
+        purposes=ALL_PURPOSES, unit=Unit.TONNE, plan_checked=True),
     ManifestKind.GENERAL: Kind(
         key=ManifestKind.GENERAL, label=ManifestKind.GENERAL.label, streams=(streams.GENERAL,),
         lines=TYPED, receiver_permits=frozenset(), checks=("parties", "cross_province"),
         pdf_title="一般工业固体废物转移联单", purposes=ALL_PURPOSES, unit=Unit.TONNE,
-        utilization_by_filing=True, plan_checked=False, dangerous_goods=False),
+        utilization_by_filing=True, dangerous_goods=False),
 }
 
 DEFAULT = ManifestKind.HAZARDOUS

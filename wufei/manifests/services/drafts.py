@@ -115,7 +115,7 @@ def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
     rules = kinds.get(manifest.kind)
     known = set(GeneralSolidWasteCode.objects.values_list("code", flat=True)) \
         if streams.GENERAL in rules.streams else set()
-    errors = []
+    errors, mismatch = [], False
     for position, data in enumerate(lines, start=1):
         prefix = f"lines.{position - 1}."
         code = (data.get("general_code") or "").strip().upper()
@@ -130,6 +130,7 @@ def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
             quantity = _typed_quantity(manifest, rules, data, prefix)
         except ValidationFailed as exc:
             errors += exc.errors
+            mismatch = mismatch or isinstance(exc, units.UnitMismatch)
             continue
         name = (data.get("waste_name") or "").strip()
         if not name:
@@ -143,8 +144,8 @@ def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
             shipped_quantity=quantity.value if in_unit else None,
             shipped_tonnes=line_tonnes(manifest, quantity) if in_unit else quantity.value,
             planned_method=_method(data.get("planned_method"), prefix + "planned_method"))
-    if errors:
-        raise ValidationFailed(_("the lines are not valid"), errors=errors)
+    if errors:  # a quantity in another unit than the kind's says so in its code
+        raise (units.UnitMismatch if mismatch else ValidationFailed)(_("the lines are not valid"), errors=errors)
 
 
 def _typed_quantity(manifest: Manifest, rules, data: dict, prefix: str) -> Quantity:
