@@ -432,10 +432,10 @@ def set_recorded_generation(*, measure: Callable[[list[int]], dict], as_of: dt.d
                 links = []
                 for organization, before in reclassified:
                     after = audit.snapshot(organization)
-                    links.append((organization, "supervision_class_computed",
+                    links.append((audit.entity_type_of(organization), organization.pk, "supervision_class_computed",
                                   {"changes": audit.diff(before, after)}))
                     organization._audit_snapshot = after
-                audit.record_many(links)
+                audit.append_many(links)
             if changed:
                 Organization.objects.bulk_update(
                     changed, [*RECORDED_FIELDS, "recorded_hw_as_of", "supervision_basis", "updated_at"])

@@ -23,7 +23,7 @@ receiver, time): one group is one pickup and gets one manifest —
 * numbers by the 14-digit rule (year of submission + the generator's region[:4] + a 6-digit
   serial in the order of submission); ManifestSequence is advanced so that live manifests continue
   the series.
-The rows are written in bulk (the tracking services' multi-row insert), with one audit link per
+The rows are written in bulk (`wufei.core.bulk`), with one audit link per
 manifest (action "imported", a summary of the manifest). The carrier's custody is not in the
 container history of these manifests: the scans hand the containers from the generator straight
 to the receiver, and the transport leg is reconstructed, not scanned.
@@ -78,8 +78,21 @@ from django.utils import timezone
 
 from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q
-from wufei.core import audit
+from wufei.core import audit, bulk
 from wufei.core.scope import Scope, scope_for
+from wufei.demo.registry import (
+    ADMIN_SCOPE,
+    BANAN,
+    DEMO_ACTOR,
+    DEMO_EMAIL_DOMAIN,
+    DEMO_PASSWORD,
+    GIVEN,
+    KAIZHOU,
+    SURNAMES,
+    is_demo_user,
+    uscc_for,
+)
+from wufei.demo.tracking import CODES, INCINERATORS, demo_year
 from wufei.manifests import crossprovince, services
 from wufei.manifests.models import (
     CrossProvinceApplication,
@@ -98,21 +111,8 @@ from wufei.manifests.models import (
     TransportLeg,
 )
 from wufei.registry import services as registry
-from wufei.registry.demo import (
-    ADMIN_SCOPE,
-    BANAN,
-    DEMO_ACTOR,
-    DEMO_EMAIL_DOMAIN,
-    DEMO_PASSWORD,
-    GIVEN,
-    KAIZHOU,
-    SURNAMES,
-    is_demo_user,
-    uscc_for,
-)
 from wufei.registry.models import Organization, Site, Vehicle
 from wufei.tracking import services as tracking
-from wufei.tracking.demo import CODES, INCINERATORS, demo_year
 from wufei.tracking.models import Container, ScanEvent, ScanKind
 
 SEED = 2026
@@ -336,7 +336,7 @@ def import_history() -> dict:
         return (min(loaded) if loaded else key[2] - dt.timedelta(minutes=10)) - dt.timedelta(minutes=30)
 
     order = sorted(pickups, key=lambda key: (submitted(key), key[0], key[1], key[2]))
-    tables = {model: tracking._table(model) for model in (Manifest, ManifestLine, ManifestContainer, TransportLeg,
+    tables = {model: bulk.table(model) for model in (Manifest, ManifestLine, ManifestContainer, TransportLeg,
                                                           Signature)}
     line_count = sum(len({(containers[e["container_id"]]["waste_id"], containers[e["container_id"]]["waste_name"])
                           for e in pickups[key]}) for key in order)
@@ -446,7 +446,7 @@ def import_history() -> dict:
             "processed_at": _text(processed_at) if processed_at else None}))
     for model, table in tables.items():
         table.insert(rows[model])
-    tracking._append_to_chain(links)
+    audit.append_many(links)
     for prefix, last in serials.items():
         sequence, _created = ManifestSequence.objects.get_or_create(prefix=prefix)
         if sequence.last < last:
@@ -909,7 +909,7 @@ class _Live:
 
     def _rebuild_current_ledger(self) -> None:
         """When the ledgers demo was built before this one, bring the parties' ledger of the current year up to date."""
-        from wufei.ledgers.ledger import build_ledger
+        from wufei.ledgers.compute import build_ledger
         from wufei.ledgers.models import LedgerMonth
 
         year = self.local_now.year
