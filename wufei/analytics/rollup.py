@@ -27,13 +27,13 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from wufei.analytics.models import EventTonnes, RollupMark
+from wufei.catalog import streams
 from wufei.indicators import quantities
 from wufei.tracking.models import ContainerOrigin, ScanEvent, ScanKind
 from wufei.tracking.weights import event_weight_expression
 
 MARK = "scan_events"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-MEDICAL_SUFFIX = "-01"
 REFRESH_AT_TAIL = 20_000
 SUMMED_KINDS = (ScanKind.PRODUCED, ScanKind.SELF_UTILIZED, ScanKind.SELF_DISPOSED)
 
@@ -41,7 +41,7 @@ SUMMED_KINDS = (ScanKind.PRODUCED, ScanKind.SELF_UTILIZED, ScanKind.SELF_DISPOSE
 def stream_case(code_field: str):
     """'medical' for HW01 codes, else 'hazardous': a code NNN-NNN-CC belongs to category HWCC (the national
     list's numbering, as the alert rules read it), so no join to the catalog is needed per row."""
-    return Case(When(**{f"{code_field}__endswith": MEDICAL_SUFFIX}, then=Value("medical")),
+    return Case(When(streams.medical_q(code_field), then=Value("medical")),
                 default=Value("hazardous"), output_field=CharField())
 
 
