@@ -2,10 +2,13 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated, Literal
 
 from ninja import Schema
+from pydantic import Field
 
 from wufei.core.inputs import Id, Latitude, Longitude, PositiveTonnes
+from wufei.manifests import machine
 
 
 class LegIn(Schema):
@@ -76,22 +79,61 @@ class LegChangesIn(Schema):
     end_place: str | None = None
 
 
-class SignIn(Schema):
-    """Sign a step. `data` holds what the step needs:
-    pickup / handover: vehicle_id, driver_name, driver_phone;
-    receive: received_tonnes (weighbridge), refused_containers [codes], refused_lines [positions], refuse_all,
-    refusal_reason, container_weights {code: t};
-    process: method (all lines) or methods {position: code}, processed_on;
-    cancel: reason.
-    With `signing_code` the step is signed at the gate for the party whose code it is."""
-
-    step: str
+class _SignBase(Schema):
     version: int
-    data: dict = {}
     signing_code: str | None = None
     signer_name: str = ""
     longitude: Longitude | None = None
     latitude: Latitude | None = None
+
+
+class SignSubmitIn(_SignBase):
+    """The generator signs its section and sends the manifest."""
+
+    step: Literal["submit"]
+    data: machine.SubmitData = machine.SubmitData()
+
+
+class SignPickupIn(_SignBase):
+    """The first carrier takes the load over at the generator's gate."""
+
+    step: Literal["pickup"]
+    data: machine.TakeOverData = machine.TakeOverData()
+
+
+class SignHandoverIn(_SignBase):
+    """The next carrier takes the load over from the previous one (联运)."""
+
+    step: Literal["handover"]
+    data: machine.TakeOverData = machine.TakeOverData()
+
+
+class SignReceiveIn(_SignBase):
+    """The receiver checks the load in: accepted, partly refused or refused."""
+
+    step: Literal["receive"]
+    data: machine.ReceiveData = machine.ReceiveData()
+
+
+class SignProcessIn(_SignBase):
+    """The receiver records the utilization / disposal method and day."""
+
+    step: Literal["process"]
+    data: machine.ProcessData = machine.ProcessData()
+
+
+class SignCancelIn(_SignBase):
+    """The generator withdraws the manifest before anyone else has signed."""
+
+    step: Literal["cancel"]
+    data: machine.CancelData = machine.CancelData()
+
+
+# Sign a step: one model per step (machine.STEPS[step].payload), told apart by `step`; the body is the same JSON
+# as ever ({"step", "version", "data", "signing_code", …}). With `signing_code` the step is signed at the gate for
+# the party whose code it is.
+SignIn = Annotated[SignSubmitIn | SignPickupIn | SignHandoverIn | SignReceiveIn | SignProcessIn | SignCancelIn,
+                   Field(discriminator="step")]
 
 
 class BulkItemIn(Schema):

@@ -50,20 +50,13 @@ PAGE_SIZE = 50
 BULK_LIMIT = 200
 DIRECTORY_LIMIT = 1000
 BLANK_LINES = 3  # typed lines offered for general industrial solid waste
-BULK_STEPS = ("pickup", "receive")
-GATE_STEPS = ("submit", "pickup", "handover", "receive")  # signed at a gate, where one side may have no account
+BULK_STEPS = machine.BULK_STEPS
+GATE_STEPS = machine.GATE_STEPS  # signed at a gate, where one side may have no account
 CREATE_PURPOSES = (Purpose.TRANSFER, Purpose.COLLECTION, Purpose.FORWARD)
 FOLLOW_UP_PURPOSES = (Purpose.RETURN, Purpose.ONWARD)
 CODE_SEPARATORS = re.compile(r"[\s,;，；、]+")
 
-STEP_LABELS = {
-    "submit": gettext_lazy("Sign and submit"),
-    "pickup": gettext_lazy("Take the load over"),
-    "handover": gettext_lazy("Take over from the previous carrier"),
-    "receive": gettext_lazy("Check the load in"),
-    "process": gettext_lazy("Record utilization / disposal"),
-    "cancel": gettext_lazy("Cancel the manifest"),
-}
+STEP_LABELS = {name: step.label for name, step in machine.STEPS.items()}  # the step contract (machine.py)
 REVISION_FIELDS = {
     "receiver_site_id": gettext_lazy("Receiving site"),
     "emergency_measures": gettext_lazy("Emergency measures"),
@@ -150,9 +143,7 @@ def _party_for_step(manifest: Manifest, step: str) -> Organization | None:
 
 
 def _step_allowed_now(manifest: Manifest, step: str) -> bool:
-    if manifest.status not in machine.STEPS[step].allowed_from:
-        return False
-    return not (step == "process" and manifest.purpose in services.NO_PROCESSING)
+    return machine.refusal(step, manifest.status, manifest.purpose) is None
 
 
 def _is_overdue(manifest: Manifest, now: dt.datetime) -> bool:

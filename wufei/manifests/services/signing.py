@@ -28,7 +28,6 @@ from wufei.manifests.models import (
 from wufei.manifests.services.common import (
     LOADABLE,
     MAX_DISCREPANCY_PERCENT,
-    NO_PROCESSING,
     TONNE,
     S,
     _check_required,
@@ -61,33 +60,35 @@ def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Or
         if not ids & scope.organization_ids:
             raise PermissionDenied(_("only a party of the manifest can collect a signing code"))
         return organization
-    allowed = scope.organization_ids if step in ("pickup", "handover") else scope.writable_organization_ids
-    if organization.pk not in allowed:
+    if organization.pk not in machine.signer_ids(step, scope):
         raise PermissionDenied(_("this step is signed by %(unit)s") % {"unit": organization.name},
                                code="not_the_signing_party")
     return organization
 
 
 def _check_step(manifest: Manifest, step: str) -> machine.Step:
-    rule = machine.STEPS.get(step)
-    if rule is None:
+    why = machine.refusal(step, manifest.status, manifest.purpose)
+    if why == "not_a_step":
         raise ValidationFailed(_("%(step)s is not a step") % {"step": step},
                                errors=[{"field": "step", "message": ", ".join(machine.STEPS)}])
-    if manifest.status not in rule.allowed_from:
+    if why == "status":
         allowed = ", ".join(machine.next_steps(manifest.status)) or "-"
         raise Conflict(_("manifest %(number)s is %(status)s: '%(step)s' is not allowed now (allowed: %(allowed)s)")
                        % {"number": manifest, "status": S(manifest.status).label, "step": step,
                           "allowed": allowed}, code="step_not_allowed")
-    if step == "process" and manifest.purpose in NO_PROCESSING:
+    if why == "purpose":
         raise Conflict(_("a %(purpose)s manifest ends at receipt") % {"purpose": Purpose(manifest.purpose).label},
                        code="step_not_allowed")
-    return rule
+    return machine.STEPS[step]
 
 
 def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data: dict | None = None,
          signing_code: str | None = None, signer_name: str = "", now: dt.datetime | None = None,
          longitude=None, latitude=None) -> Manifest:
-    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code."""
+    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code. `data` is
+    checked against the step's model (machine.STEPS[step].payload) before anything else."""
+    if step in machine.STEPS:
+        data = machine.payload(step, data)
     if signing_code is not None:
         manifest = get_manifest(scope, manifest_id)
         _check_step(manifest, step)
