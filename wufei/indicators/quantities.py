@@ -57,18 +57,20 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core.scope import Scope
 from wufei.ledgers import selectors as ledger
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
     TRANSFERRED_PURPOSES,
     Manifest,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
 )
 from wufei.registry import selectors as registry
+from wufei.registry.models import Organization
 
 ZERO = Decimal(0)
 SIX = Decimal("0.000001")
@@ -123,7 +125,7 @@ def industrial_ledger() -> Q:
 
 def medical_line() -> Q:
     """Manifest lines of medical waste: on a medical waste manifest, or of an HW01 code."""
-    return Q(manifest__kind=ManifestKind.MEDICAL) | medical_code_q("waste__code")
+    return Q(manifest__kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("waste__code")
 
 
 def industrial_line() -> Q:
@@ -148,7 +150,7 @@ def _covered(path: str, year: int):
     return (Manifest.objects.filter(generator__in=registry.counted_units(year, path, flag="is_medical_institution"),
                                     kind__in=WASTE_KINDS, status__in=DONE, received_at__year=year,
                                     purpose__in=TRANSFERRED_PURPOSES)
-            .filter(Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code")))
+            .filter(Q(kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("lines__waste__code")))
 
 
 def _and(*conditions):
@@ -251,13 +253,14 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
     out: dict[int, dict[str, Decimal]] = {year: {} for year in years}
     recorded: dict[str, set[int]] = {"ledger": set(), "gisw": set()}
     sources = ((set(LEDGER), ledger.WASTE_STREAMS, "ledger"), (set(SOLID), ("gisw",), "gisw"))
-    for source_keys, streams, name in sources:
+    for source_keys, stream_keys, name in sources:
         asked = wanted & source_keys
         if not (asked or (name == "ledger" and wanted & HAZARDOUS)):
             continue
         for year in years:
             out[year].update(dict.fromkeys(asked, ZERO))
-        for row in ledger.monthly_figures(SYSTEM, path, years, by=("year", "stream", "industrial"), streams=streams):
+        by = ("year", "stream", "industrial")
+        for row in ledger.monthly_figures(SYSTEM, path, years, by=by, streams=stream_keys):
             recorded[name].add(row["year"])
             for key, value in _ledger_values(row, asked).items():
                 out[row["year"]][key] += value
