@@ -26,6 +26,7 @@ migration core.0005, which stops if the old chain does not verify.
 
 import contextlib
 import contextvars
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -85,9 +86,18 @@ def actor_fields():
 
 def plain(value):
     """JSON-safe, database-independent form of a field value (Decimals as strings)."""
+    if value is None or type(value) in (bool, int, str):  # as they are (a JSON round trip changes nothing)
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    if isinstance(value, str):
+        return str(value)  # a TextChoices member becomes its plain value
+    if isinstance(value, dt.date):  # datetimes too: DjangoJSONEncoder's text
+        return _ENCODER.default(value)
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+_ENCODER = DjangoJSONEncoder()
 
 
 def snapshot(instance) -> dict:
@@ -174,7 +184,7 @@ def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None
 
     payload = plain(payload or {})
     actor_id, actor_label = actor_fields()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # a failure aborts the caller's transaction: nothing to keep
         head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         created_at = timezone.now()
         digest = compute_hash(

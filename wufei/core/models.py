@@ -50,7 +50,7 @@ class AuditedModel(TimeStampedModel):
         before = getattr(self, "_audit_snapshot", {})
         if not creating:
             self.version = (self.version or 0) + 1
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the row and its link, or neither (the caller's block decides)
             super().save(*args, **kwargs)
             after = audit.snapshot(self)
             payload = {"values": after} if creating else {"changes": audit.diff(before, after)}
@@ -62,7 +62,7 @@ class AuditedModel(TimeStampedModel):
     def delete(self, *args, **kwargs):
         from django.db import transaction
 
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
             return super().delete(*args, **kwargs)
 
