@@ -5,7 +5,7 @@
 (a) `tracking.services.bulk_record` (validation, code allocation, the five 五即 events per
 container and one audit-chain link per container) vs plain executemany INSERTs of the same
 container and event rows into scratch tables, in the same run;
-(b) `ledgers.ledger.build_ledger` for the year vs one plain SQL GROUP BY over the scratch rows.
+(b) `ledgers.compute.build_ledger` for the year vs one plain SQL GROUP BY over the scratch rows.
 The ledger's generated totals are checked against the plain SQL totals.
 """
 
@@ -45,7 +45,7 @@ def main():
     from wufei.core.audit import acting_as
     from wufei.core.ids import make_uscc
     from wufei.core.scope import Scope
-    from wufei.ledgers.ledger import build_ledger
+    from wufei.ledgers.compute import build_ledger
     from wufei.ledgers.models import LedgerMonth
     from wufei.registry.models import Organization, Site
     from wufei.tracking.services import bulk_record

@@ -14,7 +14,7 @@ Measured, service path:
       weighed, coded, stored), in calls of a few thousand containers per generator (batches of 1–20
       containers of one weight and time): validation, HJ 1276 code sequences, container and event
       rows and one audit-chain link per container;
-  (b) `ledgers.ledger.build_ledger` for the year (LedgerMonth rows of every generator and code).
+  (b) `ledgers.compute.build_ledger` for the year (LedgerMonth rows of every generator and code).
 
 Measured, raw baseline in the same run:
   (a') plain SQL INSERTs of the same container and event rows (executemany, one transaction) into
@@ -72,7 +72,7 @@ def main():
     from wufei.core import audit
     from wufei.core.ids import make_uscc
     from wufei.core.scope import Scope
-    from wufei.ledgers.ledger import build_ledger
+    from wufei.ledgers.compute import build_ledger
     from wufei.ledgers.models import LedgerMonth
     from wufei.registry.models import Organization, Site
     from wufei.tracking import services as tracking

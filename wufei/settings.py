@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "wufei.cases",
     "wufei.analytics",
     "wufei.web",
+    "wufei.demo",
 ]
 
 MIDDLEWARE = [

@@ -3,9 +3,10 @@
 import pytest
 
 from tests.conftest import BANAN, KAIZHOU
-from wufei.cases import demo, services
+from wufei.cases import services
 from wufei.cases.models import Report, ReportPhoto
 from wufei.core import audit
+from wufei.demo import cases as demo
 
 
 @pytest.fixture(autouse=True)

@@ -20,10 +20,10 @@ from wufei.catalog.models import Zone
 from wufei.catalog.services import industrial_source_q, is_industrial_source
 from wufei.core.audit import verify_chain
 from wufei.core.ids import is_valid_uscc, validate_plate
-from wufei.core.management.commands.demo import reset_demo
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
-from wufei.registry import demo
+from wufei.demo import registry as demo
+from wufei.demo.builders import reset_demo
 from wufei.registry.models import (
     Department,
     DepartmentMembership,

@@ -20,10 +20,12 @@ from wufei.core.audit import verify_chain
 from wufei.core.errors import NotFound
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
+from wufei.demo import ledgers as ledgers_demo
+from wufei.demo import tracking as tracking_demo
+from wufei.demo.registry import ADMIN_SCOPE
 from wufei.indicators import services as indicators
 from wufei.indicators.models import Evaluation
 from wufei.indicators.quantities import industrial_ledger, platform_values
-from wufei.ledgers import demo as ledgers_demo
 from wufei.ledgers.models import (
     AnnualDeclaration,
     DeclarationLine,
@@ -32,9 +34,7 @@ from wufei.ledgers.models import (
     SolidWasteMonth,
     SpotCheck,
 )
-from wufei.registry.demo import ADMIN_SCOPE
 from wufei.registry.models import Organization
-from wufei.tracking import demo as tracking_demo
 from wufei.tracking import services as tracking
 from wufei.tracking.models import Container, ScanEvent
 

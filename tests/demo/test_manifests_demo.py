@@ -16,11 +16,13 @@ from django.utils import timezone
 
 from wufei.catalog.services import industrial_source_q
 from wufei.core.audit import verify_chain
-from wufei.core.management.commands.demo import reset_demo
 from wufei.core.models import AuditEvent
 from wufei.core.scope import scope_for
+from wufei.demo import manifests as demo
+from wufei.demo.builders import reset_demo
+from wufei.demo.registry import ADMIN_SCOPE
 from wufei.ledgers.models import LedgerMonth
-from wufei.manifests import demo, services
+from wufei.manifests import services
 from wufei.manifests.models import (
     ApplicationStatus,
     CrossProvinceApplication,
@@ -32,7 +34,6 @@ from wufei.manifests.models import (
     Signature,
     SigningCode,
 )
-from wufei.registry.demo import ADMIN_SCOPE
 from wufei.registry.models import Organization
 from wufei.tracking.models import Container, ScanEvent
 

@@ -3,11 +3,11 @@
 import pytest
 
 from wufei.core.audit import verify_chain
-from wufei.core.management.commands.demo import reset_demo
-from wufei.indicators import demo
+from wufei.demo import indicators as demo
+from wufei.demo import registry as registry_demo
+from wufei.demo.builders import reset_demo
+from wufei.demo.tracking import demo_year
 from wufei.indicators.models import DataRequest, Evaluation, Indicator, Plan
-from wufei.registry import demo as registry_demo
-from wufei.tracking.demo import demo_year
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from tests.conftest import BANAN, KAIZHOU
 from wufei.core.scope import Scope
-from wufei.ledgers import ledger
+from wufei.ledgers import compute, containers, selectors
 from wufei.ledgers.models import LedgerMonth
 from wufei.tracking.models import Container, ScanEvent
 
@@ -27,7 +27,7 @@ _codes = itertools.count(1)
 
 def at(text: str) -> dt.datetime:
     """A local (Asia/Shanghai) time, e.g. at('2026-01-31 23:30')."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=ledger.LOCAL_TZ)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=compute.LOCAL_TZ)
 
 
 def t(value) -> Decimal:
@@ -180,26 +180,26 @@ def stored_ledger(org, year=2026):
 
 
 def test_build_ledger_equals_the_hand_computed_ledger(world):
-    written = ledger.build_ledger(year=2026)
+    written = compute.build_ledger(year=2026)
     assert stored_ledger(world["g"]) == EXPECTED_G
     assert stored_ledger(world["r"]) == EXPECTED_R
     assert written == LedgerMonth.objects.count() == 12 + 12 + 11 + 10
 
 
 def test_rebuild_is_idempotent_and_drops_rows_the_events_no_longer_support(world):
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     before = list(LedgerMonth.objects.order_by("pk").values("pk", "organization", "waste", "month", *FIELDS))
-    assert ledger.build_ledger(year=2026) == len(before)
+    assert compute.build_ledger(year=2026) == len(before)
     assert list(LedgerMonth.objects.order_by("pk").values("pk", "organization", "waste", "month", *FIELDS)) == before
     # the receiver's W2 events go away: its W2 rows go with them on the next build
     ScanEvent.objects.filter(organization=world["r"], container=world["c"]["s1"]).delete()
-    ledger.build_ledger(year=2026, organization_ids=[world["r"].pk])
+    compute.build_ledger(year=2026, organization_ids=[world["r"].pk])
     assert set(stored_ledger(world["r"])) == {W1}
     assert stored_ledger(world["g"]) == EXPECTED_G
 
 
 def test_building_one_organization_leaves_the_others_alone(world):
-    assert ledger.build_ledger(year=2026, organization_ids=[world["r"].pk]) == 11 + 10
+    assert compute.build_ledger(year=2026, organization_ids=[world["r"].pk]) == 11 + 10
     assert stored_ledger(world["r"]) == EXPECTED_R
     assert not LedgerMonth.objects.filter(organization=world["g"]).exists()
 
@@ -211,11 +211,11 @@ def test_month_boundaries_are_asia_shanghai(world, make_org):
     produce(g, W1, "2026-12-31 23:59", "4")  # 15:59 UTC: December 2026
     produce(g, W1, "2027-01-01 00:10", "8")  # 31 December 16:10 UTC: 2027, not in 2026
     produce(g, W1, "2026-01-01 00:10", "16")  # 31 December 2025 16:10 UTC: January 2026
-    ledger.build_ledger(year=2026, organization_ids=[g.pk])
+    compute.build_ledger(year=2026, organization_ids=[g.pk])
     generated = dict(LedgerMonth.objects.filter(organization=g).values_list("month", "generated"))
     assert generated[1] == t(17) and generated[2] == t(2) and generated[12] == t(4)
     assert sum(generated.values()) == t(23)
-    ledger.build_ledger(year=2027, organization_ids=[g.pk])
+    compute.build_ledger(year=2027, organization_ids=[g.pk])
     assert LedgerMonth.objects.get(organization=g, year=2027, month=1).opening_stock == t(23)
     assert LedgerMonth.objects.get(organization=g, year=2027, month=1).generated == t(8)
 
@@ -230,7 +230,7 @@ def test_weight_at_an_event(make_org):
     scan(box, "reweighed", "2026-05-02 08:00", weight="0.9")
     scan(box, "stored", "2026-05-02 09:00")
     scan(box, "handed_over", "2026-06-01 08:00")
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     rows = {r.month: r for r in LedgerMonth.objects.filter(organization=g)}
     assert rows[4].generated == t("1.1") and rows[5].stored_in == t("0.9")
     assert rows[6].stored_out == rows[6].transferred_out == t("0.9")
@@ -249,8 +249,8 @@ def test_the_command_builds_a_year(world, capsys):
 # --- selectors ------------------------------------------------------------------------------------
 
 def test_year_summary_per_code(world):
-    ledger.build_ledger(year=2026)
-    summary = {s["waste"]: s for s in ledger.ledger_year(ADMIN, world["g"].pk, 2026)}
+    compute.build_ledger(year=2026)
+    summary = {s["waste"]: s for s in selectors.ledger_year(ADMIN, world["g"].pk, 2026)}
     assert summary[W1]["generated"] == t("2.25") and summary[W1]["containers"] == 5
     assert summary[W1]["opening_stock"] == 0 and summary[W1]["closing_stock"] == t("0.77")
     assert summary[W1]["stored_in"] == t("2.75") and summary[W1]["stored_out"] == t("1.98")
@@ -262,17 +262,17 @@ def test_year_summary_per_code(world):
 
 
 def test_selectors_are_narrowed_by_scope(world, member_of, scope_of_user):
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     own = scope_of_user(member_of(world["g"], "reader"))
-    assert ledger.ledger_months(own, world["g"].pk, 2026).count() == 24
-    assert ledger.ledger_months(own, world["r"].pk, 2026).count() == 0
-    assert ledger.ledger_year(own, world["r"].pk, 2026) == []
+    assert selectors.ledger_months(own, world["g"].pk, 2026).count() == 24
+    assert selectors.ledger_months(own, world["r"].pk, 2026).count() == 0
+    assert selectors.ledger_year(own, world["r"].pk, 2026) == []
 
 
 # --- the per-container ledger ----------------------------------------------------------------------
 
 def test_container_ledger_lines(world):
-    tables = ledger.container_ledger(ADMIN, world["g"].pk, 2026)["tables"]
+    tables = containers.container_ledger(ADMIN, world["g"].pk, 2026)["tables"]
     generation = {line["batch_code"]: line for line in tables["generation"]}
     c = world["c"]
     assert set(generation) == {c[k].code for k in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")}
@@ -291,8 +291,8 @@ def test_container_ledger_lines(world):
     assert (c["c4"].code, "repackaging") in out and (c["c1"].code, "transfer") in out
     assert tables["received"] == []
     # every table adds up to its ledger column
-    ledger.build_ledger(year=2026)
-    totals = ledger.ledger_year(ADMIN, world["g"].pk, 2026)
+    compute.build_ledger(year=2026)
+    totals = selectors.ledger_year(ADMIN, world["g"].pk, 2026)
     column = {"generation": "generated", "storage_in": "stored_in", "storage_out": "stored_out",
               "entrusted": "transferred_out", "received": "received_in"}
     for table, name in column.items():
@@ -302,11 +302,11 @@ def test_container_ledger_lines(world):
 
 
 def test_container_ledger_of_the_receiver(world):
-    tables = ledger.container_ledger(ADMIN, world["r"].pk, 2026)["tables"]
+    tables = containers.container_ledger(ADMIN, world["r"].pk, 2026)["tables"]
     assert [(line["batch_code"], line["quantity"], line["generator"]) for line in tables["received"]] == [
         (world["c"]["c1"].code, t("1.0"), world["g"].name), (world["c"]["s1"].code, t("0.7"), world["g"].name)]
     assert {(line["mode"], line["method"]) for line in tables["self_processing"]} == {("disposal", "D10"),
                                                                                       ("utilization", "R9")}
     assert tables["generation"] == [] and [line["source"] for line in tables["storage_in"]] == ["received"]
-    march = ledger.container_ledger(ADMIN, world["r"].pk, 2026, month=2)["tables"]
+    march = containers.container_ledger(ADMIN, world["r"].pk, 2026, month=2)["tables"]
     assert [line["batch_code"] for line in march["received"]] == [world["c"]["c1"].code]

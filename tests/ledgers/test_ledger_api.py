@@ -7,7 +7,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.ledgers.test_ledger import W1, W2, build_world
-from wufei.ledgers import ledger, ledger_views
+from wufei.ledgers import compute, containers, ledger_views
+from wufei.ledgers.export import XLSX_MIME
 from wufei.ledgers.models import LedgerMonth
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_rebuild_then_read_the_ledger(world, member_of, client_for):
 def test_container_lines(world, member_of, client_for):
     client = client_for(member_of(world["g"], "reader"))
     body = client.get(api(world["g"], "/containers")).json()
-    assert set(body["tables"]) == set(ledger.TABLES)
+    assert set(body["tables"]) == set(containers.TABLES)
     assert len(body["tables"]["generation"]) == 7 and body["tables"]["generation"][0]["unit"] == "t"
     only = client.get(api(world["g"], "/containers?table=entrusted&month=2")).json()
     assert list(only["tables"]) == ["entrusted"]
@@ -72,7 +73,7 @@ def test_mass_balance(world, regulator_of, client_for):
 def test_export(world, member_of, client_for):
     client = client_for(member_of(world["g"], "reader"))
     response = client.get(api(world["g"], "/export.xlsx"))
-    assert response.status_code == 200 and response["Content-Type"] == ledger.XLSX_MIME
+    assert response.status_code == 200 and response["Content-Type"] == XLSX_MIME
     assert "产生环节记录表" in load_workbook(io.BytesIO(response.content)).sheetnames
 
 
@@ -94,7 +95,7 @@ def test_a_bad_year_is_refused(world, platform_admin, client_for):
 # --- pages ------------------------------------------------------------------------------------------
 
 def test_ledger_page(world, member_of, browser):
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     client = browser(member_of(world["g"], "admin"))
     response = client.get(reverse("ledgers:ledger", args=[world["g"].pk, 2026]))
     assert response.status_code == 200
@@ -114,7 +115,7 @@ def test_ledger_page_rebuild_and_export(world, member_of, browser):
     response = client.post(reverse("ledgers:ledger_rebuild", args=[world["g"].pk, 2026]))
     assert response.status_code == 302 and LedgerMonth.objects.filter(organization=world["g"]).count() == 24
     export = client.get(reverse("ledgers:ledger_export", args=[world["g"].pk, 2026]))
-    assert export.status_code == 200 and export["Content-Type"] == ledger.XLSX_MIME
+    assert export.status_code == 200 and export["Content-Type"] == XLSX_MIME
 
 
 def test_readers_see_no_rebuild_button_and_cannot_post(world, member_of, browser):
@@ -126,7 +127,7 @@ def test_readers_see_no_rebuild_button_and_cannot_post(world, member_of, browser
 
 def test_ledger_section_on_the_organization_page(world, member_of, browser, monkeypatch):
     monkeypatch.setattr(ledger_views, "current_year", lambda: 2026)
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     client = browser(member_of(world["g"], "reader"))
     page = client.get(reverse("registry:organization_detail", args=[world["g"].pk])).content.decode()
     assert 'id="ledger"' in page and 'data-testid="ledger-year"' in page

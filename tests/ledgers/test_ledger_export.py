@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.ledgers.test_ledger import ADMIN, W1, W2, build_world
-from wufei.ledgers import ledger
+from wufei.ledgers import compute, export, selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,8 @@ GENERATION_HEADERS = ["产生批次编码", "产生时间", "危险废物名称"
 @pytest.fixture
 def workbook(make_org, make_site, make_user):
     world = build_world(make_org, make_site, make_user)
-    ledger.build_ledger(year=2026)
-    content = ledger.export_ledger_xlsx(ADMIN, world["g"].pk, 2026)
+    compute.build_ledger(year=2026)
+    content = export.export_ledger_xlsx(ADMIN, world["g"].pk, 2026)
     return world, load_workbook(io.BytesIO(content))
 
 
@@ -63,7 +63,7 @@ def test_lines_carry_numbers_times_and_chinese_labels(workbook):
 
 def test_totals_equal_the_ledger(workbook):
     world, book = workbook
-    summary = {s["waste"]: s for s in ledger.ledger_year(ADMIN, world["g"].pk, 2026)}
+    summary = {s["waste"]: s for s in selectors.ledger_year(ADMIN, world["g"].pk, 2026)}
 
     def total(sheet, column, code=None):
         lines = table(book[sheet])
@@ -89,5 +89,5 @@ def test_totals_equal_the_ledger(workbook):
 
 def test_a_stale_ledger_says_so(make_org, make_site, make_user):
     world = build_world(make_org, make_site, make_user)
-    book = load_workbook(io.BytesIO(ledger.export_ledger_xlsx(ADMIN, world["g"].pk, 2026)))
+    book = load_workbook(io.BytesIO(export.export_ledger_xlsx(ADMIN, world["g"].pk, 2026)))
     assert "重新生成台账" in book["月度汇总"]["A2"].value and table(book["月度汇总"]) == []

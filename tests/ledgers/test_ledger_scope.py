@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import BANAN, KAIZHOU
 from tests.ledgers.test_ledger import W1, produce, scan
-from wufei.ledgers import ledger, ledger_views
+from wufei.ledgers import compute, ledger_views
 from wufei.ledgers.ledger_api import router
 from wufei.ledgers.models import LedgerMonth
 
@@ -25,7 +25,7 @@ def world(make_org, member_of, regulator_of, department_user):
     b = make_org("乙公司", region=KAIZHOU, roles=("generator", "receiver"))
     box = produce(b, W1, "2026-03-01 08:00", "1.5", stored="2026-03-01 09:00", code="B-SECRET-CONTAINER-01")
     scan(box, "reweighed", "2026-03-05 08:00", weight="1.4", discrepancy=True)
-    ledger.build_ledger(year=2026)
+    compute.build_ledger(year=2026)
     return {
         "a": a, "b": b,
         "outsiders": {

@@ -45,12 +45,12 @@ def test_a_signature_with_many_scans_queues_one_refresh_for_all_its_units(chain,
 
 
 def test_readers_rebuild_what_the_queue_has_not_reached(chain, queue_held, scope_of_user):
-    from wufei.ledgers import declarations, ledger
+    from wufei.ledgers import declarations, selectors
 
     year = timezone.localdate().year
     chain.record(count=1, tonnes="0.7")  # the job stays queued: no worker ran
     assert LedgerDirty.objects.filter(organization=chain.generator, year=year).exists()
-    months = list(ledger.ledger_months(scope_of_user(chain.generator_admin), chain.generator.pk, year))
+    months = list(selectors.ledger_months(scope_of_user(chain.generator_admin), chain.generator.pk, year))
     assert sum((m.generated for m in months), Decimal(0)) == Decimal("0.7")
     assert not LedgerDirty.objects.exists()
     chain.record(count=1, tonnes="0.3")

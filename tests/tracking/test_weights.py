@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.tracking import MEDICAL, OIL, make_plant, record
-from wufei.ledgers.ledger import compute_ledger
+from wufei.ledgers.compute import compute_ledger
 from wufei.tracking import services, weights
 
 pytestmark = pytest.mark.django_db

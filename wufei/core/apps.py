@@ -15,6 +15,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
         from wufei.core import signals  # noqa: F401  (connects the account audit receivers)
+
+        # every app's jobs are known by name in every process (services start jobs by name: core.jobs.task_named)
+        autodiscover_modules("tasks")
 
         post_migrate.connect(_create_cache_table, sender=self)

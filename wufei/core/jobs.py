@@ -133,9 +133,22 @@ def periodic(name: str, *, retries: int = 0):
     return decorate
 
 
+def task_named(task):
+    """The queue's task for a job name (services name the jobs they start: their app's tasks.py imports the
+    services, never the other way round); a task passes through."""
+    if not isinstance(task, str):
+        return task
+    if task not in JOBS:
+        raise LookupError(f"no job named {task!r} (is it declared in a tasks.py of an installed app?)")
+    return JOBS[task]
+
+
 def start(task, *args, user=None, label: str = "", **kwargs):
-    """Queue a job someone waits for: returns its `Job` row (status, progress, result) for the page to poll."""
+    """Queue a job someone waits for (the task or its job name): returns its `Job` row (status, progress, result)
+    for the page to poll."""
     from wufei.core.models import Job
+
+    task = task_named(task)
 
     record = Job.objects.create(name=task.job_name, label=label[:200], created_by=user if getattr(
         user, "is_authenticated", False) else None)
@@ -144,7 +157,9 @@ def start(task, *args, user=None, label: str = "", **kwargs):
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:
-    """Queue upkeep once the current transaction commits (nothing for a change that was rolled back)."""
+    """Queue upkeep (the task or its job name) once the current transaction commits (nothing for a change that
+    was rolled back)."""
+    task = task_named(task)
     transaction.on_commit(lambda: task(*args, **kwargs))
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import Region
-from wufei.core import files, parameters, parsing
+from wufei.core import files, jobs, parameters, parsing
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from wufei.core.scope import Scope
 from wufei.indicators import formulas, targets
@@ -179,13 +179,10 @@ def get_plan(scope: Scope, plan_id: int) -> Plan:
 
 def queue_report_pdf(*, scope: Scope, user, plan_id: int, year: int):
     """Queue the plan's PDF report for `user` (a job: wufei.core.jobs); the plan must be theirs to see."""
-    from wufei.core import jobs
-    from wufei.indicators import tasks
-
     plan = get_plan(scope, plan_id)
     if not 2000 <= int(year) <= 2100:
         raise ValidationFailed(_("year out of range"), errors=[{"field": "year", "message": str(year)}])
-    return jobs.start(tasks.report_pdf, user.pk, plan.pk, int(year), user=user,
+    return jobs.start("indicators.report_pdf", user.pk, plan.pk, int(year), user=user,
                       label=f"{plan.name} {year} PDF")
 
 

@@ -15,7 +15,7 @@ from ninja import Router, Schema
 from wufei.core.api import scope_of
 from wufei.core.errors import ValidationFailed
 from wufei.core.inputs import Id, Month, Year
-from wufei.ledgers import ledger
+from wufei.ledgers import balance, compute, containers, export, selectors
 
 router = Router(tags=["ledgers"])
 
@@ -70,7 +70,7 @@ class LedgerOut(Schema):
 
 
 class LedgerLineOut(Schema):
-    """One line of an HJ 1259 table; which fields a table fills is listed in ledger.SHEETS."""
+    """One line of an HJ 1259 table; which fields a table fills is listed in export.SHEETS."""
 
     event_id: int
     batch_code: str
@@ -158,14 +158,14 @@ def _ref(organization) -> dict:
 def get_ledger(request, organization_id: Id, year: Year):
     """The monthly ledger per waste code and the year's summary, as last built."""
     scope = scope_of(request)
-    organization = ledger.organization_for(scope, organization_id)
-    months = list(ledger.ledger_months(scope, organization.pk, year))
+    organization = selectors.organization_for(scope, organization_id)
+    months = list(selectors.ledger_months(scope, organization.pk, year))
     return {
         "organization": _ref(organization), "year": year,
         "built_at": max((m.built_at for m in months), default=None),
-        "months": [{"waste": m.waste_id, "month": m.month, **{name: getattr(m, name) for name in ledger.VALUE_FIELDS}}
+        "months": [{"waste": m.waste_id, "month": m.month, **{name: getattr(m, name) for name in compute.VALUE_FIELDS}}
                    for m in months],
-        "year_summary": ledger.summarize_year(months),
+        "year_summary": selectors.summarize_year(months),
     }
 
 
@@ -173,12 +173,13 @@ def get_ledger(request, organization_id: Id, year: Year):
 def get_container_ledger(request, organization_id: Id, year: Year, table: str | None = None,
                          month: Month | None = None):
     """The per-container lines (HJ 1259 tables), optionally one table and / or one month."""
-    result = ledger.container_ledger(scope_of(request), organization_id, year, month=month)
+    result = containers.container_ledger(scope_of(request), organization_id, year, month=month)
     tables = result["tables"]
     if table is not None:
         if table not in tables:
             raise ValidationFailed(_("unknown ledger table"), errors=[
-                {"field": "table", "message": _("is not one of: %(options)s") % {"options": ", ".join(ledger.TABLES)}}])
+                {"field": "table",
+                 "message": _("is not one of: %(options)s") % {"options": ", ".join(containers.TABLES)}}])
         tables = {table: tables[table]}
     return {"organization": _ref(result["organization"]), "year": result["year"], "month": month, "tables": tables}
 
@@ -186,15 +187,15 @@ def get_container_ledger(request, organization_id: Id, year: Year, table: str | 
 @router.get("/ledgers/{organization_id}/{year}/mass-balance", response=MassBalanceOut)
 def get_mass_balance(request, organization_id: Id, year: Year):
     """Opening + generated + received − transferred − self-processed against the stock, with the gap records."""
-    result = ledger.mass_balance(scope_of(request), organization_id, year)
+    result = balance.mass_balance(scope_of(request), organization_id, year)
     return {**result, "organization": _ref(result["organization"])}
 
 
 @router.get("/ledgers/{organization_id}/{year}/export.xlsx")
 def export_ledger(request, organization_id: Id, year: Year):
     """The year's ledger as .xlsx in the HJ 1259 table layout."""
-    content = ledger.export_ledger_xlsx(scope_of(request), organization_id, year)
-    response = HttpResponse(content, content_type=ledger.XLSX_MIME)
+    content = export.export_ledger_xlsx(scope_of(request), organization_id, year)
+    response = HttpResponse(content, content_type=export.XLSX_MIME)
     response["Content-Disposition"] = f'attachment; filename="ledger-{organization_id}-{year}.xlsx"'
     return response
 
@@ -203,5 +204,5 @@ def export_ledger(request, organization_id: Id, year: Year):
 def rebuild(request, organization_id: Id, year: Year):
     """Rebuild the year's ledger from the scan events (regulators of the unit's region and its writers)."""
     scope = scope_of(request)
-    rows = ledger.rebuild_ledger(scope=scope, organization_id=organization_id, year=year)
-    return {"organization": _ref(ledger.organization_for(scope, organization_id)), "year": year, "rows": rows}
+    rows = compute.rebuild_ledger(scope=scope, organization_id=organization_id, year=year)
+    return {"organization": _ref(selectors.organization_for(scope, organization_id)), "year": year, "rows": rows}

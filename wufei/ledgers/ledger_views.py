@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed
 from wufei.core.scope import request_scope
-from wufei.ledgers import ledger
+from wufei.ledgers import compute, containers, export, selectors
+from wufei.ledgers.balance import mass_balance
 from wufei.registry.views import OrganizationSection, register_organization_section
 
 RECORD_LABELS = {
@@ -73,13 +74,13 @@ def ledger_current(request, organization_id: int):
 @_pages
 def ledger_page(request, organization_id: int, year: int):
     scope = request_scope(request)
-    organization = ledger.organization_for(scope, organization_id)
-    months = list(ledger.ledger_months(scope, organization.pk, year))
-    summary = ledger.summarize_year(months)
+    organization = selectors.organization_for(scope, organization_id)
+    months = list(selectors.ledger_months(scope, organization.pk, year))
+    summary = selectors.summarize_year(months)
     by_code: dict[str, list] = {}
     for row in months:
         by_code.setdefault(row.waste_id, []).append(row)
-    balance = ledger.mass_balance(scope, organization.pk, year)
+    balance = mass_balance(scope, organization.pk, year)
     for code in balance["codes"]:
         for record in code["records"]:
             record["label"] = RECORD_LABELS.get(record["type"], record["type"])
@@ -91,8 +92,8 @@ def ledger_page(request, organization_id: int, year: int):
                     for code, rows in by_code.items()],
         "built_at": max((m.built_at for m in months), default=None),
         "balance": balance,
-        "tables": [TABLE_LABELS[key] for key in ledger.TABLES],
-        "can_rebuild": ledger.can_rebuild(scope, organization),
+        "tables": [TABLE_LABELS[key] for key in containers.TABLES],
+        "can_rebuild": compute.can_rebuild(scope, organization),
         "previous_year": year - 1,
         "next_year": year + 1 if year < current_year() else None,
     })
@@ -102,8 +103,8 @@ def ledger_page(request, organization_id: int, year: int):
 @require_GET
 @_pages
 def ledger_export(request, organization_id: int, year: int):
-    content = ledger.export_ledger_xlsx(request_scope(request), organization_id, year)
-    response = HttpResponse(content, content_type=ledger.XLSX_MIME)
+    content = export.export_ledger_xlsx(request_scope(request), organization_id, year)
+    response = HttpResponse(content, content_type=export.XLSX_MIME)
     response["Content-Disposition"] = f'attachment; filename="ledger-{organization_id}-{year}.xlsx"'
     return response
 
@@ -112,7 +113,7 @@ def ledger_export(request, organization_id: int, year: int):
 @require_POST
 @_pages
 def ledger_rebuild(request, organization_id: int, year: int):
-    rows = ledger.rebuild_ledger(scope=request_scope(request), organization_id=organization_id, year=year)
+    rows = compute.rebuild_ledger(scope=request_scope(request), organization_id=organization_id, year=year)
     messages.success(request, _("Ledger rebuilt from the scan events: %(rows)d monthly rows.") % {"rows": rows})
     return redirect("ledgers:ledger", organization_id, year)
 
@@ -121,7 +122,7 @@ def ledger_rebuild(request, organization_id: int, year: int):
 
 def organization_section(scope, organization) -> dict:
     year = current_year()
-    summary = ledger.ledger_year(scope, organization.pk, year)
+    summary = selectors.ledger_year(scope, organization.pk, year)
     for code in summary:
         code["processed"] = code["self_utilized"] + code["self_disposed"] + code["utilized"] + code["disposed"]
     return {"year": year, "summary": summary, "url": reverse("ledgers:ledger", args=[organization.pk, year])}

@@ -81,7 +81,7 @@ def dirty(*, year: int | None = None, organization_ids=None, region_path: str | 
 def ensure_current(*, years=None, organization_ids=None, region_path: str | None = None) -> int:
     """Rebuild the dirty years (all, or those of `years`) of the units given (ids, or a region subtree, or all);
     returns the number of (unit, year) rebuilt."""
-    from wufei.ledgers.ledger import build_ledger
+    from wufei.ledgers.compute import build_ledger
 
     wanted = None if years is None else {int(y) for y in ([years] if isinstance(years, int) else years)}
     by_year: dict[int, set[int]] = {}

@@ -5,7 +5,7 @@ calls `enqueue(manifest, action)` inside the manifest's transaction: one pending
 active webhook of every party (generator, receiver, each leg's transporter); other apps queue
 their own subjects the same way (`enqueue_events`: the alerts). One delivery table serves all
 subjects (`WebhookDelivery.subject_type` / `subject_id` / `payload`). After the transaction
-commits, a queue job sends them (`manifests.tasks.send_deliveries`); the periodic
+commits, a queue job sends them (`webhooks.send` in manifests/tasks.py); the periodic
 `webhooks.deliver` job (and `wufei webhooks deliver`) sends whatever is still due. Nothing is
 ever sent inside the transaction that signed the manifest, so a slow or dead endpoint can
 neither hold the signature's locks nor announce a change that was rolled back.
@@ -191,9 +191,7 @@ def _created(deliveries: list[WebhookDelivery]) -> int:
     created = WebhookDelivery.objects.bulk_create(deliveries)
     ids = [d.pk for d in created if d.pk is not None]
     if len(ids) == len(created):
-        from wufei.manifests import tasks
-
-        enqueue_on_commit(tasks.send_deliveries, ids)
+        enqueue_on_commit("webhooks.send", ids)
     # else (a backend that does not return ids): the periodic `webhooks.deliver` job sends them
     return len(created)
 

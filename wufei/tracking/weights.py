@@ -1,6 +1,6 @@
 """What the scan events weigh: the weight at an event, and how much hazardous waste a unit generated.
 
-These are the definitions the ledger (`wufei.ledgers.ledger`, whose docstring spells out the
+These are the definitions the ledger (`wufei.ledgers.compute`, whose docstring spells out the
 semantics), the cockpit's sums and the supervision class share, kept here, next to the events,
 because the registry and the ledgers build on tracking and not the other way round:
 

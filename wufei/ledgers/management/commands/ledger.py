@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from wufei.core.scope import Scope
-from wufei.ledgers import ledger
+from wufei.ledgers import balance, compute
 from wufei.registry.models import Organization
 
 SYSTEM = Scope(is_platform_admin=True, username="system")
@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no organization with USCC {options['organization']}")
         if options["action"] == "build":
             started = time.perf_counter()
-            rows = ledger.build_ledger(year=options["year"],
+            rows = compute.build_ledger(year=options["year"],
                                        organization_ids=None if organization is None else [organization.pk])
             who = organization.uscc if organization else "all organizations"
             self.stdout.write(f"{rows} ledger rows for {options['year']} ({who}) "
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             return
         if organization is None:
             raise CommandError("balance needs --organization USCC")
-        result = ledger.mass_balance(SYSTEM, organization.pk, options["year"])
+        result = balance.mass_balance(SYSTEM, organization.pk, options["year"])
         for code in result["codes"]:
             state = "balanced" if code["balanced"] else "NOT balanced"
             self.stdout.write(f"{code['waste']}: expected {code['expected_closing']} t, "

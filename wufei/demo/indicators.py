@@ -14,6 +14,8 @@ import datetime as dt
 from django.db import transaction
 
 from wufei.core import audit
+from wufei.demo.registry import ADMIN_SCOPE, DEMO_ACTOR
+from wufei.demo.tracking import demo_year
 from wufei.indicators import services
 from wufei.indicators.models import (
     DataRequest,
@@ -25,9 +27,7 @@ from wufei.indicators.models import (
     QuantityValue,
     Target,
 )
-from wufei.registry.demo import ADMIN_SCOPE, DEMO_ACTOR
 from wufei.registry.models import Department
-from wufei.tracking.demo import demo_year
 
 BANAN, KAIZHOU = "500113", "500154"
 

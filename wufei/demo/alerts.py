@@ -1,7 +1,7 @@
 """Alerts demo: GPS tracks for the recent transport legs, one full scan, and a few alerts taken through the loop.
 
 `build(stdout)` runs after the registry, tracking, manifests and ledgers demos (BUILDERS in
-wufei/core/management/commands/demo.py). Deterministic per leg (seeded by its id):
+wufei/demo/builders.py). Deterministic per leg (seeded by its id):
 * every leg of the last 30 days with a vehicle and both ends located gets a track, a fix every
   5 minutes along the straight line between the ends with a little noise; every 7th leg has a
   45-minute hole (track.gap), every 11th a 90-minute stop half way (track.long_stop), every 13th

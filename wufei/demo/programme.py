@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from wufei.core import audit
 from wufei.core.scope import Scope
+from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, KAIZHOU
 from wufei.programme import imports, plan_text, services
 from wufei.programme.models import (
     CellStatus,
@@ -51,7 +52,6 @@ from wufei.programme.models import (
     ZeroWasteCell,
 )
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, KAIZHOU
 from wufei.registry.models import Department, Organization, Site
 
 SEED = 2026

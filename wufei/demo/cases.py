@@ -1,6 +1,6 @@
 """Complaints demo: a dozen public reports in Banan and Kaizhou, some handled by the regulators.
 
-`build(stdout)` runs after the registry demo (BUILDERS in wufei/core/management/commands/demo.py;
+`build(stdout)` runs after the registry demo (BUILDERS in wufei/demo/builders.py;
 it needs the regulator accounts). Reports are filed through `services.submit_report` and handled
 through `services.transition` as the Banan regulator (`regulator`) and the Kaizhou regulator, so
 the history and the audit chain are the real ones. One follow-up pair (number, secret) is printed

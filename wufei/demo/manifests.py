@@ -79,6 +79,19 @@ from django.utils import timezone
 from wufei.catalog.services import industrial_source_q
 from wufei.core import audit, bulk
 from wufei.core.scope import Scope, scope_for
+from wufei.demo.registry import (
+    ADMIN_SCOPE,
+    BANAN,
+    DEMO_ACTOR,
+    DEMO_EMAIL_DOMAIN,
+    DEMO_PASSWORD,
+    GIVEN,
+    KAIZHOU,
+    SURNAMES,
+    is_demo_user,
+    uscc_for,
+)
+from wufei.demo.tracking import CODES, INCINERATORS, demo_year
 from wufei.manifests import crossprovince, services
 from wufei.manifests.models import (
     CrossProvinceApplication,
@@ -97,21 +110,8 @@ from wufei.manifests.models import (
     TransportLeg,
 )
 from wufei.registry import services as registry
-from wufei.registry.demo import (
-    ADMIN_SCOPE,
-    BANAN,
-    DEMO_ACTOR,
-    DEMO_EMAIL_DOMAIN,
-    DEMO_PASSWORD,
-    GIVEN,
-    KAIZHOU,
-    SURNAMES,
-    is_demo_user,
-    uscc_for,
-)
 from wufei.registry.models import Organization, Site, Vehicle
 from wufei.tracking import services as tracking
-from wufei.tracking.demo import CODES, INCINERATORS, demo_year
 from wufei.tracking.models import Container, ScanEvent, ScanKind
 
 SEED = 2026
@@ -908,7 +908,7 @@ class _Live:
 
     def _rebuild_current_ledger(self) -> None:
         """When the ledgers demo was built before this one, bring the parties' ledger of the current year up to date."""
-        from wufei.ledgers.ledger import build_ledger
+        from wufei.ledgers.compute import build_ledger
         from wufei.ledgers.models import LedgerMonth
 
         year = self.local_now.year

@@ -58,13 +58,13 @@ from django.utils import timezone
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core import audit
 from wufei.core.scope import scope_for
+from wufei.demo.registry import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
+from wufei.demo.tracking import Receivers, demo_year
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
-from wufei.ledgers.ledger import build_ledger
+from wufei.ledgers.compute import build_ledger
 from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck, SpotCheckDraw
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, Site
-from wufei.tracking.demo import Receivers, demo_year
 from wufei.tracking.models import ContainerOrigin, ScanEvent, ScanKind
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -498,7 +498,7 @@ def report(year: int) -> list[str]:
         f"{k['transferred']:.6f} t, year-end stock {k['closing']:.6f} t (plan: harmless disposal 100 %)",
         f"Kaizhou {year} top three HW08, HW18, HW49: {k_top:.6f} t = {_share(k_top, k_all)} (plan: 95.66 %); "
         f"landfilled (D1) {k['landfilled']:.6f} t (plan: 6904.28 t — not reproducible together with the top three, "
-        f"see wufei/tracking/demo.py)",
+        f"see wufei/demo/tracking.py)",
         f"social-source HW {year} (auto repair, labs; not industrial, on top of the plans' figures): Banan generated "
         f"{b['social_generated']:.6f} t, transferred {b['social_transferred']:.6f} t; Kaizhou generated "
         f"{k['social_generated']:.6f} t, transferred {k['social_transferred']:.6f} t",

@@ -94,8 +94,8 @@ from wufei.catalog.services import is_industrial_source
 from wufei.core import audit, bulk
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
+from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
 from wufei.registry import services as registry
-from wufei.registry.demo import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
 from wufei.registry.models import Organization, PermitLine, Site
 from wufei.tracking import life
 from wufei.tracking import services as tracking
