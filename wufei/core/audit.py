@@ -185,7 +185,7 @@ def record(*, entity, action: str, payload: dict | None = None):
 def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None = None):
     payload = plain(payload or {})
     actor_id, actor_label = actor_fields()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # a failure aborts the caller's transaction: nothing to keep
         head, _ = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
         created_at = timezone.now()
         digest = compute_hash(
