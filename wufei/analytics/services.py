@@ -53,12 +53,13 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import Region, TreatmentMethod
-from wufei.catalog.services import is_medical_code
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.indicators import quantities
 from wufei.ledgers import selectors as ledger_selectors
+from wufei.manifests import kinds
 from wufei.manifests import services as manifest_services
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
@@ -274,7 +275,7 @@ def _stream_total(figures: dict) -> dict[str, Decimal]:
 
 def _category_of(kind: str, waste_code: str | None, general_code: str) -> str:
     """HWxx of a hazardous waste code (NNN-NNN-xx), SWxx / Sxx of a general solid waste code, or 'medical'."""
-    if kind == "medical" or is_medical_code(waste_code):
+    if kind in kinds.carrying(streams.MEDICAL) or streams.is_medical_code(waste_code):
         return "medical"
     if waste_code:
         return f"HW{waste_code[-2:]}"

@@ -38,6 +38,10 @@ Which family each catalog formula uses (data/catalog.csv; the decision follows i
 * medical_waste_coverage 医疗废物收集处置体系覆盖率: medical institutions with a received manifest carrying
   medical waste (a medical waste manifest, or an HW01 line on another) ÷ active medical institutions.
 
+Registry counts (`REGISTRY`: generators, operators, medical institutions) are the registry as it stood at the end of
+the year evaluated (`registry.selectors`: active on 31 December), not today's; the medical institutions covered are
+counted among those same units.
+
 Missing is not zero. A region and year for which the platform holds no record of a stream at all (no
 ledger month and no received manifest for the hazardous quantities; no e-ledger month for the GISW ones)
 has no value for that stream's quantities (None, "missing"), not 0: a year before the platform was in use
@@ -53,17 +57,19 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q, medical_code_q
 from wufei.core.scope import Scope
 from wufei.ledgers import selectors as ledger
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
     TRANSFERRED_PURPOSES,
     Manifest,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
 )
+from wufei.registry import selectors as registry
 from wufei.registry.models import Organization
 
 ZERO = Decimal(0)
@@ -119,7 +125,7 @@ def industrial_ledger() -> Q:
 
 def medical_line() -> Q:
     """Manifest lines of medical waste: on a medical waste manifest, or of an HW01 code."""
-    return Q(manifest__kind=ManifestKind.MEDICAL) | medical_code_q("waste__code")
+    return Q(manifest__kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("waste__code")
 
 
 def industrial_line() -> Q:
@@ -136,6 +142,15 @@ def _lines(path: str, year: int):
     return ManifestLine.objects.filter(manifest__generator__region__path__startswith=path,
                                        manifest__kind__in=WASTE_KINDS, manifest__status__in=DONE,
                                        manifest__received_at__year=year)
+
+
+def _covered(path: str, year: int):
+    """Received manifests carrying medical waste (a medical waste manifest, or an HW01 line on another) of the
+    medical institutions counted for the year (registry.selectors): the covered ones are among those counted."""
+    return (Manifest.objects.filter(generator__in=registry.counted_units(year, path, flag="is_medical_institution"),
+                                    kind__in=WASTE_KINDS, status__in=DONE, received_at__year=year,
+                                    purpose__in=TRANSFERRED_PURPOSES)
+            .filter(Q(kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("lines__waste__code")))
 
 
 def _and(*conditions):
@@ -238,7 +253,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
     out: dict[int, dict[str, Decimal]] = {year: {} for year in years}
     recorded: dict[str, set[int]] = {"ledger": set(), "gisw": set()}
     sources = ((set(LEDGER), ledger.WASTE_STREAMS, "ledger"), (set(SOLID), ("gisw",), "gisw"))
-    for source_keys, streams, name in sources:
+    for source_keys, stream_keys, name in sources:
         asked = wanted & source_keys
         if not (asked or (name == "ledger" and wanted & HAZARDOUS)):
             continue
@@ -247,7 +262,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         # the industrial source (a regular expression on the unit's industry code) only when a key needs it
         by = ("year", "stream", "industrial") if any(LEDGER[k][1] == "industrial" for k in asked if k in LEDGER) \
             else ("year", "stream")
-        for row in ledger.monthly_figures(SYSTEM, path, years, by=by, streams=streams):
+        for row in ledger.monthly_figures(SYSTEM, path, years, by=by, streams=stream_keys):
             recorded[name].add(row["year"])
             for key, value in _ledger_values(row, asked).items():
                 out[row["year"]][key] += value
@@ -266,9 +281,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
             values["manifests_received"] = Decimal(_manifests(path, year).count())
         if "medical_institutions_covered" in wanted:
             values["medical_institutions_covered"] = Decimal(
-                _manifests(path, year).filter(generator__is_medical_institution=True)
-                .filter(Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
-                .values("generator_id").distinct().count())
+                _covered(path, year).values("generator_id").distinct().count())
         if values.get("manifests_received"):
             hazardous_years.add(year)
         if wanted & HAZARDOUS and year not in hazardous_years and _manifests(path, year).exists():
@@ -276,9 +289,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         if "days_in_year" in wanted:
             values["days_in_year"] = Decimal(366 if calendar.isleap(year) else 365)
     if wanted & set(REGISTRY):
-        counts = Organization.objects.filter(region__path__startswith=path, status="active").aggregate(
-            **{key: Count("pk", filter=Q(**{flag: True})) for key, flag in REGISTRY.items()})
-        for year in years:  # the registry as it is now (no history of registrations is kept)
+        for year, counts in registry.count_units(path, years, REGISTRY).items():  # the registry as it stood then
             out[year].update({key: Decimal(value) for key, value in counts.items()})
     for year in years:
         values = out[year]
@@ -295,10 +306,10 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
 def _part_records(part: str, path: str, year: int) -> list[dict]:
     """Per-organization sums behind one summed quantity (a ledger, line or e-ledger key)."""
     if part in LEDGER or part in SOLID:
-        streams, source = (ledger.WASTE_STREAMS, "ledger") if part in LEDGER else (("gisw",), "solid_waste_ledger")
+        read, source = (ledger.WASTE_STREAMS, "ledger") if part in LEDGER else (("gisw",), "solid_waste_ledger")
         values: dict[int, Decimal] = {}
         for row in ledger.monthly_figures(SYSTEM, path, year, by=("organization", "stream", "industrial"),
-                                          streams=streams):
+                                          streams=read):
             values[row["organization"]] = values.get(row["organization"], ZERO) + _ledger_values(row, [part])[part]
         names = dict(Organization.objects.filter(pk__in=list(values)).values_list("pk", "name"))
         rows = [{"organization_id": pk, "name": names.get(pk, ""), "value": value, "source": source}
@@ -319,15 +330,13 @@ def platform_records(key: str, path: str, year: int) -> list[dict]:
     for part in DEPENDS.get(key, (key,)):
         rows += _part_records(part, path, year)
     if key in REGISTRY:
-        for org in Organization.objects.filter(region__path__startswith=path, status="active", **{REGISTRY[key]: True}
-                                               ).order_by("name").values("pk", "name")[:1000]:
+        for org in registry.counted_units(year, path, flag=REGISTRY[key]).order_by("name").values("pk", "name")[:1000]:
             rows.append({"organization_id": org["pk"], "name": org["name"], "value": Decimal(1),
                          "source": "registry"})
     if key in MANIFESTS:
         queryset = _manifests(path, year)
         if key == "medical_institutions_covered":
-            queryset = queryset.filter(generator__is_medical_institution=True).filter(
-                Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+            queryset = _covered(path, year)
         for row in (queryset.values("generator_id", "generator__name").annotate(value=Count("pk", distinct=True))
                     .order_by("-value")):
             rows.append({"organization_id": row["generator_id"], "name": row["generator__name"],
