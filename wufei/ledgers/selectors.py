@@ -6,8 +6,10 @@ declarations (declarations.py) and the alert rules. It reads two stored ledgers,
 
 * hazardous and medical waste: `LedgerMonth` (HJ 1259, derived from the scan events by compute.py), brought
   current first (`upkeep.ensure_current` for the years and units read: a figure is never older than the last
-  scan). Stream: 'medical' for HW01 codes (NNN-NNN-01, `catalog.services.medical_code_q`), else 'hazardous'.
-* general industrial solid waste (stream 'gisw'): the monthly e-ledger `SolidWasteMonth`, typed by the units.
+  scan). Stream: the row of the streams table (`wufei.catalog.streams`) whose ledger is LedgerMonth and that
+  recognises the code: 'medical' (HW01, NNN-NNN-01) or 'hazardous'.
+* general industrial solid waste (stream 'gisw', the table's 'general' row, whose ledger is SolidWasteMonth): the
+  monthly e-ledger `SolidWasteMonth`, typed by the units.
 
 Figures (t, exact to 0.000001 t), the same names for every stream:
 
@@ -52,8 +54,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Round
 from django.db.models.query import QuerySet
 
+from wufei.catalog import streams as stream_table
 from wufei.catalog.models import Region
-from wufei.catalog.services import industrial_source_q, medical_code_q
+from wufei.catalog.services import industrial_source_q
 from wufei.core.scope import Scope
 from wufei.ledgers import upkeep
 from wufei.ledgers.compute import FIGURES, VALUE_FIELDS, ZERO, check_year, compute_ledger
@@ -62,7 +65,7 @@ from wufei.registry import services as registry_services
 from wufei.registry.models import Organization
 
 STREAMS = ("hazardous", "medical", "gisw")
-WASTE_STREAMS = ("hazardous", "medical")
+WASTE_STREAMS = ("hazardous", "medical")  # the streams table's rows kept in LedgerMonth
 MONTHLY = ("opening_stock", "generated", "received_in", "transferred_out", "self_utilized", "self_disposed",
            "utilized", "disposed", "entrusted_utilization", "entrusted_disposal", "closing_stock")
 FLOWS = MONTHLY[1:-1]
@@ -126,8 +129,13 @@ def _years(year) -> list[int]:
     return sorted({check_year(y) for y in ([year] if isinstance(year, int | str) else year)})
 
 
+def _ledger_streams():
+    return [row for row in stream_table.all_streams() if row.ledger == "ledgers.LedgerMonth"]
+
+
 def _stream_case():
-    return Case(When(medical_code_q("waste__code"), then=Value("medical")), default=Value("hazardous"),
+    whens = [When(row.q("waste__code"), then=Value(row.key)) for row in _ledger_streams()]
+    return Case(*whens, default=Value("hazardous"),
                 output_field=CharField())
 
 
@@ -177,8 +185,11 @@ def monthly_figures(scope: Scope, region, year, *, by=("stream",), streams=STREA
         if ids is not None:
             ledger = ledger.filter(organization_id__in=ids)
         if wanted & set(WASTE_STREAMS) != set(WASTE_STREAMS):
-            medical = medical_code_q("waste__code")
-            ledger = ledger.filter(medical if "medical" in wanted else ~medical)
+            chosen = Q(pk__in=[])
+            for row in _ledger_streams():
+                if row.key in wanted:
+                    chosen |= row.q("waste__code")
+            ledger = ledger.filter(chosen)
         if industrial is not None:
             ledger = ledger.filter(industrial_source_q("organization") if industrial
                                    else ~industrial_source_q("organization"))
