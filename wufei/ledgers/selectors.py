@@ -62,7 +62,7 @@ from wufei.ledgers import upkeep
 from wufei.ledgers.compute import FIGURES, VALUE_FIELDS, ZERO, check_year, compute_ledger
 from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
 from wufei.registry import services as registry_services
-from wufei.registry.models import Organization
+from wufei.registry.models import Organization, organization_q
 
 STREAMS = ("hazardous", "medical", "gisw")
 WASTE_STREAMS = ("hazardous", "medical")  # the streams table's rows kept in LedgerMonth
@@ -208,7 +208,6 @@ def monthly_figures(scope: Scope, region, year, *, by=("stream",), streams=STREA
         solid = SolidWasteMonth.objects.visible_to(scope).filter(year__in=years, month__gte=first, month__lte=last)
         if industrial is False:
             solid = solid.none()  # the e-ledger is kept by industrial units only
-        base = solid
         if path:
             solid = solid.filter(in_region(path))
         if ids is not None:
@@ -229,8 +228,12 @@ def monthly_figures(scope: Scope, region, year, *, by=("stream",), streams=STREA
             aggregates["closing_stock"] = exact_sum("closing_stock", Q(month=Subquery(latest)))
         add(solid.values(*_fields(by, "organization", "code")).annotate(**_named(aggregates)).order_by(),
             "organization")
-        # what the units entrusted to a receiver, received by that receiver
-        received = base.filter(receiver__isnull=False)
+        # what the units entrusted to a receiver, received by that receiver: seen by whoever sees the receiver (a
+        # province's regulator sees what its receivers received from generators elsewhere)
+        received = SolidWasteMonth.objects.filter(organization_q(scope, "receiver__"), receiver__isnull=False,
+                                                  year__in=years, month__gte=first, month__lte=last)
+        if industrial is False:
+            received = received.none()
         if path:
             received = received.filter(in_region(path, "receiver"))
         if ids is not None:
