@@ -259,3 +259,23 @@ def _chart(page):
 
     return json.loads(re.search(r'<script id="cockpit-chart-data" type="application/json">(.*?)</script>', page,
                                 re.S).group(1))
+
+
+def test_general_solid_waste_entrusted_across_the_border(region, make_org, regulator_of):
+    """March: the Banan plant entrusts 6 t of slag (SW01) for utilization to a Chengdu receiver named on its
+    e-ledger (opening 4 + generated 8 = in-house 2 + entrusted 6 + closing 4). Sichuan's cockpit: GISW received
+    6.000 t; Banan's: transferred 3 + 6 = 9.000 t, utilized 9 + 2 + 6 = 17.000 t, in stock 4.000 t."""
+    from wufei.ledgers import solid_waste
+
+    chengdu = make_org("四川建材利用有限公司", region="510104", roles=("receiver",))
+    solid_waste.save_month(scope=scope_for(region.generator_admin), organization_id=region.generator.pk,
+                           year=region.year, month=3, code="SW01", values={
+                               "opening_stock": "4", "generated": "8", "self_utilized": "2",
+                               "entrusted_utilization": "6", "self_disposed": "0", "entrusted_disposal": "0",
+                               "closing_stock": "4", "receiver": chengdu.uscc, "name": "冶炼废渣"})
+    sichuan = services.cockpit(scope_for(regulator_of("510000")))["headline"]["gisw"]
+    assert (sichuan["received"], sichuan["generated"], sichuan["transferred"]) == (T("6.000"), T("0.000"),
+                                                                                   T("0.000"))
+    banan = services.cockpit(scope_for(region.banan_regulator))["headline"]["gisw"]
+    assert (banan["transferred"], banan["utilized"], banan["stored"], banan["received"]) == (
+        T("9.000"), T("17.000"), T("4.000"), T("0.000"))
