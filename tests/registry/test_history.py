@@ -17,10 +17,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import BANAN, CHONGQING, KAIZHOU, uscc_for
 from wufei.catalog.models import Region
+from wufei.core.errors import PermissionDenied
 from wufei.core.scope import Scope, scope_for
 from wufei.indicators import quantities
 from wufei.manifests.models import Manifest, ManifestLine
@@ -143,8 +145,6 @@ def test_moving_the_registration_day_moves_the_start_of_the_history(db):
 
 
 def test_the_unit_cannot_move_its_own_registration_day(db, member_of):
-    from wufei.core.errors import PermissionDenied
-
     unit = register("自改登记日单位", dt.date(2022, 5, 1))
     clerk = scope_for(member_of(unit, "admin"))
     with pytest.raises(PermissionDenied):
@@ -168,3 +168,9 @@ def test_an_approved_region_change_and_a_direct_save_both_write_history(db, memb
     unit.save()
     assert periods(unit)[-1] == (today, None, "active", KAIZHOU, False)
     assert len(periods(unit)) == 2
+
+
+def test_the_unit_page_shows_its_registration_day(story, client_for, regulator_of):
+    page = client_for(regulator_of(BANAN)).get(reverse("registry:organization_detail", args=[story["north"].pk]))
+    assert page.status_code == 200
+    assert 'data-testid="registered-on">2025-03-01<' in page.content.decode()
