@@ -134,6 +134,13 @@ def test_a_closing_recorded_late_and_a_later_role_change(db):
                              (dt.date(2023, 1, 1), None, "closed", BANAN, True)]
     assert not selectors.counted_units(2023, path(BANAN)).filter(pk=unit.pk).exists()
     assert selectors.counted_units(2021, path(BANAN)).filter(pk=unit.pk).exists()
+    # the closing day corrected (the admin's form edits it): the unit is active until the new day
+    unit = Organization.objects.get(pk=unit.pk)
+    unit.closed_on = dt.date(2023, 3, 1)
+    unit.save()
+    assert periods(unit) == [(dt.date(2020, 1, 1), dt.date(2023, 1, 1), "active", BANAN, False),
+                             (dt.date(2023, 1, 1), dt.date(2023, 3, 1), "active", BANAN, True),
+                             (dt.date(2023, 3, 1), None, "closed", BANAN, True)]
 
 
 def test_moving_the_registration_day_moves_the_start_of_the_history(db):

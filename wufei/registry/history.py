@@ -9,7 +9,8 @@ in force); the rows of a unit follow one another without gap or overlap, from it
 `follow` is called by `Organization.save`, in its transaction, whatever path saved the unit (services, change
 requests, imports, the admin, the demo), so the history cannot fall behind the registry. When a change takes effect:
 
-* a closing: on `closed_on` (the first day the unit is closed), even when recorded later;
+* a closing: on `closed_on` (the first day the unit is closed), even when recorded later, and again when the
+  closing day is corrected;
 * a new registration day (`registered_on`): the history starts on it;
 * any other change of a counted fact (region, roles, industry code, reopening): on the `effective_on` day given to
   `save`, else today (Asia/Shanghai) — the day the regulator recorded it or approved the unit's change request.
@@ -57,6 +58,21 @@ def follow(organization, *, effective_on: dt.date | None = None) -> None:
     if status is not None:
         closing = status == CLOSED and organization.closed_on is not None
         _apply(organization, {"status": status}, organization.closed_on if closing else day)
+    elif now["status"] == CLOSED and organization.closed_on is not None:  # the closing day corrected
+        since = _closed_since(organization)
+        if since != max(organization.closed_on, start):
+            _apply(organization, {"status": "active"}, since)
+            _apply(organization, {"status": CLOSED}, organization.closed_on)
+
+
+def _closed_since(organization) -> dt.date:
+    """The first day of the unit's last run of closed periods."""
+    since = None
+    for period in organization.states.order_by("-valid_from"):
+        if period.status != CLOSED:
+            break
+        since = period.valid_from
+    return since
 
 
 def _apply(organization, values: dict, day: dt.date) -> None:
