@@ -259,7 +259,6 @@ SCHEDULE_DEFAULTS = {
     "alerts.scan": "*/5 * * * *",
     "webhooks.deliver": "* * * * *",
     "ledgers.catch_up": "17 * * * *",
-    "analytics.refresh": "*/10 * * * *",
     "core.expire_idempotency": "7 * * * *",
     "core.audit_checkpoint": "3 * * * *",
     "core.expire_jobs": "29 3 * * *",

@@ -118,13 +118,3 @@ def test_platform_scope_records_without_a_user(plant):
                                 batches=batches(plant, 2))
     assert all(e.actor_id is None for e in ScanEvent.objects.filter(container_id__in=[c.pk for c in made]))
     assert audit.verify_chain().ok
-
-
-def test_the_fast_link_hash_is_the_audit_hash():
-    from django.utils import timezone
-
-    payload = {"values": {"code": "甲", "weight": "0.2", "n": 3, "none": None}, "events": [{"kind": "stored"}]}
-    fields = {"created_at": timezone.now(), "entity_type": "tracking.container", "entity_id": "42",
-              "action": "recorded", "actor_id": None, "actor_label": "系统"}
-    assert services._link_hash("ab" * 32, payload_json=audit.canonical(payload), **fields) == \
-        audit.compute_hash("ab" * 32, payload=payload, **fields)

@@ -55,7 +55,7 @@ class AuditedModel(TimeStampedModel):
         before = getattr(self, "_audit_snapshot", {})
         if not creating:
             self.version = (self.version or 0) + 1
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the row and its link, or neither (the caller's block decides)
             super().save(*args, **kwargs)
             after = audit.snapshot(self)
             payload = {"values": after} if creating else {"changes": audit.diff(before, after)}
@@ -65,7 +65,7 @@ class AuditedModel(TimeStampedModel):
         self._audit_snapshot = after
 
     def delete(self, *args, **kwargs):
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
             return super().delete(*args, **kwargs)
 

@@ -23,7 +23,7 @@ receiver, time): one group is one pickup and gets one manifest —
 * numbers by the 14-digit rule (year of submission + the generator's region[:4] + a 6-digit
   serial in the order of submission); ManifestSequence is advanced so that live manifests continue
   the series.
-The rows are written in bulk (the tracking services' multi-row insert), with one audit link per
+The rows are written in bulk (`wufei.core.bulk`), with one audit link per
 manifest (action "imported", a summary of the manifest). The carrier's custody is not in the
 container history of these manifests: the scans hand the containers from the generator straight
 to the receiver, and the transport leg is reconstructed, not scanned.
@@ -76,8 +76,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q
-from wufei.core import audit
+from wufei.core import audit, bulk
 from wufei.core.scope import Scope, scope_for
 from wufei.demo.registry import (
     ADMIN_SCOPE,
@@ -335,7 +336,7 @@ def import_history() -> dict:
         return (min(loaded) if loaded else key[2] - dt.timedelta(minutes=10)) - dt.timedelta(minutes=30)
 
     order = sorted(pickups, key=lambda key: (submitted(key), key[0], key[1], key[2]))
-    tables = {model: tracking._table(model) for model in (Manifest, ManifestLine, ManifestContainer, TransportLeg,
+    tables = {model: bulk.table(model) for model in (Manifest, ManifestLine, ManifestContainer, TransportLeg,
                                                           Signature)}
     line_count = sum(len({(containers[e["container_id"]]["waste_id"], containers[e["container_id"]]["waste_name"])
                           for e in pickups[key]}) for key in order)
@@ -353,7 +354,7 @@ def import_history() -> dict:
         generator_id, receiver_id, handed_at = key
         generator, receiver = organizations[generator_id], organizations[receiver_id]
         own = sorted(pickups[key], key=itemgetter("container_id"))
-        medical = any(containers[e["container_id"]]["waste_id"].endswith("-01") for e in own)
+        medical = any(streams.is_medical_code(containers[e["container_id"]]["waste_id"]) for e in own)
         kind = ManifestKind.MEDICAL if medical else ManifestKind.HAZARDOUS
         submitted_at = submitted(key)
         loaded = [e["loaded_at"] for e in own if e["loaded_at"] is not None]
@@ -445,7 +446,7 @@ def import_history() -> dict:
             "processed_at": _text(processed_at) if processed_at else None}))
     for model, table in tables.items():
         table.insert(rows[model])
-    tracking._append_to_chain(links)
+    audit.append_many(links)
     for prefix, last in serials.items():
         sequence, _created = ManifestSequence.objects.get_or_create(prefix=prefix)
         if sequence.last < last:

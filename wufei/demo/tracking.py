@@ -91,7 +91,7 @@ from django.utils import timezone
 
 from wufei.catalog.models import TreatmentMethod
 from wufei.catalog.services import is_industrial_source
-from wufei.core import audit
+from wufei.core import audit, bulk
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
@@ -760,12 +760,12 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
                          .annotate(last=Max("occurred_at")).values_list("container_id", "last")))
     custody, methods, permits = set(), {}, set()
     events, links, updates = [], [], []
-    event_ids = iter(tracking._table(ScanEvent).reserve_ids(sum(len(p.boxes) * (4 if p.final else 3)
+    event_ids = iter(bulk.table(ScanEvent).reserve_ids(sum(len(p.boxes) * (4 if p.final else 3)
                                                                for p in pickups)))
     entity_type = audit.entity_type_of(Container)
-    event_defaults = tracking._table(ScanEvent).defaults
-    actor_id = tracking._actor_id(scope)
-    value = tracking._json_value
+    event_defaults = bulk.table(ScanEvent).defaults
+    actor_id = scope.user_id
+    value = tracking.json_value
     for pickup in pickups:
         steps = [(ScanKind.LOADED, pickup.loaded_at, pickup.holder, None),
                  (ScanKind.HANDED_OVER, pickup.handed_at, pickup.holder, None),
@@ -781,10 +781,10 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
             method = ""
             if transition.needs_method:
                 if (kind, pickup.method) not in methods:
-                    methods[(kind, pickup.method)] = tracking._method(kind, pickup.method)
+                    methods[(kind, pickup.method)] = tracking.checked_method(kind, pickup.method)
                 method = methods[(kind, pickup.method)]
             if transition.holder_change and (pickup.holder.pk, pickup.receiver.pk) not in custody:
-                tracking._custody_receiver(SimpleNamespace(holder_id=pickup.holder.pk), pickup.receiver.pk)
+                tracking.custody_receiver(SimpleNamespace(holder_id=pickup.holder.pk), pickup.receiver.pk)
                 custody.add((pickup.holder.pk, pickup.receiver.pk))
             day = timezone.localdate(moment)
             moment_text = value(moment)
@@ -835,7 +835,7 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
                     event["to_organization_id"] = pickup.receiver.pk
                 events.append(event)
                 if template is None:
-                    template = tracking._event_values(event)
+                    template = tracking.event_audit_values(event)
                 content = {**template, "id": event["id"], "weight_tonnes": value(event["weight_tonnes"])}
                 links.append((entity_type, str(box.pk), str(kind), {"changes": changes, "events": [content]}))
                 state[box.pk] = row
@@ -843,7 +843,7 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
         final = state[pickup.boxes[0].pk]
         updates.append((final["status"], pickup.receiver.pk, final["stored_at"], len(steps),
                         [box.pk for box in pickup.boxes]))
-    tracking._table(ScanEvent).insert(events)
+    bulk.table(ScanEvent).insert(events)
     table = connection.ops.quote_name(Container._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
@@ -855,7 +855,7 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
                     f"stored_at = %s, version = version + %s, updated_at = %s "
                     f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
                     [status, holder, connection.ops.adapt_datetimefield_value(stored_at), count, stamp, *chunk])
-    tracking._append_to_chain(links)
+    audit.append_many(links)
     return len(events)
 
 

@@ -8,8 +8,8 @@ status is decided by the table in `tracking/life.py`, nowhere else.
 
 The audit chain gets one link per container and operation: the container's values (when it
 is created) or changed fields, and the scan events the operation wrote, so a scan event
-altered later breaks the chain like any other row. `bulk_record` writes those links in bulk
-with `_append_to_chain`, which follows `wufei.core.audit.record_raw` exactly.
+altered later breaks the chain like any other row. `bulk_record` writes its rows with
+`wufei.core.bulk` and their links with `wufei.core.audit.append_many`.
 
 `Container.stored_at` means "in the current holder's stock since": set by the 五即 storing
 step, cleared when the container is handed over and set again when the new holder receives
@@ -29,7 +29,6 @@ The package, by job:
 """
 
 from wufei.tracking.services.common import (  # noqa: F401
-    _TABLES,
     CLOCK_SKEW,
     CUSTODY_ROLES,
     FIVE_STEP_KINDS,
@@ -78,21 +77,23 @@ from wufei.tracking.services.repackaging import (  # noqa: F401
     split,
 )
 from wufei.tracking.services.scans import (  # noqa: F401
+    Scan,
     _advance,
     _after_weighing,
     _check_order,
     _check_requirements,
     _check_transition,
-    _custody_receiver,
     _last_event_time,
     _locked,
-    _method,
     _scan,
     _site_of,
     _tolerance_flag,
     advance,
+    checked_method,
+    custody_receiver,
     reweigh,
     scan,
+    scan_for_holders,
 )
 from wufei.tracking.services.selectors import (  # noqa: F401
     StorageLimits,
@@ -122,21 +123,11 @@ from wufei.tracking.services.writing import (  # noqa: F401
     _EVENT_FIELDS,
     _JSON,
     _actor_id,
-    _adapt_decimal,
-    _adapt_json,
-    _append_to_chain,
     _datetime_text,
     _decimal_text,
-    _dumps,
-    _event_values,
     _insert,
-    _json_value,
-    _JSONText,
-    _link_hash,
-    _max_params,
-    _memoized,
     _save,
-    _Table,
-    _table,
     _values,
+    event_audit_values,
+    json_value,
 )

@@ -177,5 +177,3 @@ def _parse_id(value) -> int:
 def _parse_moment(value):
     return _aware(value, "produced_at")
 
-
-_TABLES: dict = {}

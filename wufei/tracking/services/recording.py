@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import HazardousWaste
-from wufei.core import audit
+from wufei.core import audit, bulk
 from wufei.core.errors import PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.parsing import choice as parse_choice
@@ -43,7 +43,7 @@ from wufei.tracking.services.common import (
     _parse_steps,
     logger,
 )
-from wufei.tracking.services.writing import _actor_id, _append_to_chain, _event_values, _table, _values
+from wufei.tracking.services.writing import _actor_id, _values, event_audit_values
 
 BATCH_SPEC = {
     "waste_code": FieldSpec(str, required=True),
@@ -177,7 +177,7 @@ def _rows(organization: Organization, batch: _Batch, codes_: list[str], ids: lis
     status = life.TRANSITIONS[batch.steps[-1]].to_status if len(batch.steps) > 1 else ContainerStatus.PRODUCED
     weight = values.get("net_weight_tonnes")
     base = {
-        **_table(Container).defaults,
+        **bulk.table(Container).defaults,
         "organization_id": organization.pk, "holder_id": organization.pk,
         "site_id": batch.site.pk if batch.site else None,
         "storage_site_id": batch.storage_site.pk if batch.storage_site else None,
@@ -189,14 +189,14 @@ def _rows(organization: Organization, batch: _Batch, codes_: list[str], ids: lis
         "created_at": now, "updated_at": now,
         **{STEP_TIMESTAMPS[step]: batch.produced_at for step in batch.steps},
     }
-    event_base = {**_table(ScanEvent).defaults, "occurred_at": batch.produced_at, "recorded_at": now,
+    event_base = {**bulk.table(ScanEvent).defaults, "occurred_at": batch.produced_at, "recorded_at": now,
                   "actor_id": actor_id, "organization_id": organization.pk, "weight_tonnes": weight}
     steps = [{**event_base, "kind": str(step),
               "site_id": base["storage_site_id"] if step == ScanKind.STORED else base["site_id"]}
              for step in batch.steps]
     # the audit payloads of a batch differ only in ids and codes: work them out once
     values = _values({**base, "id": 0, "code": ""})
-    step_values = [_event_values({**step, "id": 0}) for step in steps]
+    step_values = [event_audit_values({**step, "id": 0}) for step in steps]
     containers, events, links = [], [], []
     for pk, code in zip(ids, codes_, strict=True):
         containers.append({**base, "id": pk, "code": code})
@@ -226,8 +226,8 @@ def _record(organization: Organization, batches: list[_Batch], *, scope: Scope) 
     actor_id = _actor_id(scope)
     with transaction.atomic():
         first = codes.reserve_sequences(organization=organization, needs=needs, digits=digits)
-        container_ids = iter(_table(Container).reserve_ids(total))
-        event_ids = iter(_table(ScanEvent).reserve_ids(sum(b.count * len(b.steps) for b in batches)))
+        container_ids = iter(bulk.table(Container).reserve_ids(total))
+        event_ids = iter(bulk.table(ScanEvent).reserve_ids(sum(b.count * len(b.steps) for b in batches)))
         containers, events, links = [], [], []
         for batch, day in zip(batches, days, strict=True):
             key = (batch.waste.code, day)
@@ -241,12 +241,12 @@ def _record(organization: Organization, batches: list[_Batch], *, scope: Scope) 
             containers += rows
             events += row_events
             links += row_links
-        _table(Container).insert(containers)
+        bulk.table(Container).insert(containers)
         written = [event for own in events for event in own]
-        _table(ScanEvent).insert(written)
+        bulk.table(ScanEvent).insert(written)
         signals.announce(written)
         entity_type = audit.entity_type_of(Container)
-        _append_to_chain([(entity_type, str(row["id"]), "recorded", link)
+        audit.append_many([(entity_type, str(row["id"]), "recorded", link)
                           for row, link in zip(containers, links, strict=True)])
     return [RecordedContainer(row["id"], row["code"]) for row in containers]
 
