@@ -13,7 +13,9 @@ A unit counts for year Y when it is active on 31 December of Y (registry.selecto
   Chongqing 3                    2                    3
 """
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -26,7 +28,7 @@ from wufei.core.errors import PermissionDenied
 from wufei.core.scope import Scope, scope_for
 from wufei.indicators import quantities
 from wufei.manifests.models import Manifest, ManifestLine
-from wufei.registry import changes, selectors, services
+from wufei.registry import changes, imports, selectors, services
 from wufei.registry.models import Organization
 
 ADMIN = Scope(is_platform_admin=True)
@@ -181,3 +183,20 @@ def test_the_unit_page_shows_its_registration_day(story, client_for, regulator_o
     page = client_for(regulator_of(BANAN)).get(reverse("registry:organization_detail", args=[story["north"].pk]))
     assert page.status_code == 200
     assert 'data-testid="registered-on">2025-03-01<' in page.content.decode()
+
+
+def test_units_imported_from_a_file_have_their_history(db):
+    rows = [["统一社会信用代码", "单位名称", "行政区划代码", "单位类型", "登记日期"],
+            [uscc_for(BANAN), "导入医院", BANAN, "医疗机构", "2021-04-01"],
+            [uscc_for(KAIZHOU), "导入工厂", KAIZHOU, "产废单位", ""]]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    result = imports.import_file(scope=ADMIN, kind="organizations", content=buffer.getvalue().encode(),
+                                 filename="units.csv")
+    assert result.created == 2
+    hospital, factory = Organization.objects.get(name="导入医院"), Organization.objects.get(name="导入工厂")
+    assert periods(hospital) == [(dt.date(2021, 4, 1), None, "active", BANAN, True)]
+    today = timezone.localdate()
+    assert periods(factory) == [(today, None, "active", KAIZHOU, False)]  # no registration day given: today
+    assert list(selectors.counted_units(2021, path(CHONGQING), flag="is_medical_institution")) == [hospital]
+    assert not selectors.counted_units(today.year - 1, path(KAIZHOU)).exists()
