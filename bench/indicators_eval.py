@@ -64,7 +64,7 @@ def main():
     from wufei.indicators import services
     from wufei.indicators.models import Indicator, QuantityValue
     from wufei.ledgers.models import LedgerMonth
-    from wufei.registry.models import Organization
+    from wufei.registry.models import Organization, OrganizationState
 
     call_command("migrate", verbosity=0)
     if Organization.objects.exists() or LedgerMonth.objects.exists():
@@ -82,9 +82,16 @@ def main():
     started = time.perf_counter()
     Organization.objects.bulk_create([
         Organization(uscc=make_uscc("91", districts[i % len(districts)], f"BM{i:07d}"), name=f"基准单位{i:06d}",
-                     region_id=districts[i % len(districts)], is_generator=True) for i in range(organizations)],
+                     region_id=districts[i % len(districts)], is_generator=True,
+                     registered_on=dt.date(year - 5, 1, 1)) for i in range(organizations)],
         batch_size=2000)
     ids = list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+    # bulk_create skips Organization.save: each unit's history (registry.history) is one open period, as the
+    # registry's migration gives a unit of before the history existed
+    OrganizationState.objects.bulk_create([
+        OrganizationState(organization_id=pk, valid_from=dt.date(year - 5, 1, 1), status="active",
+                          region_id=districts[i % len(districts)], is_generator=True) for i, pk in enumerate(ids)],
+        batch_size=2000)
     now = timezone.now()
     rng = random.Random(2026)
 

@@ -13,18 +13,22 @@ A unit counts for year Y when it is active on 31 December of Y (registry.selecto
   Chongqing 3                    2                    3
 """
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import BANAN, CHONGQING, KAIZHOU, uscc_for
 from wufei.catalog.models import Region
+from wufei.core.errors import PermissionDenied
 from wufei.core.scope import Scope, scope_for
 from wufei.indicators import quantities
 from wufei.manifests.models import Manifest, ManifestLine
-from wufei.registry import changes, selectors, services
+from wufei.registry import changes, imports, selectors, services
 from wufei.registry.models import Organization
 
 ADMIN = Scope(is_platform_admin=True)
@@ -132,6 +136,13 @@ def test_a_closing_recorded_late_and_a_later_role_change(db):
                              (dt.date(2023, 1, 1), None, "closed", BANAN, True)]
     assert not selectors.counted_units(2023, path(BANAN)).filter(pk=unit.pk).exists()
     assert selectors.counted_units(2021, path(BANAN)).filter(pk=unit.pk).exists()
+    # the closing day corrected (the admin's form edits it): the unit is active until the new day
+    unit = Organization.objects.get(pk=unit.pk)
+    unit.closed_on = dt.date(2023, 3, 1)
+    unit.save()
+    assert periods(unit) == [(dt.date(2020, 1, 1), dt.date(2023, 1, 1), "active", BANAN, False),
+                             (dt.date(2023, 1, 1), dt.date(2023, 3, 1), "active", BANAN, True),
+                             (dt.date(2023, 3, 1), None, "closed", BANAN, True)]
 
 
 def test_moving_the_registration_day_moves_the_start_of_the_history(db):
@@ -143,8 +154,6 @@ def test_moving_the_registration_day_moves_the_start_of_the_history(db):
 
 
 def test_the_unit_cannot_move_its_own_registration_day(db, member_of):
-    from wufei.core.errors import PermissionDenied
-
     unit = register("自改登记日单位", dt.date(2022, 5, 1))
     clerk = scope_for(member_of(unit, "admin"))
     with pytest.raises(PermissionDenied):
@@ -168,3 +177,26 @@ def test_an_approved_region_change_and_a_direct_save_both_write_history(db, memb
     unit.save()
     assert periods(unit)[-1] == (today, None, "active", KAIZHOU, False)
     assert len(periods(unit)) == 2
+
+
+def test_the_unit_page_shows_its_registration_day(story, client_for, regulator_of):
+    page = client_for(regulator_of(BANAN)).get(reverse("registry:organization_detail", args=[story["north"].pk]))
+    assert page.status_code == 200
+    assert 'data-testid="registered-on">2025-03-01<' in page.content.decode()
+
+
+def test_units_imported_from_a_file_have_their_history(db):
+    rows = [["统一社会信用代码", "单位名称", "行政区划代码", "单位类型", "登记日期"],
+            [uscc_for(BANAN), "导入医院", BANAN, "医疗机构", "2021-04-01"],
+            [uscc_for(KAIZHOU), "导入工厂", KAIZHOU, "产废单位", ""]]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    result = imports.import_file(scope=ADMIN, kind="organizations", content=buffer.getvalue().encode(),
+                                 filename="units.csv")
+    assert result.created == 2
+    hospital, factory = Organization.objects.get(name="导入医院"), Organization.objects.get(name="导入工厂")
+    assert periods(hospital) == [(dt.date(2021, 4, 1), None, "active", BANAN, True)]
+    today = timezone.localdate()
+    assert periods(factory) == [(today, None, "active", KAIZHOU, False)]  # no registration day given: today
+    assert list(selectors.counted_units(2021, path(CHONGQING), flag="is_medical_institution")) == [hospital]
+    assert not selectors.counted_units(today.year - 1, path(KAIZHOU)).exists()

@@ -7,15 +7,19 @@ roles and industry code. Each `OrganizationState` row holds them for [valid_from
 in force); the rows of a unit follow one another without gap or overlap, from its registration day on.
 
 `follow` is called by `Organization.save`, in its transaction, whatever path saved the unit (services, change
-requests, imports, the admin, the demo), so the history cannot fall behind the registry. When a change takes effect:
+requests, the admin, the demo), so the history cannot fall behind the registry; the bulk import of new units
+(`registry.services.create_organizations`) writes their `opening` periods in its own transaction.
 
-* a closing: on `closed_on` (the first day the unit is closed), even when recorded later;
+When a change takes effect:
+
+* a closing: on `closed_on` (the first day the unit is closed), even when recorded later, and again when the
+  closing day is corrected;
 * a new registration day (`registered_on`): the history starts on it;
 * any other change of a counted fact (region, roles, industry code, reopening): on the `effective_on` day given to
   `save`, else today (Asia/Shanghai) — the day the regulator recorded it or approved the unit's change request.
 
 A change effective on day D holds from D on: the period D falls in is split at D and every later period takes the new
-value too (a closing recorded late does not bring back an earlier role). Neighbouring periods that say the same are
+value too (a closing recorded late keeps the role changes recorded after its day). Neighbouring periods that say the same are
 merged. Read the history through `registry.selectors`.
 
 This module does not import the models (they call it): it reaches the rows through `organization.states`.
@@ -35,6 +39,16 @@ def facts(row) -> dict:
     return {name: getattr(row, name) for name in FIELDS}
 
 
+def opening(organization) -> list[dict]:
+    """The periods of a new unit: its facts from its registration day (a unit registered closed: active until its
+    closing day, closed from it). Writers that insert units in bulk write these rows with them."""
+    now, start, closed_on = facts(organization), organization.registered_on, organization.closed_on
+    if now["status"] == CLOSED and closed_on is not None and closed_on > start:
+        return [{"valid_from": start, "valid_to": closed_on, **now, "status": "active"},
+                {"valid_from": closed_on, "valid_to": None, **now}]
+    return [{"valid_from": start, "valid_to": None, **now}]
+
+
 def follow(organization, *, effective_on: dt.date | None = None) -> None:
     """Bring the unit's history in line with its saved row (see the module docstring for when changes take effect)."""
     day = effective_on or timezone.localdate()
@@ -42,11 +56,8 @@ def follow(organization, *, effective_on: dt.date | None = None) -> None:
     start = organization.registered_on
     periods = list(organization.states.order_by("valid_from"))
     if not periods:
-        closed_later = (now["status"] == CLOSED and organization.closed_on is not None
-                        and organization.closed_on > start)
-        organization.states.create(valid_from=start, **({**now, "status": "active"} if closed_later else now))
-        if closed_later:
-            _apply(organization, {"status": CLOSED}, organization.closed_on)
+        for period in opening(organization):
+            organization.states.create(**period)
         return
     if periods[0].valid_from != start:
         _restart(organization, periods, start)
@@ -57,6 +68,21 @@ def follow(organization, *, effective_on: dt.date | None = None) -> None:
     if status is not None:
         closing = status == CLOSED and organization.closed_on is not None
         _apply(organization, {"status": status}, organization.closed_on if closing else day)
+    elif now["status"] == CLOSED and organization.closed_on is not None:  # the closing day corrected
+        since = _closed_since(organization)
+        if since != max(organization.closed_on, start):
+            _apply(organization, {"status": "active"}, since)
+            _apply(organization, {"status": CLOSED}, organization.closed_on)
+
+
+def _closed_since(organization) -> dt.date:
+    """The first day of the unit's last run of closed periods."""
+    since = None
+    for period in organization.states.order_by("-valid_from"):
+        if period.status != CLOSED:
+            break
+        since = period.valid_from
+    return since
 
 
 def _apply(organization, values: dict, day: dt.date) -> None:

@@ -2,11 +2,11 @@
 
 A unit counts for calendar year Y when, on 31 December of Y, the registry said it was active, in the region subtree,
 with the role asked (`flag`, e.g. "is_medical_institution"): the year-end count (年末数) that the indicators' "active
-units registered in the region" means, as statistical counts of units are taken. So a unit closed during Y does
-not count for Y (it counts for the years before), a unit registered during Y counts for Y, a unit that moved district
-during Y counts in its new district for Y and in its old one for the years before, once only in a region holding
-both; for the year under way, the registry of today (changes dated later aside). Every figure of a year reads these
-same units, so what counts them (`count_units`) and what lists them (`counted_units`) agree.
+units registered in the region" means, as statistical counts of units are taken; a district's counts then add up to
+its city's. So a unit closed during Y counts for the years before Y only; a unit registered during Y counts from Y
+on; a unit that moved district during Y counts in its new district from Y on and in its old one before. For the year
+under way it is today's registry (changes dated later aside). What counts the units (`count_units`) and what lists
+them (`counted_units`) apply the same rule, so the records behind a figure are the units it counted.
 """
 
 import datetime as dt

@@ -21,12 +21,14 @@ from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import fields as field_specs
+from wufei.registry import history
 from wufei.registry.models import (
     Department,
     DepartmentMembership,
     Membership,
     OperatingPermit,
     Organization,
+    OrganizationState,
     PermitLine,
     RegulatorMembership,
     Site,
@@ -189,7 +191,8 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
 
     The same checks for each, with one query for the whole list (USCCs already registered) and one per
     threshold for the classes; the rows are written by `core.bulk` (COPY on PostgreSQL, multi-row INSERTs on
-    SQLite) and their audit links, the ones save() would write, by one `audit.append_many`. If any is refused
+    SQLite), their history's first periods (registry.history.opening) and their audit links, the ones save() would
+    write, by one `audit.append_many`. If any is refused
     nothing is written: ([], {index: the error create_organization would raise}). Otherwise (the new units, {}).
     """
     usccs = [value.get("uscc") for value in values if value.get("uscc")]
@@ -232,6 +235,9 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
             organization._audit_snapshot = audit.snapshot(organization)  # what save() would have recorded
             links.append((entity_type, pk, "created", {"values": organization._audit_snapshot}))
         table.insert(rows)
+        OrganizationState.objects.bulk_create([OrganizationState(organization_id=organization.pk, **period)
+                                               for organization in organizations
+                                               for period in history.opening(organization)])
         audit.append_many(links)
     return organizations, {}
 
