@@ -141,6 +141,7 @@ ORGANIZATION = {
     "contact_phone": FieldSpec(text(30), label="联系电话"),
     "roles": FieldSpec(code_list(role), required=True, label="单位类型"),
     "annual_hazardous_waste_tonnes": FieldSpec(tonnes, label="危险废物年产生量(吨)"),
+    "registered_on": FieldSpec(date(), label="登记日期"),
 }
 
 SITE = {

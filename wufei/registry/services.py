@@ -238,20 +238,25 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
 
 @transaction.atomic
 def update_organization(*, scope: Scope, organization_id: int, data: dict, version: int,
-                        audit_note: str = "") -> Organization:
+                        audit_note: str = "", effective_on: dt.date | None = None) -> Organization:
     """Change a unit's fields. Those that decide its supervision (SUPERVISED_FIELDS) change only by the regulator
-    of its region, directly or by approving the unit's change request (registry.changes)."""
+    of its region, directly or by approving the unit's change request (registry.changes); so does its registration
+    day, which dates its history. A change of what the indicators count (region, roles, industry code) holds in the
+    unit's history from `effective_on` (default today; registry.history)."""
     organization = get_organization(scope, organization_id, for_update=True)
     organization = lock_rows(Organization.objects).get(pk=organization.pk)
     check_version(organization, version)
     values = validate_organization(data, existing=organization, partial=True)
     if not scope.covers_region_path(organization.region.path):
         _refuse_supervised_changes(organization, values)
+        if values.get("registered_on") not in (None, organization.registered_on):
+            raise PermissionDenied(_("only the regulator of the unit's region can change its registration day"),
+                                   errors=[{"field": "registered_on", "message": _("set by the regulator")}])
     if "region" in values and values["region"] != organization.region:
         _require_region_authority(scope, values["region"])
     _apply_organization_values(organization, values)
     organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
-    organization.save(audit_note=audit_note)
+    organization.save(audit_note=audit_note, effective_on=effective_on)
     return organization
 
 

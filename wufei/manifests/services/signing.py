@@ -15,11 +15,11 @@ from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
+    ManifestLine,
     Purpose,
     Reception,
     Signature,
@@ -29,7 +29,6 @@ from wufei.manifests.models import (
 from wufei.manifests.services.common import (
     LOADABLE,
     MAX_DISCREPANCY_PERCENT,
-    NO_PROCESSING,
     TONNE,
     S,
     _check_required,
@@ -44,6 +43,7 @@ from wufei.manifests.services.common import (
     party_for_step,
 )
 from wufei.manifests.services.drafts import _refresh_totals, next_number
+from wufei.manifests.services.measures import received_in_unit
 from wufei.manifests.services.submission import _plan_warning, submission_problems
 from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
 from wufei.manifests.signing_codes import signing_codes_to_renew as signing_codes_to_renew  # re-exported
@@ -61,33 +61,35 @@ def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Or
         if not ids & scope.organization_ids:
             raise PermissionDenied(_("only a party of the manifest can collect a signing code"))
         return organization
-    allowed = scope.organization_ids if step in ("pickup", "handover") else scope.writable_organization_ids
-    if organization.pk not in allowed:
+    if organization.pk not in machine.signer_ids(step, scope):
         raise PermissionDenied(_("this step is signed by %(unit)s") % {"unit": organization.name},
                                code="not_the_signing_party")
     return organization
 
 
 def _check_step(manifest: Manifest, step: str) -> machine.Step:
-    rule = machine.STEPS.get(step)
-    if rule is None:
+    why = machine.refusal(step, manifest.status, manifest.purpose)
+    if why == "not_a_step":
         raise ValidationFailed(_("%(step)s is not a step") % {"step": step},
                                errors=[{"field": "step", "message": ", ".join(machine.STEPS)}])
-    if manifest.status not in rule.allowed_from:
+    if why == "status":
         allowed = ", ".join(machine.next_steps(manifest.status)) or "-"
         raise Conflict(_("manifest %(number)s is %(status)s: '%(step)s' is not allowed now (allowed: %(allowed)s)")
                        % {"number": manifest, "status": S(manifest.status).label, "step": step,
                           "allowed": allowed}, code="step_not_allowed")
-    if step == "process" and manifest.purpose in NO_PROCESSING:
+    if why == "purpose":
         raise Conflict(_("a %(purpose)s manifest ends at receipt") % {"purpose": Purpose(manifest.purpose).label},
                        code="step_not_allowed")
-    return rule
+    return machine.STEPS[step]
 
 
 def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data: dict | None = None,
          signing_code: str | None = None, signer_name: str = "", now: dt.datetime | None = None,
          longitude=None, latitude=None) -> Manifest:
-    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code."""
+    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code. `data` is
+    checked against the step's model (machine.STEPS[step].payload) before anything else."""
+    if step in machine.STEPS:
+        data = machine.payload(step, data)
     if signing_code is not None:
         manifest = get_manifest(scope, manifest_id)
         _check_step(manifest, step)
@@ -141,17 +143,18 @@ def _carried(manifest: Manifest, *, refused: bool | None = None) -> list[Manifes
     return list(entries)
 
 
-def _hand_over(scope: Scope, manifest: Manifest, entries, to_organization_id: int, moment) -> None:
+def _hand_over(manifest: Manifest, entries, to_organization_id: int, moment) -> list[tracking.Scan]:
+    """The custody scans of a handover: loaded (when still in storage), then handed over to the next party."""
+    scans = []
     for entry in entries:  # loaded at the start of the step: no scan of this step has touched them yet
         container = entry.container
         if container.holder_id == to_organization_id:
             continue
-        holder = _holder_scope(scope, container.holder_id)
         if container.status in LOADABLE:
-            tracking.scan(scope=holder, code=container.code, kind=ScanKind.LOADED, occurred_at=moment,
-                          reference=manifest.number or "")
-        tracking.scan(scope=holder, code=container.code, kind=ScanKind.HANDED_OVER, occurred_at=moment,
-                      to_organization_id=to_organization_id, reference=manifest.number or "")
+            scans.append(tracking.Scan(container.pk, ScanKind.LOADED, moment, reference=manifest.number or ""))
+        scans.append(tracking.Scan(container.pk, ScanKind.HANDED_OVER, moment,
+                                   to_organization_id=to_organization_id, reference=manifest.number or ""))
+    return scans
 
 
 def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> TransportLeg:
@@ -163,7 +166,8 @@ def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -
     if not vehicle_permit_valid(leg.vehicle, timezone.localtime(moment).date()):
         raise RuleViolation(_("the road transport permit of %(plate)s is not valid") % {"plate": leg.vehicle.plate},
                             code="vehicle_permit_invalid")
-    _hand_over(scope, manifest, _carried(manifest), leg.transporter_id, moment)
+    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
+                                                            moment))
     leg.taken_at = moment
     leg.save()
     manifest.status = S.IN_TRANSIT
@@ -189,7 +193,8 @@ def _handover(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime)
     if leg.vehicle is None:
         raise RuleViolation(_("the vehicle is required to take the load over (危险废物转移管理办法 第11条)"),
                             code="vehicle_missing", errors=[{"field": "vehicle_id", "message": _("is required")}])
-    _hand_over(scope, manifest, _carried(manifest), leg.transporter_id, moment)
+    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
+                                                            moment))
     current.handed_at = moment
     current.save()
     leg.taken_at = moment
@@ -226,8 +231,11 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
                                errors=[{"field": "refusal_reason", "message": _("is required")}])
     weights = {code: _decimal(w, f"container_weights.{code}") for code, w in (data.get("container_weights") or {})
                .items()}
+    measured = received_in_unit(manifest, lines, refused_positions, data)  # manifests not in tonnes
     received = data.get("received_tonnes")
     total = _decimal(received, "received_tonnes") if received not in (None, "") else None
+    if measured is not None:
+        total = measured[0]
     accepted_entries = [e for e in entries if not e.refused]
     if entries:
         weighed = _apportion(total, {e.container.code: e.shipped_tonnes for e in accepted_entries}, weights)
@@ -235,17 +243,16 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         weighed = _apportion(total, {line.position: line.shipped_tonnes for line in lines
                                      if line.position not in refused_positions}, {})
     last = _current_leg(manifest)
-    _hand_over(scope, manifest, accepted_entries, manifest.receiver_id, moment)
-    receiver_scope = _holder_scope(scope, manifest.receiver_id)
+    scans = _hand_over(manifest, accepted_entries, manifest.receiver_id, moment)
     site_id = manifest.receiver_site_id if manifest.receiver_site and \
         manifest.receiver_site.kind in tracking.STORAGE_SITE_KINDS else None
-    for entry in entries:
-        if not entry.refused:
-            weight = weighed.get(entry.container.code)
-            tracking.scan(scope=receiver_scope, code=entry.container.code, kind=ScanKind.RECEIVED,
-                          occurred_at=moment, weight_tonnes=weight, site_id=site_id, reference=manifest.number)
-            entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
-        entry.save(update_fields=["refused", "received_tonnes"])
+    for entry in accepted_entries:
+        weight = weighed.get(entry.container.code)
+        scans.append(tracking.Scan(entry.container_id, ScanKind.RECEIVED, moment, weight_tonnes=weight,
+                                   site_id=site_id, reference=manifest.number or ""))
+        entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
+    tracking.scan_for_holders(scope=scope, scans=scans)
+    ManifestContainer.objects.bulk_update(entries, ["refused", "received_tonnes"])
     for line in lines:
         carried = [e for e in entries if e.line_id == line.pk]
         if carried:
@@ -256,7 +263,10 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             line.refused_tonnes = line.shipped_tonnes if refused else Decimal(0)
             line.received_tonnes = Decimal(0) if refused else weighed.get(line.position, line.shipped_tonnes)
         line.accepted_tonnes = line.received_tonnes
-        line.save(update_fields=["refused_tonnes", "received_tonnes", "accepted_tonnes"])
+        if measured is not None:
+            line.received_quantity = measured[1].get(line.position, Decimal(0))
+    ManifestLine.objects.bulk_update(lines, ["refused_tonnes", "received_tonnes", "accepted_tonnes",
+                                             "received_quantity"])
     _refresh_totals(manifest)
     manifest.received_tonnes = total if total is not None else sum((line.received_tonnes for line in lines),
                                                                    Decimal(0))
@@ -334,7 +344,7 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             errors.append({"field": f"methods.{line.position}",
                            "message": _("a utilization (R…) or disposal (D…) method code is required")})
             continue
-        if manifest.kind != ManifestKind.GENERAL and not permit_lines_covering(
+        if kinds.get(manifest.kind).needs_permit and not permit_lines_covering(
                 manifest.receiver, line.waste_id, on=day, method_code=method.code):
             errors.append({"field": f"methods.{line.position}", "code": "receiver_not_permitted",
                            "message": _("%(name)s holds no valid operating permit for %(what)s (固废法 第80条)")
@@ -343,15 +353,18 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         line.method, line.processed_on = method, day
     if errors:
         raise RuleViolation(errors[0]["message"], code=errors[0].get("code", "method_missing"), errors=errors)
-    receiver_scope = _holder_scope(scope, manifest.receiver_id)
     when = max(moment if day == timezone.localtime(moment).date()
                else timezone.make_aware(dt.datetime.combine(day, dt.time(12))), manifest.received_at)
-    for line in lines:
-        line.save(update_fields=["method", "processed_on"])
+    ManifestLine.objects.bulk_update(lines, ["method", "processed_on"])
+    by_line = {line.pk: line for line in lines}
+    scans = []
+    for line_id, container_id in (manifest.carried.filter(refused=False, line_id__in=by_line).order_by("pk")
+                                  .values_list("line_id", "container_id")):
+        line = by_line[line_id]
         kind = ScanKind.UTILIZED if line.method.kind == TreatmentMethod.Kind.UTILIZATION else ScanKind.DISPOSED
-        for entry in line.carried.filter(refused=False).select_related("container"):
-            tracking.scan(scope=receiver_scope, code=entry.container.code, kind=kind, occurred_at=when,
-                          method_code=line.method_id, reference=manifest.number)
+        scans.append(tracking.Scan(container_id, kind, when, method_code=line.method_id,
+                                   reference=manifest.number or ""))
+    tracking.scan_for_holders(scope=scope, scans=scans)
     manifest.status = S.PROCESSED
     manifest.processed_at = moment
     _close_collections(manifest, moment)

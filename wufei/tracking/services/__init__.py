@@ -77,6 +77,7 @@ from wufei.tracking.services.repackaging import (  # noqa: F401
     split,
 )
 from wufei.tracking.services.scans import (  # noqa: F401
+    Scan,
     _advance,
     _after_weighing,
     _check_order,
@@ -92,6 +93,7 @@ from wufei.tracking.services.scans import (  # noqa: F401
     custody_receiver,
     reweigh,
     scan,
+    scan_for_holders,
 )
 from wufei.tracking.services.selectors import (  # noqa: F401
     StorageLimits,
