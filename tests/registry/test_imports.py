@@ -132,6 +132,9 @@ def test_a_file_is_checked_and_written_in_chunks_with_a_fixed_number_of_statemen
     assert Organization.objects.count() == 54
     org = Organization.objects.get(uscc=rows[3][0])  # row 4: 3 × 12.5 t = 37.5 t, between 10 and 100 t
     assert (org.name, org.supervision_class, org.version) == ("导入单位3", "simplified", 1)
+    [period] = org.states.all()  # its history starts on its registration day, as when saved one by one
+    assert (period.valid_from, period.valid_to, period.status, period.region_id, period.is_generator) == (
+        org.registered_on, None, "active", "500113", True)
     created = AuditEvent.objects.get(entity_type="registry.organization", entity_id=str(org.pk), action="created")
     assert created.payload["values"]["uscc"] == org.uscc and created.payload["values"]["is_generator"] is True
     assert verify_chain().ok

@@ -21,6 +21,7 @@ from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
 from wufei.registry import fields as field_specs
+from wufei.registry import history
 from wufei.registry.models import (
     Department,
     DepartmentMembership,
@@ -232,6 +233,7 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
             organization._audit_snapshot = audit.snapshot(organization)  # what save() would have recorded
             links.append((entity_type, pk, "created", {"values": organization._audit_snapshot}))
         table.insert(rows)
+        history.start_many(organizations)  # what save() does for a new unit: its history starts
         audit.append_many(links)
     return organizations, {}
 
