@@ -342,6 +342,28 @@ def test_lineage_is_followed_recursively(plant):
     assert source["code"] == merged.code and {s["code"] for s in source["sources"]} == {a.code, b.code}
 
 
+
+def test_a_trace_reads_its_lineage_with_one_query_per_level(plant, django_assert_num_queries):
+    a, b, c = record(plant, weight="0.5", count=3)
+    first = services.merge(scope=plant["scope"], codes=[a.code, b.code], packaging="ibc")
+    second = services.merge(scope=plant["scope"], codes=[first.code, c.code], packaging="ibc")
+    children = services.split(scope=plant["scope"], code=second.code, weights=["0.4", "1.1"])
+    # the container, its events, then a → first → second → the two children → nothing further: 4 levels
+    with django_assert_num_queries(6):
+        result = services.trace(plant["scope"], a.code)
+    [into_first] = result["successors"]
+    [into_second] = into_first["successors"]
+    assert (into_first["code"], into_first["relation"]) == (first.code, "merged_into")
+    assert (into_second["code"], into_second["relation"]) == (second.code, "merged_into")
+    assert [(s["code"], s["relation"]) for s in into_second["successors"]] == [
+        (children[0].code, "split_into"), (children[1].code, "split_into")]
+    # a container without lineage: the container, its events and one level that finds nothing
+    [lone] = record(plant, weight="0.2", count=1)
+    with django_assert_num_queries(3):
+        result = services.trace(plant["scope"], lone.code)
+    assert result["sources"] == [] and result["successors"] == []
+
+
 # --- storage ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("waste, age, expected", [

@@ -398,6 +398,7 @@ def import_history() -> dict:
             methods = Counter(e["method"] for e in carried if e["method"])
             method = methods.most_common(1)[0][0] if methods and processed else None
             rows[ManifestLine].append({
+                **tables[ManifestLine].defaults,
                 "id": line_id, "manifest_id": manifest_id, "position": position, "waste_id": waste_id,
                 "general_code": "", "waste_name": waste_name, "physical_form": box["physical_form"],
                 "hazards": box["hazards"], "packaging": box["packaging"], "container_count": len(carried),
@@ -409,6 +410,7 @@ def import_history() -> dict:
                 "processed_on": (timezone.localtime(max(e["final_at"] for e in carried)).date() if method else None)})
             for entry in carried:
                 rows[ManifestContainer].append({
+                    **tables[ManifestContainer].defaults,
                     "id": next(entry_ids), "manifest_id": manifest_id, "line_id": line_id,
                     "container_id": entry["container_id"], "shipped_tonnes": entry["shipped"],
                     "received_tonnes": entry["received"] if received else None, "refused": False})
@@ -419,6 +421,7 @@ def import_history() -> dict:
         leg_id = next(leg_ids)
         if transporter is not None:
             rows[TransportLeg].append({
+                **tables[TransportLeg].defaults,
                 "id": leg_id, "manifest_id": manifest_id, "position": 1, "transporter_id": transporter.pk,
                 "vehicle_id": vehicle.pk if vehicle else None, "driver_name": driver, "driver_phone": phone,
                 "start_place": generator.address[:200], "end_place": receiver.address[:200],
@@ -434,6 +437,7 @@ def import_history() -> dict:
             if organization is None:
                 continue
             rows[Signature].append({
+                **tables[Signature].defaults,
                 "id": pk, "manifest_id": manifest_id, "step": step, "leg_id": leg, "organization_id": organization.pk,
                 "user_id": None, "signer_name": (signer or organization.name)[:150],
                 "method": str(SignatureMethod.SESSION), "signed_at": signed_at, "longitude": None, "latitude": None})

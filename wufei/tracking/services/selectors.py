@@ -321,50 +321,79 @@ def trace(scope: Scope, code: str) -> dict:
     """The whole chain known so far: the container, its events, where it came from and went, who held it.
 
     Lineage follows merges and splits both ways, recursively; related containers the caller
-    may not see are left out (their existence is not revealed).
+    may not see are left out (their existence is not revealed). The linked containers are fetched
+    a level at a time (`_lineage`), then the two trees are walked in memory.
     """
     container = get_container(scope, code)
-    visible = Container.objects.visible_to(scope)
+    events = list(events_of(container))
+    related = {e.related_container_id for e in events if e.related_container_id}
+    graph = _lineage(Container.objects.visible_to(scope), container, related)
+    merged_from, split_into = {}, {}
+    for other in sorted(graph.values(), key=lambda c: c.pk):
+        if other.parent_id:
+            merged_from.setdefault(other.parent_id, []).append(other)
+        if other.split_from_id:
+            split_into.setdefault(other.split_from_id, []).append(other)
     seen = {container.pk}
 
     def node(c: Container, relation: str) -> dict:
         return {"code": c.code, "relation": relation, "status": c.status, "origin": c.origin,
                 "waste_code": c.waste_id, "net_weight_tonnes": c.net_weight_tonnes, "holder_name": c.holder.name}
 
-    def sources(c: Container) -> list[dict]:
+    def walk(relations: list[tuple[Container, str]], direction: str, step) -> list[dict]:
         result = []
-        parents = list(visible.filter(parent=c).select_related("holder").order_by("id"))
-        relations = [(p, "merged_from") for p in parents]
-        if c.split_from_id:
-            relations += [(p, "split_from") for p in visible.filter(pk=c.split_from_id).select_related("holder")]
         for other, relation in relations:
             if other.pk in seen:
                 continue
             seen.add(other.pk)
-            result.append({**node(other, relation), "sources": sources(other)})
+            result.append({**node(other, relation), direction: step(other)})
         return result
+
+    def sources(c: Container) -> list[dict]:
+        relations = [(p, "merged_from") for p in merged_from.get(c.pk, [])]
+        if c.split_from_id in graph:
+            relations.append((graph[c.split_from_id], "split_from"))
+        return walk(relations, "sources", sources)
 
     def successors(c: Container) -> list[dict]:
-        result = []
-        relations = [(child, "split_into") for child in visible.filter(split_from=c).select_related("holder")
-                     .order_by("id")]
-        if c.parent_id:
-            relations += [(p, "merged_into") for p in visible.filter(pk=c.parent_id).select_related("holder")]
-        for other, relation in relations:
-            if other.pk in seen:
-                continue
-            seen.add(other.pk)
-            result.append({**node(other, relation), "successors": successors(other)})
-        return result
+        relations = [(child, "split_into") for child in split_into.get(c.pk, [])]
+        if c.parent_id in graph:
+            relations.append((graph[c.parent_id], "merged_into"))
+        return walk(relations, "successors", successors)
 
-    events = list(events_of(container))
-    related = {e.related_container_id for e in events if e.related_container_id}
-    shown = set(visible.filter(pk__in=related).values_list("pk", flat=True)) if related else set()
     for event in events:  # a package made of it that the caller may not see is not named either
-        if event.related_container_id and event.related_container_id not in shown:
+        if event.related_container_id and event.related_container_id not in graph:
             event.related_container_id, event.related_container = None, None
     return {"container": container, "events": events, "sources": sources(container),
             "successors": successors(container), "custody": custody_of(container, events)}
+
+
+def _lineage(visible, container: Container, also: set[int]) -> dict[int, Container]:
+    """{id: container} of the visible containers linked to `container` by merges and splits, its own included.
+
+    One query per level of the lineage, whatever its width: each level asks for the containers
+    merged into or split from the containers reached upwards (sources), and for those split from or
+    merged into the containers reached downwards (successors). The first level also fetches `also`
+    (the containers its events name), so that what the caller may see of them is known.
+    """
+    found = {container.pk: container}
+    up, down = {container.pk}, {container.pk}  # reached in that direction at the last level: to expand now
+    reached_up, reached_down = set(up), set(down)
+    wanted = Q(pk__in=also) if also else Q()
+    while up or down:
+        split_sources = {found[pk].split_from_id for pk in up} - {None}
+        merge_targets = {found[pk].parent_id for pk in down} - {None}
+        condition = Q(parent_id__in=up) | Q(split_from_id__in=down) | Q(pk__in=split_sources | merge_targets)
+        if wanted:
+            condition, wanted = condition | wanted, Q()
+        for row in visible.filter(condition).exclude(pk__in=list(found)).select_related("holder"):
+            found[row.pk] = row
+        up = {pk for pk, c in found.items() if pk not in reached_up and (c.parent_id in up or pk in split_sources)}
+        down = {pk for pk, c in found.items()
+                if pk not in reached_down and (c.split_from_id in down or pk in merge_targets)}
+        reached_up |= up
+        reached_down |= down
+    return found
 
 
 def custody_of(container: Container, events: list[ScanEvent] | None = None) -> list[dict]:
