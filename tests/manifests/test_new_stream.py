@@ -96,6 +96,8 @@ def test_a_sludge_manifest_runs_from_draft_to_receipt_in_cubic_metres(sludge, ch
     assert Decimal(line["accepted_tonnes"]) == Decimal(12) and Decimal(body["accepted_tonnes"]) == Decimal(12)
     assert (Decimal(body["discrepancy_percent"]), body["discrepancy"]) == (Decimal(4), False)
     assert Manifest.objects.get(pk=manifest_id).lines.get().received.value == Decimal("9.6")
+    page = generator.get(f"/manifests/{manifest_id}/").content.decode()
+    assert "10 立方米" in page  # the line's quantity in its unit, on the page too (12.5 t beside it)
 
 
 @pytest.mark.django_db
