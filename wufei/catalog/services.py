@@ -177,6 +177,32 @@ def get_region(code: str) -> Region:
     return region
 
 
+def regions_by_code(codes) -> dict[str, Region]:
+    """{code: Region} of the codes that exist, with one query (what `get_region` finds for each, misses left out)."""
+    return Region.objects.in_bulk({str(code).strip() for code in codes})
+
+
+def zones_by_code(codes) -> dict[str, Zone]:
+    """{code: Zone, its region selected} of the codes that exist, with one query (as `get_zone` for each)."""
+    return {zone.code: zone for zone in Zone.objects.select_related("region").filter(code__in=set(codes))}
+
+
+def hazardous_wastes_by_code(codes) -> dict[str, HazardousWaste]:
+    """{code: HazardousWaste, its category selected} with one query (as `get_hazardous_waste` for each)."""
+    return {waste.code: waste for waste in HazardousWaste.objects.select_related("category").filter(
+        code__in={code.strip() for code in codes})}
+
+
+def categories_by_code(codes) -> dict[str, HazardousWasteCategory]:
+    """{code: HazardousWasteCategory} with one query (as `get_category` for each, codes upper-cased)."""
+    return HazardousWasteCategory.objects.in_bulk({code.upper() for code in codes})
+
+
+def treatment_methods_by_code(codes) -> dict[str, TreatmentMethod]:
+    """{code: TreatmentMethod} with one query (as `get_treatment_method` for each, codes upper-cased)."""
+    return TreatmentMethod.objects.in_bulk({code.strip().upper() for code in codes})
+
+
 def region_ancestry(code: str) -> list[Region]:
     """The region and its ancestors, province first."""
     region = get_region(code)

@@ -1,10 +1,17 @@
-"""Shared base models and the platform-wide tables: audit chain, parameters, tokens, idempotency."""
+"""Shared base models and the platform-wide tables: parameters, tokens, idempotency, jobs.
+
+The audit chain's own tables live in `wufei.core.chain` (below `wufei.core.audit`, which writes them) and are
+importable from here too."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from wufei.core import audit
+from wufei.core.chain import AuditChainHead, AuditEvent
+
+__all__ = ["ApiToken", "AuditChainHead", "AuditEvent", "AuditedModel", "IdempotencyRecord", "Installation", "Job",
+           "Parameter", "ScopedQuerySet", "TimeStampedModel"]
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -44,13 +51,11 @@ class AuditedModel(TimeStampedModel):
         abstract = True
 
     def save(self, *args, audit_action: str | None = None, audit_note: str = "", **kwargs):
-        from django.db import transaction
-
         creating = self._state.adding
         before = getattr(self, "_audit_snapshot", {})
         if not creating:
             self.version = (self.version or 0) + 1
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the row and its link, or neither (the caller's block decides)
             super().save(*args, **kwargs)
             after = audit.snapshot(self)
             payload = {"values": after} if creating else {"changes": audit.diff(before, after)}
@@ -60,9 +65,7 @@ class AuditedModel(TimeStampedModel):
         self._audit_snapshot = after
 
     def delete(self, *args, **kwargs):
-        from django.db import transaction
-
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
             return super().delete(*args, **kwargs)
 
@@ -71,38 +74,6 @@ class AuditedModel(TimeStampedModel):
         instance = super().from_db(db, field_names, values)
         instance._audit_snapshot = audit.snapshot(instance)
         return instance
-
-
-class AuditEvent(models.Model):
-    """One link of the SHA-256 hash chain (全程留痕)."""
-
-    created_at = models.DateTimeField(db_index=True)
-    entity_type = models.CharField(max_length=64)
-    entity_id = models.CharField(max_length=64)
-    action = models.CharField(max_length=40)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=150, blank=True)
-    payload = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["entity_type", "entity_id", "id"])]
-
-    def __str__(self):
-        return f"#{self.pk} {self.entity_type}:{self.entity_id} {self.action}"
-
-
-class AuditChainHead(models.Model):
-    """A single row holding the newest link; locking it serializes writers of the chain."""
-
-    last_event_id = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default=audit.GENESIS_HASH)
-    length = models.BigIntegerField(default=0)
-
-    def __str__(self):
-        return f"audit head #{self.last_event_id}"
 
 
 class Parameter(models.Model):

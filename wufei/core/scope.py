@@ -54,27 +54,25 @@ def nothing() -> Q:
     return Q(pk__in=[])
 
 
+# Who a user is (memberships of organizations, regulators' regions, departments) is the registry's data: the
+# registry app gives its builder when Django starts (`RegistryConfig.ready` → `wufei.registry.scopes`), so this
+# module, which every app's models import, imports none of them.
+_builder = None
+
+
+def set_scope_builder(builder) -> None:
+    """Install the function that builds an authenticated, active user's Scope (called once by the registry app)."""
+    global _builder
+    _builder = builder
+
+
 def scope_for(user) -> Scope:
-    """Build the caller's Scope from memberships (one query per membership kind)."""
+    """The caller's Scope (ANONYMOUS for nobody, an anonymous or an inactive user)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    from wufei.registry.models import DepartmentMembership, Membership, RegulatorMembership
-
-    memberships = list(Membership.objects.filter(user=user, organization__isnull=False).values_list(
-        "organization_id", "role"))
-    regulators = list(RegulatorMembership.objects.filter(user=user).select_related("region"))
-    departments = DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True)
-    return Scope(
-        user_id=user.pk,
-        username=user.get_username(),
-        organization_ids=frozenset(org for org, _ in memberships),
-        writable_organization_ids=frozenset(org for org, role in memberships if role in ("admin", "member")),
-        admin_organization_ids=frozenset(org for org, role in memberships if role == "admin"),
-        region_paths=tuple(r.region.path for r in regulators),
-        region_codes=tuple(r.region.code for r in regulators),
-        department_ids=frozenset(departments),
-        is_platform_admin=user.is_superuser,
-    )
+    if _builder is None:
+        raise RuntimeError("no scope builder: the registry app (wufei.registry) is not installed or not ready")
+    return _builder(user)
 
 
 def request_scope(request) -> Scope:

@@ -19,6 +19,7 @@ from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
+    ManifestLine,
     Purpose,
     Reception,
     Signature,
@@ -142,17 +143,18 @@ def _carried(manifest: Manifest, *, refused: bool | None = None) -> list[Manifes
     return list(entries)
 
 
-def _hand_over(scope: Scope, manifest: Manifest, entries, to_organization_id: int, moment) -> None:
+def _hand_over(manifest: Manifest, entries, to_organization_id: int, moment) -> list[tracking.Scan]:
+    """The custody scans of a handover: loaded (when still in storage), then handed over to the next party."""
+    scans = []
     for entry in entries:  # loaded at the start of the step: no scan of this step has touched them yet
         container = entry.container
         if container.holder_id == to_organization_id:
             continue
-        holder = _holder_scope(scope, container.holder_id)
         if container.status in LOADABLE:
-            tracking.scan(scope=holder, code=container.code, kind=ScanKind.LOADED, occurred_at=moment,
-                          reference=manifest.number or "")
-        tracking.scan(scope=holder, code=container.code, kind=ScanKind.HANDED_OVER, occurred_at=moment,
-                      to_organization_id=to_organization_id, reference=manifest.number or "")
+            scans.append(tracking.Scan(container.pk, ScanKind.LOADED, moment, reference=manifest.number or ""))
+        scans.append(tracking.Scan(container.pk, ScanKind.HANDED_OVER, moment,
+                                   to_organization_id=to_organization_id, reference=manifest.number or ""))
+    return scans
 
 
 def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> TransportLeg:
@@ -164,7 +166,8 @@ def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -
     if not vehicle_permit_valid(leg.vehicle, timezone.localtime(moment).date()):
         raise RuleViolation(_("the road transport permit of %(plate)s is not valid") % {"plate": leg.vehicle.plate},
                             code="vehicle_permit_invalid")
-    _hand_over(scope, manifest, _carried(manifest), leg.transporter_id, moment)
+    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
+                                                            moment))
     leg.taken_at = moment
     leg.save()
     manifest.status = S.IN_TRANSIT
@@ -190,7 +193,8 @@ def _handover(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime)
     if leg.vehicle is None:
         raise RuleViolation(_("the vehicle is required to take the load over (危险废物转移管理办法 第11条)"),
                             code="vehicle_missing", errors=[{"field": "vehicle_id", "message": _("is required")}])
-    _hand_over(scope, manifest, _carried(manifest), leg.transporter_id, moment)
+    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
+                                                            moment))
     current.handed_at = moment
     current.save()
     leg.taken_at = moment
@@ -239,17 +243,16 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         weighed = _apportion(total, {line.position: line.shipped_tonnes for line in lines
                                      if line.position not in refused_positions}, {})
     last = _current_leg(manifest)
-    _hand_over(scope, manifest, accepted_entries, manifest.receiver_id, moment)
-    receiver_scope = _holder_scope(scope, manifest.receiver_id)
+    scans = _hand_over(manifest, accepted_entries, manifest.receiver_id, moment)
     site_id = manifest.receiver_site_id if manifest.receiver_site and \
         manifest.receiver_site.kind in tracking.STORAGE_SITE_KINDS else None
-    for entry in entries:
-        if not entry.refused:
-            weight = weighed.get(entry.container.code)
-            tracking.scan(scope=receiver_scope, code=entry.container.code, kind=ScanKind.RECEIVED,
-                          occurred_at=moment, weight_tonnes=weight, site_id=site_id, reference=manifest.number)
-            entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
-        entry.save(update_fields=["refused", "received_tonnes"])
+    for entry in accepted_entries:
+        weight = weighed.get(entry.container.code)
+        scans.append(tracking.Scan(entry.container_id, ScanKind.RECEIVED, moment, weight_tonnes=weight,
+                                   site_id=site_id, reference=manifest.number or ""))
+        entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
+    tracking.scan_for_holders(scope=scope, scans=scans)
+    ManifestContainer.objects.bulk_update(entries, ["refused", "received_tonnes"])
     for line in lines:
         carried = [e for e in entries if e.line_id == line.pk]
         if carried:
@@ -262,7 +265,8 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         line.accepted_tonnes = line.received_tonnes
         if measured is not None:
             line.received_quantity = measured[1].get(line.position, Decimal(0))
-        line.save(update_fields=["refused_tonnes", "received_tonnes", "accepted_tonnes", "received_quantity"])
+    ManifestLine.objects.bulk_update(lines, ["refused_tonnes", "received_tonnes", "accepted_tonnes",
+                                             "received_quantity"])
     _refresh_totals(manifest)
     manifest.received_tonnes = total if total is not None else sum((line.received_tonnes for line in lines),
                                                                    Decimal(0))
@@ -349,15 +353,18 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         line.method, line.processed_on = method, day
     if errors:
         raise RuleViolation(errors[0]["message"], code=errors[0].get("code", "method_missing"), errors=errors)
-    receiver_scope = _holder_scope(scope, manifest.receiver_id)
     when = max(moment if day == timezone.localtime(moment).date()
                else timezone.make_aware(dt.datetime.combine(day, dt.time(12))), manifest.received_at)
-    for line in lines:
-        line.save(update_fields=["method", "processed_on"])
+    ManifestLine.objects.bulk_update(lines, ["method", "processed_on"])
+    by_line = {line.pk: line for line in lines}
+    scans = []
+    for line_id, container_id in (manifest.carried.filter(refused=False, line_id__in=by_line).order_by("pk")
+                                  .values_list("line_id", "container_id")):
+        line = by_line[line_id]
         kind = ScanKind.UTILIZED if line.method.kind == TreatmentMethod.Kind.UTILIZATION else ScanKind.DISPOSED
-        for entry in line.carried.filter(refused=False).select_related("container"):
-            tracking.scan(scope=receiver_scope, code=entry.container.code, kind=kind, occurred_at=when,
-                          method_code=line.method_id, reference=manifest.number)
+        scans.append(tracking.Scan(container_id, kind, when, method_code=line.method_id,
+                                   reference=manifest.number or ""))
+    tracking.scan_for_holders(scope=scope, scans=scans)
     manifest.status = S.PROCESSED
     manifest.processed_at = moment
     _close_collections(manifest, moment)

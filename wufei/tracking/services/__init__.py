@@ -77,21 +77,23 @@ from wufei.tracking.services.repackaging import (  # noqa: F401
     split,
 )
 from wufei.tracking.services.scans import (  # noqa: F401
+    Scan,
     _advance,
     _after_weighing,
     _check_order,
     _check_requirements,
     _check_transition,
-    _custody_receiver,
     _last_event_time,
     _locked,
-    _method,
     _scan,
     _site_of,
     _tolerance_flag,
     advance,
+    checked_method,
+    custody_receiver,
     reweigh,
     scan,
+    scan_for_holders,
 )
 from wufei.tracking.services.selectors import (  # noqa: F401
     StorageLimits,
@@ -123,9 +125,9 @@ from wufei.tracking.services.writing import (  # noqa: F401
     _actor_id,
     _datetime_text,
     _decimal_text,
-    _event_values,
     _insert,
-    _json_value,
     _save,
     _values,
+    event_audit_values,
+    json_value,
 )

@@ -3,6 +3,7 @@ steps, re-weighing.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -10,15 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import TreatmentMethod
-from wufei.core import parameters
-from wufei.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core import audit, parameters
+from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import FieldSpec, clean, text
 from wufei.core.parsing import decimal as parse_decimal
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization, Site
 from wufei.registry.services import check_receiver_permit, ensure_usable
-from wufei.tracking import life
+from wufei.tracking import life, signals
 from wufei.tracking.models import (
     Container,
     ContainerOrigin,
@@ -40,7 +41,7 @@ from wufei.tracking.services.common import (
 )
 from wufei.tracking.services.recording import _refresh_after_recording
 from wufei.tracking.services.selectors import can_scan, get_container
-from wufei.tracking.services.writing import _actor_id, _save
+from wufei.tracking.services.writing import _actor_id, _save, _values, event_audit_values
 
 
 def _locked(scope: Scope, code: str, *, version: int | None = None) -> Container:
@@ -108,12 +109,15 @@ def _check_order(container: Container, moment: dt.datetime) -> None:
         raise ValidationFailed(message, errors=[{"field": "occurred_at", "message": message}])
 
 
-def _tolerance_flag(container: Container, weight: Decimal) -> tuple[Decimal | None, bool]:
+def _tolerance_flag(container: Container, weight: Decimal, lookups=None) -> tuple[Decimal | None, bool]:
     """(recorded weight, discrepancy) for a new weight, against the holder region's tolerance."""
     expected = container.net_weight_tonnes
     if expected is None:
         return None, False
-    tolerance = parameters.get_decimal("tracking.reweigh_tolerance_percent", container.holder.region)
+    region = container.holder.region
+    lookups = lookups or _Lookups()
+    tolerance = lookups.get(("tolerance", region.pk),
+                            lambda: parameters.get_decimal("tracking.reweigh_tolerance_percent", region))
     if expected == 0:
         return expected, weight != 0
     return expected, abs(weight - expected) * 100 / expected > tolerance
@@ -129,6 +133,19 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
     now = timezone.now()
     moment = _when(occurred_at, now=now)
     weight = _tonnes(weight_tonnes, "weight_tonnes", required=kind in (ScanKind.WEIGHED, ScanKind.REWEIGHED))
+    text_values = _scan_texts(reference=reference, note=note, storage_location=storage_location,
+                              longitude=longitude, latitude=latitude)
+    container = _locked(scope, code, version=version)
+    transition = _check_transition(container, kind)
+    _check_order(container, moment)
+    event = _apply(container, kind, transition, moment=moment, weight=weight, site_id=site_id,
+                   to_organization_id=to_organization_id, method_code=method_code, text_values=text_values,
+                   actor_id=_actor_id(scope), lookups=_Lookups())
+    _save(container, [event], action=str(kind))
+    return container, event
+
+
+def _scan_texts(*, reference, note, storage_location, longitude, latitude) -> dict:
     text_values, errors = clean({"reference": FieldSpec(text(40)), "note": FieldSpec(text(300)),
                                  "storage_location": FieldSpec(text(100)),
                                  "longitude": FieldSpec(parse_decimal(minimum=Decimal(-180), maximum=Decimal(180))),
@@ -137,18 +154,35 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
                                  "longitude": longitude, "latitude": latitude})
     if errors:
         raise ValidationFailed(_("the scan is not valid"), errors=errors)
-    container = _locked(scope, code, version=version)
-    transition = _check_transition(container, kind)
-    _check_order(container, moment)
+    return text_values
+
+
+class _Lookups:
+    """What the checks of several scans look up once: sites, method codes, permits, receivers, tolerances."""
+
+    def __init__(self):
+        self.memo = {}
+
+    def get(self, key, compute):
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute()
+            return value
+
+
+def _apply(container: Container, kind: str, transition: life.Transition, *, moment, weight, site_id,
+           to_organization_id, method_code: str, text_values: dict, actor_id, lookups: _Lookups) -> ScanEvent:
+    """Check one scan of a locked container against the rules and apply it in memory; the unsaved event."""
     holder = container.holder
-    event = ScanEvent(kind=kind, occurred_at=moment, actor_id=_actor_id(scope), organization=holder,
+    event = ScanEvent(kind=kind, occurred_at=moment, actor_id=actor_id, organization=holder,
                       reference=text_values["reference"], note=text_values["note"],
                       longitude=text_values["longitude"], latitude=text_values["latitude"])
     # weights: the weighing step sets the net weight; any other scan with a weight is a re-weigh
     if kind == ScanKind.WEIGHED:
         container.net_weight_tonnes = weight
     elif weight is not None:
-        event.expected_weight_tonnes, event.discrepancy = _tolerance_flag(container, weight)
+        event.expected_weight_tonnes, event.discrepancy = _tolerance_flag(container, weight, lookups)
         if event.expected_weight_tonnes is None:
             raise RuleViolation(_("container %(code)s has no recorded weight to compare with: record the weighing "
                                   "step") % {"code": container.code}, code="no_recorded_weight")
@@ -159,13 +193,16 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
         site_kinds = STORAGE_SITE_KINDS
     elif kind in SELF_SITE_KINDS:
         site_kinds = SELF_SITE_KINDS[kind]
-    site = _site_of(holder, site_id, kinds=site_kinds)
+    site = lookups.get(("site", holder.pk, site_id, site_kinds),
+                       lambda: _site_of(holder, site_id, kinds=site_kinds)) if site_id is not None else None
     event.site = site
     # what the scan needs
     if transition.needs_method:
-        event.method = _method(kind, method_code)
+        event.method = lookups.get(("method", kind, method_code), lambda: checked_method(kind, method_code))
         if kind in (ScanKind.UTILIZED, ScanKind.DISPOSED):
-            check_receiver_permit(holder, container.waste_id, method_code=event.method, on=timezone.localdate(moment))
+            day = timezone.localdate(moment)
+            lookups.get(("permit", holder.pk, container.waste_id, event.method, day),
+                        lambda: check_receiver_permit(holder, container.waste_id, method_code=event.method, on=day))
         elif container.holder_id != container.organization_id:
             raise RuleViolation(_("only the generator itself can self-utilize or self-dispose of its waste; "
                                   "%(holder)s holds container %(code)s") % {"holder": holder.name,
@@ -175,7 +212,8 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
         raise ValidationFailed(_("a method code is only recorded for utilization or disposal"),
                                errors=[{"field": "method_code", "message": _("not used by this scan")}])
     if transition.holder_change:
-        receiver = _custody_receiver(container, to_organization_id)
+        receiver = lookups.get(("receiver", to_organization_id), lambda: _receiving(to_organization_id))
+        _check_custody(container, receiver)
     elif to_organization_id is not None:
         raise ValidationFailed(_("only a handover names the organization taking the container"),
                                errors=[{"field": "to_organization_id", "message": _("not used by this scan")}])
@@ -199,11 +237,93 @@ def _scan(*, scope: Scope, code: str, kind: str, occurred_at=None, weight_tonnes
     if transition.to_status:
         container.status = transition.to_status
     event.weight_tonnes = container.net_weight_tonnes
-    _save(container, [event], action=str(kind))
-    return container, event
+    return event
 
 
-def _method(kind: str, method_code: str) -> str:
+@dataclass(frozen=True)
+class Scan:
+    """One scan of a batch (`scan_for_holders`): which container, what, when and the scan's own fields."""
+
+    container_id: int
+    kind: str
+    occurred_at: dt.datetime
+    to_organization_id: int | None = None
+    weight_tonnes: Decimal | None = None
+    site_id: int | None = None
+    method_code: str = ""
+    reference: str = ""
+
+
+def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
+    """Record scans a signature authorizes, each for the container's current holder, in one go.
+
+    The rules are those of `scan` (life table, order of events, requirements, sites, methods and permits,
+    custody), checked for every scan in order (a container may be scanned several times: loaded, then handed
+    over); the first broken rule raises and nothing is written. The caller has checked that it may act for
+    the holders (a manifest's signing party); `scope` is the acting user. Written together: one locked read
+    of the containers, one read of their last event times, one insert of the events, one update of the
+    containers, one ledger notice and one audit append (a link per container and scan, as `scan` writes).
+    Inside the caller's transaction; weighing, merging and splitting are not batch scans.
+    """
+    if not scans:
+        return []
+    if any(s.kind in (ScanKind.MERGED, ScanKind.SPLIT, ScanKind.WEIGHED) for s in scans):
+        raise ValueError("merge, split and weighing are not batch scans")
+    ids = sorted({s.container_id for s in scans})
+    with transaction.atomic(savepoint=False):
+        containers = {c.pk: c for c in lock_rows(Container.objects).select_related(
+            "holder__region", "organization", "waste").filter(pk__in=ids).order_by("pk")}
+        missing = [pk for pk in ids if pk not in containers]
+        if missing:
+            raise NotFound(_("container not found"), code="container_not_found")
+        last = dict(ScanEvent.objects.filter(container_id__in=ids).values("container_id").order_by()
+                    .annotate(last=models.Max("occurred_at")).values_list("container_id", "last"))
+        now = timezone.now()
+        lookups, actor_id = _Lookups(), _actor_id(scope)
+        before = {pk: getattr(c, "_audit_snapshot", None) or audit.snapshot(c) for pk, c in containers.items()}
+        written, links = [], []
+        for item in scans:
+            container = containers[item.container_id]
+            moment = _when(item.occurred_at, now=now)
+            transition = _check_transition(container, item.kind)
+            previous = last.get(container.pk)
+            if previous is not None and moment < previous:
+                message = _("is before the container's last recorded event (%(last)s)") % {
+                    "last": timezone.localtime(previous).strftime("%Y-%m-%d %H:%M")}
+                raise ValidationFailed(message, errors=[{"field": "occurred_at", "message": message}])
+            texts = lookups.get(("texts", item.reference), lambda item=item: _scan_texts(
+                reference=item.reference, note="", storage_location="", longitude=None, latitude=None))
+            event = _apply(container, item.kind, transition, moment=moment,
+                           weight=_tonnes(item.weight_tonnes, "weight_tonnes", required=False),
+                           site_id=item.site_id, to_organization_id=item.to_organization_id,
+                           method_code=item.method_code, text_values=texts, actor_id=actor_id, lookups=lookups)
+            event.container = container
+            container.version += 1
+            after = _values(container)
+            written.append(event)
+            links.append((container, str(item.kind), audit.diff(before[container.pk], after), event))
+            before[container.pk] = after
+            last[container.pk] = moment
+        ScanEvent.objects.bulk_create(written)
+        for container in containers.values():
+            container.updated_at = now
+            container._audit_snapshot = before[container.pk]
+        Container.objects.bulk_update(containers.values(), _CHANGING)
+        signals.announce(written)
+        entity_type = audit.entity_type_of(Container)
+        audit.append_many([(entity_type, container.pk, action,
+                            {"changes": changes, "events": [event_audit_values(event)]})
+                           for container, action, changes, event in links])
+    return written
+
+
+# what a batch scan may change on a container
+_CHANGING = ["updated_at", "version", "holder", "status", "net_weight_tonnes", "storage_site", "storage_location",
+             "stored_at", *sorted(set(STEP_TIMESTAMPS.values()) - {"stored_at"})]
+
+
+def checked_method(kind: str, method_code: str) -> str:
+    """The method code a `kind` scan (utilized, disposed …) may carry, upper-cased; ValidationFailed otherwise."""
     code = (method_code or "").strip().upper()
     expected = METHOD_KINDS[kind]
     if not code:
@@ -217,7 +337,15 @@ def _method(kind: str, method_code: str) -> str:
     return method.code
 
 
-def _custody_receiver(container: Container, to_organization_id) -> Organization:
+def custody_receiver(container: Container, to_organization_id) -> Organization:
+    """The unit a handover gives the container to (anything with the container's holder_id will do), checked:
+    it exists, is usable, is not the holder, and may take hazardous waste (or is its own generator)."""
+    receiver = _receiving(to_organization_id)
+    _check_custody(container, receiver)
+    return receiver
+
+
+def _receiving(to_organization_id) -> Organization:
     if to_organization_id is None:
         message = _("a handover names the organization taking the container")
         raise ValidationFailed(message, errors=[{"field": "to_organization_id", "message": _("is required")}])
@@ -225,6 +353,10 @@ def _custody_receiver(container: Container, to_organization_id) -> Organization:
     if receiver is None:
         raise ValidationFailed(_("organization not found"),
                                errors=[{"field": "to_organization_id", "message": _("organization not found")}])
+    return receiver
+
+
+def _check_custody(container: Container, receiver: Organization) -> None:
     if receiver.pk == container.holder_id:
         raise ValidationFailed(_("the container is already held by %(unit)s") % {"unit": receiver.name},
                                errors=[{"field": "to_organization_id", "message": _("is the current holder")}])
@@ -233,7 +365,6 @@ def _custody_receiver(container: Container, to_organization_id) -> Organization:
     if not returning and not any(getattr(receiver, Organization.ROLE_FIELDS[role]) for role in CUSTODY_ROLES):
         raise RuleViolation(_("%(name)s is not registered as a transporter, collector or receiver and cannot take "
                               "hazardous waste (固废法 第80条)") % {"name": receiver.name}, code="role_missing")
-    return receiver
 
 
 def advance(*, scope: Scope, code: str, step: str, occurred_at=None, net_weight_tonnes=None,
