@@ -12,7 +12,7 @@ from wufei.core.models import Parameter
 from wufei.core.units import Quantity, Unit, UnitMismatch
 
 
-def test_quantities_add_in_one_unit_and_refuse_to_mix():
+def test_quantities_add_in_one_unit_and_refuse_to_mix(english):
     assert Quantity(Decimal("1.5")) + Quantity(Decimal("2.25")) == Quantity(Decimal("3.75"), Unit.TONNE)
     assert units.total([Quantity(Decimal(4), "m3"), Quantity(Decimal("0.5"), "m3")]) == Quantity(Decimal("4.5"), "m3")
     assert units.total([], "head") == Quantity(Decimal(0), "head")

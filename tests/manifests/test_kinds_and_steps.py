@@ -70,7 +70,7 @@ class _Received:
         self.reception = reception
 
 
-def test_a_fields_requirement_may_hold_only_under_its_condition():
+def test_a_fields_requirement_may_hold_only_under_its_condition(english):
     assert machine.required_for("receive") == ["received_tonnes", "reception", "refusal_reason"]
     assert machine.required_for("receive", _Received(Reception.ACCEPTED)) == ["received_tonnes", "reception"]
     assert "refusal_reason" in machine.required_for("receive", _Received(Reception.PARTIAL))
