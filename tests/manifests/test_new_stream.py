@@ -96,6 +96,8 @@ def test_a_sludge_manifest_runs_from_draft_to_receipt_in_cubic_metres(sludge, ch
     assert Decimal(line["accepted_tonnes"]) == Decimal(12) and Decimal(body["accepted_tonnes"]) == Decimal(12)
     assert (Decimal(body["discrepancy_percent"]), body["discrepancy"]) == (Decimal(4), False)
     assert Manifest.objects.get(pk=manifest_id).lines.get().received.value == Decimal("9.6")
+    page = generator.get(f"/manifests/{manifest_id}/").content.decode()
+    assert "10 立方米" in page  # the line's quantity in its unit, on the page too (12.5 t beside it)
 
 
 @pytest.mark.django_db
@@ -121,3 +123,27 @@ def test_the_new_kind_refuses_other_units_codes_and_purposes(sludge, chain, clie
         "lines": [{"general_code": "SW01", "waste_name": "炉渣", "tonnes": "3"}]})
     assert status == 201 and (body["unit"], body["lines"][0]["unit"]) == ("t", "t")
     assert Decimal(body["lines"][0]["shipped_quantity"]) == Decimal(body["shipped_tonnes"]) == Decimal(3)
+
+
+@pytest.mark.django_db
+def test_the_receiver_checks_a_sludge_load_in_on_its_page_in_cubic_metres(sludge, chain, client_for):
+    from wufei.manifests import services
+
+    status, body = sludge_draft(chain, client_for(chain.generator_admin), quantity="4")
+    assert status == 201 and Decimal(body["shipped_tonnes"]) == Decimal("4.8")  # 4 m³ × the default 1.2 t/m³
+    manifest_id = body["id"]
+    services.sign(scope=chain.scopes["generator_admin"], manifest_id=manifest_id, step="submit", version=None)
+    services.sign(scope=chain.scopes["transporter_admin"], manifest_id=manifest_id, step="pickup", version=None,
+                  data={"vehicle_id": chain.vehicle.pk})
+    receiver = client_for(chain.receiver_admin)
+    page = receiver.get(f"/manifests/{manifest_id}/sign/receive/").content.decode()
+    assert 'name="received_quantity"' in page and 'name="received_tonnes"' not in page
+    version = Manifest.objects.get(pk=manifest_id).version
+    response = receiver.post(f"/manifests/{manifest_id}/sign/receive/", {"version": version,
+                                                                          "received_quantity": "5"})
+    assert response.status_code == 302
+    manifest = Manifest.objects.get(pk=manifest_id)
+    line = manifest.lines.get()
+    # 5 m³ measured × 1.2 = 6 t; 1.2 t more than the 4.8 t shipped = 25 %, beyond the 5 % tolerance
+    assert (manifest.status, line.received_quantity, line.accepted_tonnes) == ("received", Decimal(5), Decimal(6))
+    assert (manifest.discrepancy, manifest.discrepancy_percent) == (True, Decimal(25))

@@ -3,9 +3,9 @@ from containers (一物一码) or typed, which operating permits a receiver need
 (named in services/submission.py CHECKS), its PDF title, the purposes it allows and the unit of its quantities.
 Services, views and the PDF read this table; none branches on a kind's name.
 
-The database column `Manifest.kind` and the API keep the kinds' keys ("hazardous", "medical", "general").
-Python data like catalog.streams (a row names code: checks, permit kinds, streams). Tests register a kind of
-their own with `register` and remove it with `unregister`.
+The database column `Manifest.kind` and the API keep the kinds' keys ("hazardous", "medical", "general"); a key
+is at most 10 characters (the column's length). Python data like catalog.streams (a row names code: checks,
+permit kinds, streams). Tests register a kind of their own with `register` and remove it with `unregister`.
 """
 
 from dataclasses import dataclass

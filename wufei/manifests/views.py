@@ -612,6 +612,8 @@ def _step_data(step: str, post, manifest: Manifest) -> dict:
                 "refused_lines": [p for p in post.getlist("refused_line") if p.isdigit()],
                 "container_weights": {code: value for code, value in weights.items() if value},
                 "received_tonnes": post.get("received_tonnes", "").strip() or None,
+                **({"received_quantity": post.get("received_quantity", "").strip() or None}
+                   if manifest.unit != "t" else {}),
                 "refusal_reason": post.get("refusal_reason", "")}
     if step == "process":
         methods = {key.removeprefix("method_"): value for key, value in post.items()
