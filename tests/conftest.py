@@ -21,6 +21,7 @@ from wufei.registry.models import (
 )
 
 BANAN = "500113"
+REGISTERED_ON = dt.date(2010, 1, 1)  # the units made by `make_org`, unless a test says otherwise
 KAIZHOU = "500154"
 CHONGQING = "500000"
 
@@ -80,7 +81,8 @@ def make_user(db):
 @pytest.fixture
 def make_org(db):
     def make(name=None, region=BANAN, roles=("generator",), **fields):
-        values = {f"is_{r}": True for r in roles}
+        # registered long before the years the tests evaluate: the registry's history starts on this day
+        values = {"registered_on": REGISTERED_ON, **{f"is_{r}": True for r in roles}}
         values.update(fields)
         return Organization.objects.create(
             uscc=values.pop("uscc", None) or uscc_for(region), name=name or f"测试单位{next(_serial)}",

@@ -179,7 +179,7 @@ AXES_VERBOSE = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "wufei.core.middleware.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "wufei.core.request_ids.RequestIdFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": os.environ.get("WUFEI_LOG_LEVEL", "INFO")},
@@ -259,7 +259,6 @@ SCHEDULE_DEFAULTS = {
     "alerts.scan": "*/5 * * * *",
     "webhooks.deliver": "* * * * *",
     "ledgers.catch_up": "17 * * * *",
-    "analytics.refresh": "*/10 * * * *",
     "core.expire_idempotency": "7 * * * *",
     "core.audit_checkpoint": "3 * * * *",
     "core.expire_jobs": "29 3 * * *",

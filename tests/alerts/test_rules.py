@@ -247,7 +247,7 @@ def test_declaration_overdue(make_org):
 
 @pytest.mark.parametrize(("difference", "trips"), [("0.5", True), ("0.0005", False)])
 def test_mass_balance_gap(chain, monkeypatch, difference, trips):
-    from wufei.ledgers import ledger
+    from wufei.alerts.checks import plans
 
     year = timezone.localdate().year
     LedgerMonth.objects.create(organization=chain.generator, waste_id=SOLVENT, year=year, month=1, generated=2)
@@ -258,7 +258,7 @@ def test_mass_balance_gap(chain, monkeypatch, difference, trips):
             "expected_closing": Decimal(2), "actual_stock": Decimal(2) + Decimal(difference),
             "records": [{"type": "unexplained", "message": "x"}] if trips else []}]}
 
-    monkeypatch.setattr(ledger, "mass_balance", fake)
+    monkeypatch.setattr(plans, "mass_balance", fake)
     scan()
     assert entities("ledger.mass_balance_gap") == ({f"{chain.generator.pk}:{year}:{SOLVENT}"} if trips else set())
 

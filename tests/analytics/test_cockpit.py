@@ -27,26 +27,41 @@ def flows_table(html: str) -> list[tuple[str, str, str]]:
 
 
 def test_headline_figures_of_the_district(region, client_for):
+    """Banan's ledger: 2.3 t of hazardous waste generated (3 × 0.5 solvent + 0.8 oil), all of it handed over
+    (transferred out: 1.5 t processed at the Kaizhou receiver, 0.8 t still in transit), so nothing in stock and
+    nothing utilized or disposed of in Banan (the solvent was disposed of in Kaizhou); 0.2 t of medical waste in
+    stock. GISW e-ledger: generated 10 + 5, entrusted 2 + 1 (transferred), utilized 4 + 2 + 3, disposed 1 + 1,
+    closing stock of February 4."""
     data = services.cockpit(scope_for(region.banan_regulator))
     assert data["region"].code == "500113" and data["year"] == region.year
     none = {"received": T("0.000"), "inflow": T("0.000")}  # Banan has no receiver: the solvent went to Kaizhou
-    assert data["headline"]["hazardous"] == {"generated": T("2.300"), "transferred": T("1.500"),
-                                             "utilized": T("0.000"), "disposed": T("1.500"), "stored": T("0.000"),
+    assert data["headline"]["hazardous"] == {"generated": T("2.300"), "transferred": T("2.300"),
+                                             "utilized": T("0.000"), "disposed": T("0.000"), "stored": T("0.000"),
                                              **none}
     assert data["headline"]["medical"] == {"generated": T("0.200"), "transferred": T("0.000"),
                                            "utilized": T("0.000"), "disposed": T("0.000"), "stored": T("0.200"),
                                            **none}
-    assert data["headline"]["gisw"] == {"generated": T("15.000"), "transferred": T("0.000"), "utilized": T("9.000"),
+    assert data["headline"]["gisw"] == {"generated": T("15.000"), "transferred": T("3.000"), "utilized": T("9.000"),
                                         "disposed": T("2.000"), "stored": T("4.000"), **none}
     html = client_for(region.banan_regulator).get("/cockpit/").content.decode()
     figures = figures_of(html)
     assert len(figures) == 21
     assert (figures["hazardous.generated"], figures["hazardous.transferred"], figures["hazardous.disposed"],
-            figures["medical.stored"], figures["gisw.utilized"]) == ("2.300", "1.500", "1.500", "0.200", "9.000")
+            figures["medical.stored"], figures["gisw.utilized"]) == ("2.300", "2.300", "0.000", "0.200", "9.000")
+
+
+def test_kaizhou_sees_the_disposal_at_its_receiver(region):
+    """Kaizhou's ledger: its generator's 2.0 t of oil in stock; its receiver received the 1.5 t of Banan solvent
+    (all of it from outside the district: inflow) and disposed of it (D10)."""
+    hazardous = services.cockpit(scope_for(region.kaizhou_regulator))["headline"]["hazardous"]
+    assert hazardous == {"generated": T("2.000"), "transferred": T("0.000"), "received": T("1.500"),
+                         "inflow": T("1.500"), "utilized": T("0.000"), "disposed": T("1.500"), "stored": T("2.000")}
 
 
 def test_figures_move_with_a_new_batch_and_a_processed_manifest(region):
-    scope = scope_for(region.banan_regulator)
+    """The city (Banan generator, Kaizhou receiver): a new 0.75 t batch is generated and in stock at once; once
+    shipped and processed it is transferred out and received (0.75 t each) and disposed of, and out of stock."""
+    scope = scope_for(region.city_regulator)
     before = services.cockpit(scope)["headline"]["hazardous"]
     batch = region.record(count=2, tonnes="0.375")
     after_batch = services.cockpit(scope)["headline"]["hazardous"]
@@ -56,6 +71,7 @@ def test_figures_move_with_a_new_batch_and_a_processed_manifest(region):
     process(region, batch, method="D10")
     after = services.cockpit(scope)["headline"]["hazardous"]
     assert after["transferred"] - after_batch["transferred"] == T("0.750")
+    assert after["received"] - after_batch["received"] == T("0.750")
     assert after["disposed"] - after_batch["disposed"] == T("0.750")
     assert after["utilized"] == after_batch["utilized"]
     assert after_batch["stored"] - after["stored"] == T("0.750")
@@ -63,7 +79,7 @@ def test_figures_move_with_a_new_batch_and_a_processed_manifest(region):
 
 
 def test_utilization_method_counts_as_utilized(region):
-    scope = scope_for(region.banan_regulator)
+    scope = scope_for(region.city_regulator)  # the oil is utilized at the Kaizhou receiver
     before = services.cockpit(scope)["headline"]["hazardous"]
     oil = region.record(waste_code=OIL, waste_name="废矿物油", tonnes="1.25")
     process(region, oil, method="R9", planned="R9")
@@ -190,10 +206,13 @@ def test_map_points_have_roles_and_links(region, client_for):
 
 def test_a_province_sees_what_enters_it_from_another(region, make_org, member_of, make_permit, regulator_of,
                                                      client_for):
-    """Two 0.6 t drums of Banan solvent go to a Chengdu receiver on a whitelist and are weighed at 1.18 t.
-    Sichuan's cockpit: received 1.180 t, all of it from outside (inflow 1.180 t), nothing generated or
-    transferred by Sichuan's own units; its flows start at "重庆市（区外）" and the link lists that manifest.
-    Chongqing's cockpit counts the 1.180 t among what its generators transferred (1.500 + 1.180 = 2.680 t)."""
+    """Two 0.6 t drums of Banan solvent go to a Chengdu receiver on a whitelist and are weighed there at 1.18 t,
+    then disposed of (D10).
+    Sichuan's cockpit: received 1.180 t (what its receiver's ledger received), all of it from outside (inflow
+    1.180 t), disposed 1.180 t; nothing generated or transferred by Sichuan's own units; its flows start at
+    "重庆市（区外）" and the link lists that manifest. Chongqing's cockpit counts the load among what its
+    generators transferred out, as weighed at the handover: 2.300 (the region fixture) + 1.200 = 3.500 t; it
+    received 1.500 t (the Kaizhou receiver) and disposed of 1.500 t — the Chengdu disposal is Sichuan's."""
     from wufei.manifests import crossprovince
     from wufei.manifests import services as manifests
     from wufei.manifests.models import Manifest
@@ -209,14 +228,18 @@ def test_a_province_sees_what_enters_it_from_another(region, make_org, member_of
     run(region, manifest, "submit", "generator_admin")
     run(region, manifest, "pickup", "driver")
     manifest.refresh_from_db()
-    manifests.sign(scope=scope_for(member_of(chengdu, "admin")), manifest_id=manifest.pk, step="receive",
-                   version=manifest.version, data={"received_tonnes": "1.18"})
+    chengdu_admin = scope_for(member_of(chengdu, "admin"))
+    manifests.sign(scope=chengdu_admin, manifest_id=manifest.pk, step="receive", version=manifest.version,
+                   data={"received_tonnes": "1.18"})
+    manifest.refresh_from_db()
+    manifests.sign(scope=chengdu_admin, manifest_id=manifest.pk, step="process", version=manifest.version,
+                   data={"method": "D10"})
 
     sichuan = client_for(regulator_of("510000"))
     data = sichuan.get("/api/v1/analytics/cockpit").json()
     hazardous = data["headline"]["hazardous"]
-    assert (hazardous["generated"], hazardous["transferred"], hazardous["received"], hazardous["inflow"]) == (
-        "0.000", "0.000", "1.180", "1.180")
+    assert (hazardous["generated"], hazardous["transferred"], hazardous["received"], hazardous["inflow"],
+            hazardous["disposed"], hazardous["stored"]) == ("0.000", "0.000", "1.180", "1.180", "1.180", "0.000")
     sources = [n for n in data["flows"]["nodes"] if n["layer"] == "region"]
     assert [n["name"] for n in sources] == ["重庆市（区外）"] and data["flows"]["total"] == "1.180"
     page = sichuan.get("/cockpit/").content.decode()
@@ -225,8 +248,8 @@ def test_a_province_sees_what_enters_it_from_another(region, make_org, member_of
     listed = sichuan.get(link["url"]).content.decode()
     assert manifest.number in listed and region.processed.number not in listed
     received = services.cockpit(scope_for(region.city_regulator))["headline"]["hazardous"]
-    assert received["transferred"] == T("2.680") and received["received"] == T("1.500")
-    assert received["inflow"] == T("0.000")
+    assert received["transferred"] == T("3.500") and received["received"] == T("1.500")
+    assert received["inflow"] == T("0.000") and received["disposed"] == T("1.500")
     assert Manifest.objects.get(pk=manifest.pk).accepted_tonnes == T("1.18")
 
 

@@ -1,5 +1,8 @@
-"""Every cockpit figure's link lands on exactly the records counted: follow the hrefs of the `data-figure`
-anchors, the sub-region figures and the Sankey links, and add up what the list shows."""
+"""Cockpit figures link to the records behind them: follow the hrefs of the `data-figure` anchors, the sub-region
+figures and the Sankey links, and add up what the list shows. Generated and in stock list exactly the containers
+counted; the Sankey links exactly the manifest lines; the ledger's flows (transferred, received, utilized,
+disposed) open the manifests of the region's generators / receivers, which hold the manifested part of them (a
+load in transit is transferred out already; in-house processing has no manifest)."""
 
 import html as htmllib
 import json
@@ -53,16 +56,17 @@ def test_headline_figures_link_to_exactly_their_records(more, client_for, englis
     client = client_for(region.banan_regulator)
     links = figure_links(client.get("/cockpit/").content.decode())
     assert links["hazardous.generated"][1] == T("2.8")  # 3 × 0.5 + 0.8 + 2 × 0.25 (the R2 batch: this year)
-    assert links["hazardous.transferred"][1] == T("1.5")  # last year's R2 manifest not counted
-    assert links["hazardous.disposed"][1] == T("1.5")
-    assert links["hazardous.utilized"][1] == T("0")
+    # the ledger: everything handed over this year, the load in transit and the R2 batch included
+    assert links["hazardous.transferred"][1] == T("2.8")
+    assert links["hazardous.disposed"][1] == T("0") and links["hazardous.utilized"][1] == T("0")  # in Kaizhou
     assert links["medical.stored"][1] == T("0.2")
-    expected_counts = {"hazardous.generated": 6, "hazardous.transferred": 1, "hazardous.disposed": 1,
-                       "hazardous.utilized": 0, "hazardous.stored": 0, "medical.generated": 1,
-                       "medical.stored": 1, "medical.transferred": 0}
+    expected_counts = {"hazardous.generated": 6, "hazardous.stored": 0, "medical.generated": 1, "medical.stored": 1}
     for key, count in expected_counts.items():
         url, figure = links[key]
         assert listed_tonnes(client, url) == (figure, count), (key, url)
+    # the manifested part of the transfers: the one manifest received this year (not the R2 one, received
+    # last year, nor the load in transit)
+    assert listed_tonnes(client, links["hazardous.transferred"][0]) == (T("1.5"), 1)
     assert "year=" in links["hazardous.transferred"][0] and "side=generator" in links["hazardous.transferred"][0]
 
 
@@ -93,9 +97,12 @@ def test_sankey_links_list_exactly_their_tonnes(more, client_for, english):
         assert total == T(str(link["value"])) and count == 1, link
     for node in data["sankey"]["nodes"]:
         assert client.get(node["url"]).status_code == 200
-    # the city's headline figures too: hazardous transferred = 1.9 t over two manifests
+    # the city's headline figures: the ledger's (2.3 + 0.5 + 0.4 t handed over; the Kaizhou receiver utilized
+    # 0.4 t (R9) + 0.5 t (R2, the manifest received "last year" but processed now) and disposed of 1.5 t), their
+    # lists the manifests received this year
     figures = figure_links(page)
-    assert figures["hazardous.transferred"][1] == T("1.9")
+    assert (figures["hazardous.transferred"][1], figures["hazardous.utilized"][1],
+            figures["hazardous.disposed"][1]) == (T("3.2"), T("0.9"), T("1.5"))
     assert listed_tonnes(client, figures["hazardous.transferred"][0]) == (T("1.9"), 2)
     assert listed_tonnes(client, figures["hazardous.utilized"][0]) == (T("0.4"), 1)
     assert listed_tonnes(client, figures["hazardous.disposed"][0]) == (T("1.5"), 1)
@@ -106,7 +113,10 @@ def test_sub_region_and_transit_links(region, client_for, english):
     answer = client.get("/cockpit/?region=500000")
     rows = {row["code"]: row for row in answer.context["sub_regions"]}
     banan = rows["500113"]
-    assert listed_tonnes(client, banan["links"]["transferred"]) == (banan["total"]["transferred"], 1)
+    # 2.3 t of hazardous waste handed over (1.5 t received by Kaizhou on one manifest, 0.8 t in transit) and 3 t
+    # of GISW entrusted (e-ledger, no manifest)
+    assert (banan["figures"]["hazardous"]["transferred"], banan["total"]["transferred"]) == (T("2.3"), T("5.3"))
+    assert listed_tonnes(client, banan["links"]["transferred"]) == (T("1.5"), 1)
     assert listed_tonnes(client, banan["links"]["hazardous_generated"])[0] == banan["figures"]["hazardous"]["generated"]
     kaizhou = rows["500154"]
     assert listed_tonnes(client, kaizhou["links"]["stored"]) == (kaizhou["total"]["stored"], 1)

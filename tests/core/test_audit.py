@@ -85,3 +85,21 @@ def test_accounts_and_tokens_are_in_the_chain(make_user):
     assert updated == {"is_staff": [False, True], "password": "changed"}
     assert not any(secret in str(e.payload) or user.password in str(e.payload) for e in AuditEvent.objects.all())
     assert audit.verify_chain().ok
+
+
+def test_plain_values_are_what_a_json_round_trip_gives():
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    from wufei.tracking.models import ScanKind
+
+    moment = dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.UTC)
+    assert audit.plain(ScanKind.LOADED) == "loaded" and type(audit.plain(ScanKind.LOADED)) is str
+    assert audit.plain(moment) == "2024-01-02T03:04:05.123Z"  # milliseconds, as DjangoJSONEncoder writes them
+    assert audit.plain(dt.date(2024, 1, 2)) == "2024-01-02"
+    assert audit.plain(dt.timedelta(days=1, seconds=5)) == "P1DT00H00M05S"
+    assert audit.plain(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
+    assert audit.plain(Decimal("2.50")) == "2.50" and audit.plain(Decimal("3.000")) == "3"
+    assert audit.plain({"a": Decimal("1.5"), "b": [moment]}) == {"a": "1.5", "b": ["2024-01-02T03:04:05.123Z"]}
+    assert [audit.plain(v) for v in (None, True, 7, "x")] == [None, True, 7, "x"]

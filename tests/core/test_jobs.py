@@ -55,10 +55,10 @@ def test_schedules_are_settings(settings):
     assert jobs.parse_crontab("*/5 * * * *") is not None
     with pytest.raises(ValueError):
         jobs.parse_crontab("every five minutes")
-    assert set(settings.SCHEDULE) >= {"alerts.scan", "webhooks.deliver", "ledgers.catch_up", "analytics.refresh"}
+    assert set(settings.SCHEDULE) >= {"alerts.scan", "webhooks.deliver", "ledgers.catch_up"}
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("tasks")
     assert jobs.SCHEDULED["alerts.scan"] == settings.SCHEDULE["alerts.scan"] == "*/5 * * * *"
-    assert {"webhooks.deliver", "ledgers.catch_up", "analytics.refresh", "tracking.supervision_refresh"} <= set(
+    assert {"webhooks.deliver", "ledgers.catch_up", "tracking.supervision_refresh"} <= set(
         jobs.SCHEDULED)

@@ -29,14 +29,24 @@ def month(org, waste, month, **figures):
                                       **{k: D(v) for k, v in figures.items()})
 
 
+def carried(org, waste, months, stock):
+    """Months without movement: the ledger keeps a row for each through December, the stock carried."""
+    for number in months:
+        month(org, waste, number, opening_stock=stock, closing_stock=stock)
+
+
 @pytest.fixture
 def unit(make_org, member_of, regulator_of):
     org = make_org("甲机械厂", region=BANAN)
-    # carbon: January and February; oil: only March (no movement before)
+    # as the ledger holds them: carbon moves in January and February (1 t carried into the year), oil in March
+    # (0.5 t carried); a row for every month from January through December
     month(org, CARBON, 1, opening_stock="1", generated="10", transferred_out="8", closing_stock="3")
     month(org, CARBON, 2, opening_stock="3", generated="5", self_disposed="2", transferred_out="4",
           closing_stock="2")
+    carried(org, CARBON, range(3, 13), "2")
+    carried(org, OIL, (1, 2), "0.5")
     month(org, OIL, 3, opening_stock="0.5", generated="2", received_in="1", self_utilized="1", closing_stock="2.5")
+    carried(org, OIL, range(4, 13), "2.5")
     month(org, CARBON, 12, year=YEAR - 1, opening_stock="9", generated="9", closing_stock="18")  # another year
     return {"org": org, "writer": scope_for(member_of(org, "member")), "regulator": scope_for(regulator_of(BANAN)),
             "other_regulator": scope_for(regulator_of(KAIZHOU))}
@@ -181,7 +191,8 @@ def test_unexplained_difference_or_changed_ledger_blocks_submission(unit):
     assert [e["field"] for e in unexplained.value.errors] == [f"lines.{OIL}.generated"]
     DeclarationLine.objects.filter(declaration=declaration, waste_id=OIL, field="generated").update(
         declared_value=D(2))
-    month(unit["org"], CARBON, 5, opening_stock="2", generated="1", closing_stock="3")
+    LedgerMonth.objects.filter(organization=unit["org"], waste_id=CARBON, year=YEAR, month=5).update(
+        generated=D(1), closing_stock=D(3))
     with pytest.raises(RuleViolation) as changed:
         declarations.submit_declaration(scope=unit["writer"], declaration_id=declaration.pk,
                                         version=declaration.version)

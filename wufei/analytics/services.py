@@ -10,37 +10,30 @@ plans, declarations) are called with the caller's scope.
 
 Definitions (each reuses the owning app's expression or rule rather than a new one):
 
-* Streams: hazardous waste (containers of every HW category but HW01, manifests of kind 'hazardous'),
-  medical waste (HW01 containers — codes ending in -01, the list's NNN-NNN-CC numbering — and manifests of
-  kind 'medical') and general industrial solid waste (GISW: the monthly e-ledger `SolidWasteMonth`,
-  manifests of kind 'general').
-* generated — hazardous / medical: Σ weight at the 'produced' event of containers of origin 'produced'
-  whose generator lies in the region, the event in the year: the ledger's own definition and SQL
-  expression (`wufei.ledgers.ledger.event_weight_expression`), summed monthly once and kept exact (rollup.py)
-  plus the events since. The cockpit reads the scan events (directly or through those sums),
-  never the stored `LedgerMonth` rows: those rows are a snapshot `build_ledger` derives from the same events,
-  so adding them to the live events would count every tonne twice, and reading only them would lag behind a
-  batch recorded today. GISW: Σ SolidWasteMonth.generated (the indicators' `gisw_generated`).
-* transferred — Σ accepted tonnes of the manifest lines of received / processed manifests whose generator
-  lies in the region, received in the year (the indicators' `manifest_tonnes`, `quantities._lines`), by kind,
-  of the purposes that move waste away from the unit that produced it (`manifests.models.TRANSFERRED_PURPOSES`:
-  not a collector's forwarding, not a returned load). Accepted tonnes are what the receiver weighed and signed
-  (the weighbridge figure, see manifests.services).
-* received — the lines whose receiver lies in the region, wherever the generator is, of the purposes that bring
-  waste to the facility that treats it (`RECEIVED_PURPOSES`: not a collector's intake, not a return); inflow —
-  the part of them whose generator lies outside the region (a province sees what enters it from other
-  provinces, a district what enters it from other districts). By the receiver's sub-region.
-* utilized / disposed — hazardous / medical: the manifest lines of the region's generators of the received
-  purposes by the line's method kind (its final method, else the planned one: `quantities._utilization` /
-  `_disposal`; C-/Y-/G-codes count in neither), plus in-house processing at the region's units (scan events
-  'self_utilized' / 'self_disposed', weight as the ledger weighs them). The receivers' own 'utilized' /
-  'disposed' events are not added: the manifests service records them when a manifest is processed, so they
-  are the manifest lines seen from the other side. GISW: the e-ledger (in-house + entrusted utilization /
-  disposal, as `gisw_utilized` / `gisw_disposed`); GISW manifest lines show in transferred only (the e-ledger
-  already holds the entrusted tonnes: adding the lines would count them twice).
-* stored — the current stock: Σ net weight of containers held by a unit of the region in an in-stock status
-  (`tracking.life.IN_STOCK`, the mass balance's "actual stock"), whatever year is shown; GISW: the closing
-  stock of each unit's and code's latest recorded month of the year shown.
+* Streams: hazardous waste (every code but HW01), medical waste (HW01 codes, NNN-NNN-01) and general industrial
+  solid waste (GISW) — the streams of `wufei.ledgers.selectors`.
+* The headline and sub-region figures are the ledger's, read through `ledgers.selectors.monthly_figures` as the
+  indicators, the declarations and the alert rules read them (one home of monthly figures: the cockpit keeps no
+  sums of its own), for the units registered in the region (a sub-region row: in that sub-region), the year:
+  - generated: Σ LedgerMonth.generated (GISW: the e-ledger's generated);
+  - received: Σ LedgerMonth.received_in — what the region's units received, wherever it came from (a province
+    sees what its receivers received from other provinces); GISW: the entrusted tonnes of e-ledger months that
+    name a receiver of the region;
+  - transferred: Σ LedgerMonth.transferred_out — what left the region's units (委外, at the handover: a load in
+    transit is transferred; the province of origin sees what went to other provinces); GISW: entrusted
+    utilization + entrusted disposal;
+  - utilized / disposed: in-house (self_utilized / self_disposed) plus, for hazardous and medical waste, what
+    the region's licensed operators utilized / disposed of of the waste they received (LedgerMonth.utilized /
+    .disposed): where the processing happened. GISW: in-house + entrusted (the e-ledger records the generator's
+    side only, as the indicators' gisw_utilized / gisw_disposed);
+  - stored: the closing stock of the year (December's; for the current year the stock now); GISW: the closing
+    stock of each unit's and code's latest recorded month of the year;
+  - inflow: of what the region's receivers accepted, the part from generators outside the region — the accepted
+    tonnes of manifest lines (received / processed in the year, purposes that bring waste to its treatment,
+    `RECEIVED_PURPOSES`) whose receiver lies in the region and whose generator does not: the ledger does not
+    record where a load came from.
+* The Sankey, the map and the capacity table are about manifests: accepted tonnes of the lines of received /
+  processed manifests received in the year (`quantities._lines`), by kind ('hazardous', 'medical', 'general').
 * Load of a facility: as the alert rules `facility.load_high` / `load_low` compute it (wufei/alerts/rules.py
   `_load`, `_receiver_usage`): Σ annual capacity of the valid permit lines against the tonnes of this year's
   live manifests to the receiver (shipped while submitted / in transit, accepted once received), pro-rated to
@@ -54,18 +47,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from wufei.analytics import rollup
+from wufei.catalog import streams
 from wufei.catalog.models import Region, TreatmentMethod
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.indicators import quantities
-from wufei.ledgers.models import SolidWasteMonth
+from wufei.ledgers import selectors as ledger_selectors
+from wufei.manifests import kinds
 from wufei.manifests import services as manifest_services
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
@@ -76,8 +70,6 @@ from wufei.manifests.models import (
     Purpose,
 )
 from wufei.registry.models import OperatingPermit, Organization, PermitLine, Site
-from wufei.tracking.life import IN_STOCK
-from wufei.tracking.models import Container, ScanKind
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ZERO = Decimal(0)
@@ -89,7 +81,6 @@ STREAM_KIND = {v: k for k, v in KIND_STREAM.items()}
 DONE = (ManifestStatus.RECEIVED, ManifestStatus.PROCESSED)
 TRANSFERRED = Q(manifest__purpose__in=TRANSFERRED_PURPOSES)
 RECEIVED = Q(manifest__purpose__in=RECEIVED_PURPOSES)
-MEDICAL_SUFFIX = "-01"
 TOP_RECEIVERS = 15
 OTHER_RECEIVERS = "other"
 MAP_LIMIT = 5000
@@ -211,79 +202,43 @@ def _tonnes(value) -> Decimal:
 
 # --- 1. headline figures by stream (and per sub-region) -----------------------------------------------
 
-def stream_figures(region: Region, year: int) -> dict[str, dict[str, dict[str, Decimal]]]:
-    """{child code ('' = the region itself): {stream: {figure: tonnes}}} for the region subtree and year."""
-    start, end = year_bounds(year)
-    paths = region_paths(region)
+def stream_figures(scope: Scope, region: Region, year: int) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """{child code ('' = the region itself): {stream: {figure: tonnes}}} for the region subtree and year.
+
+    Every figure but inflow is the ledger's (`ledgers.selectors.monthly_figures`, see the module docstring)."""
     out: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
         lambda: {stream: dict.fromkeys(FIGURES, ZERO) for stream in STREAMS})
+    for row in ledger_selectors.monthly_figures(scope, region, year, by=("sub_region", "stream")):
+        figures = out[row["sub_region"]][row["stream"]]
+        for figure, value in ledger_figures(row, row["stream"]).items():
+            figures[figure] += value
 
-    def add(region_code, stream, figure, value):
-        out[_child_code(region, paths.get(region_code, ""))][stream][figure] += _tonnes(value)
-
-    # generation ('produced' events of containers produced here) and in-house utilization / disposal, weighed as
-    # the ledger weighs them, by the event's organization (tracking records a batch on behalf of its generator,
-    # so that is the container's generator): stored monthly sums plus the live tail (rollup.py).
-    figure_of = {ScanKind.PRODUCED: "generated", ScanKind.SELF_UTILIZED: "utilized",
-                 ScanKind.SELF_DISPOSED: "disposed"}
-    for row in rollup.monthly_sums(organizations=within(region, "organization"), start=start, end=end,
-                                   group_by="organization__region_id"):
-        add(row["organization__region_id"], row["stream"], figure_of[row["kind"]], row["total"])
-
-    # manifests: transferred, utilized / disposed by the line's method
-    lines = (ManifestLine.objects.filter(within(region, "manifest__generator"), manifest__status__in=DONE,
-                                         manifest__received_at__gte=start, manifest__received_at__lt=end)
-             .values("manifest__generator__region_id", "manifest__kind")
-             .annotate(transferred=quantities._sum("accepted_tonnes", TRANSFERRED),
-                       utilized=quantities._sum("accepted_tonnes", quantities._utilization() & RECEIVED),
-                       disposed=quantities._sum("accepted_tonnes", quantities._disposal() & RECEIVED)).order_by())
-    for row in lines:
-        stream = KIND_STREAM.get(row["manifest__kind"])
-        if stream is None:
-            continue
-        add(row["manifest__generator__region_id"], stream, "transferred", row["transferred"])
-        if stream != "gisw":
-            add(row["manifest__generator__region_id"], stream, "utilized", row["utilized"])
-            add(row["manifest__generator__region_id"], stream, "disposed", row["disposed"])
-
-    # received by the region's receivers, and the part from generators outside the region (inflow)
-    inbound = (ManifestLine.objects.filter(within(region, "manifest__receiver"), RECEIVED, manifest__status__in=DONE,
+    # inflow: what the region's receivers accepted from generators outside the region (the manifests)
+    start, end = year_bounds(year)
+    paths = region_paths(region)
+    inbound = (ManifestLine.objects.filter(within(region, "manifest__receiver"), ~within(region, "manifest__generator"),
+                                           RECEIVED, manifest__status__in=DONE,
                                            manifest__received_at__gte=start, manifest__received_at__lt=end)
                .values("manifest__receiver__region_id", "manifest__kind")
-               .annotate(received=quantities._sum("accepted_tonnes"),
-                         inflow=quantities._sum("accepted_tonnes", ~within(region, "manifest__generator")))
-               .order_by())
+               .annotate(inflow=quantities._sum("accepted_tonnes")).order_by())
     for row in inbound:
         stream = KIND_STREAM.get(row["manifest__kind"])
         if stream is not None:
-            add(row["manifest__receiver__region_id"], stream, "received", row["received"])
-            add(row["manifest__receiver__region_id"], stream, "inflow", row["inflow"])
-
-    # current stock of containers held in the region
-    stock = (Container.objects.filter(within(region, "holder"), status__in=list(IN_STOCK))
-             .annotate(stream=rollup.stream_case("waste__code"))
-             .values("holder__region_id", "stream")
-             .annotate(total=quantities._sum("net_weight_tonnes")).order_by())
-    for row in stock:
-        add(row["holder__region_id"], row["stream"], "stored", row["total"])
-
-    # GISW: the monthly e-ledger
-    solid = (SolidWasteMonth.objects.filter(within(region, "organization"), year=year)
-             .values("organization__region_id")
-             .annotate(generated=quantities._sum("generated"),
-                       utilized=quantities._sum("self_utilized") + quantities._sum("entrusted_utilization"),
-                       disposed=quantities._sum("self_disposed") + quantities._sum("entrusted_disposal")).order_by())
-    for row in solid:
-        for figure in ("generated", "utilized", "disposed"):
-            add(row["organization__region_id"], "gisw", figure, row[figure])
-    latest = (SolidWasteMonth.objects.filter(organization_id=OuterRef("organization_id"), code=OuterRef("code"),
-                                             year=year).order_by("-month").values("month")[:1])
-    closing = (SolidWasteMonth.objects.filter(within(region, "organization"), year=year)
-               .filter(month=Subquery(latest)).values("organization__region_id")
-               .annotate(total=quantities._sum("closing_stock")).order_by())
-    for row in closing:
-        add(row["organization__region_id"], "gisw", "stored", row["total"])
+            child = _child_code(region, paths.get(row["manifest__receiver__region_id"], ""))
+            out[child][stream]["inflow"] += _tonnes(row["inflow"])
     return out
+
+
+def ledger_figures(row: dict, stream: str) -> dict[str, Decimal]:
+    """The cockpit's figures of one row of the ledger selector (see the module docstring)."""
+    if stream == "gisw":
+        utilized = row["self_utilized"] + row["entrusted_utilization"]
+        disposed = row["self_disposed"] + row["entrusted_disposal"]
+    else:
+        utilized = row["self_utilized"] + row["utilized"]
+        disposed = row["self_disposed"] + row["disposed"]
+    return {"generated": row["generated"], "received": row["received_in"], "transferred": row["transferred_out"],
+            "utilized": utilized, "disposed": disposed, "stored": row["closing_stock"]}
 
 
 def headline(figures_by_child: dict) -> dict[str, dict[str, Decimal]]:
@@ -320,7 +275,7 @@ def _stream_total(figures: dict) -> dict[str, Decimal]:
 
 def _category_of(kind: str, waste_code: str | None, general_code: str) -> str:
     """HWxx of a hazardous waste code (NNN-NNN-xx), SWxx / Sxx of a general solid waste code, or 'medical'."""
-    if kind == "medical" or (waste_code or "").endswith(MEDICAL_SUFFIX):
+    if kind in kinds.carrying(streams.MEDICAL) or streams.is_medical_code(waste_code):
         return "medical"
     if waste_code:
         return f"HW{waste_code[-2:]}"
@@ -602,7 +557,7 @@ def cockpit(scope: Scope, *, region_code: str | None = None, year: int | None = 
     year = check_year(year if year is not None else timezone.localtime(now).year)
     today = timezone.localtime(now).date()
     with _analytic_session():
-        by_child = stream_figures(region, year)
+        by_child = stream_figures(scope, region, year)
         flow_data = flows(region, year)
         map_data = map_points(region, year)
         capacity = capacity_load(region, year, now)

@@ -3,20 +3,25 @@
 Every figure links to the records behind it through the list pages' filters (services.py's definitions):
 
 * generated (hazardous / medical): the containers produced in the year (origin 'produced') whose generator
-  lies in the region, of the stream — `tracking:container_list` ?region=&year=&stream=&origin=produced;
-* stored: the containers in stock held in the region — ?holder_region=&in_stock=yes&stream=;
+  lies in the region, of the stream — `tracking:container_list` ?region=&year=&stream=&origin=produced: exactly
+  the ledger's generation;
+* stored: the containers in stock held in the region — ?holder_region=&in_stock=yes&stream= (the ledger's closing
+  stock, for the current year);
 * transferred / utilized / disposed: the received / processed manifests of the region's generators received
   in the year — `manifests:list` ?region=&side=generator&year=&status=received,processed&kind= (utilized /
   disposed add method_kind=: the list then totals the accepted tonnes of those lines only);
 * received / inflow: the same list by the receiver's side (side=receiver), or the receiver's side with the
-  generator outside the region (side=inflow);
-* Sankey nodes and links: the same manifests narrowed by waste category, receiver and method; a source node
-  outside the region lists its generators' manifests received in the region (to_region=);
+  generator outside the region (side=inflow: exactly the inflow);
+* Sankey nodes and links: the same manifests narrowed by waste category, receiver and method (exactly the
+  lines counted); a source node outside the region lists its generators' manifests received in the region
+  (to_region=);
 * the e-ledger figures (GISW): the e-ledger list of the year.
 
-What a list cannot show: in-house utilization / disposal (scan events, part of the utilized / disposed figures
-but of no manifest), "Other receivers" of the Sankey (the receivers beyond the top 15: the link lists every
-receiver) and units registered at the region's own level (the region filter takes the whole subtree).
+The ledger's flows (transferred, received, utilized, disposed) count the scan events; their manifest lists show
+the manifested part: a load handed over but not yet received is transferred out already, in-house utilization /
+disposal has no manifest, and an operator's processing counts where the operator is. "Other receivers" of the
+Sankey (the receivers beyond the top 15: the link lists every receiver) and units registered at the region's own
+level (the region filter takes the whole subtree) cannot be listed apart.
 """
 
 from urllib.parse import urlencode

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import (
     HAZARD_CHARACTERISTICS,
     GeneralSolidWasteCode,
@@ -20,10 +21,6 @@ from wufei.catalog.models import (
 from wufei.core.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 
 WASTE_CODE_FORMAT = r"^\d{3}-\d{3}-\d{2}$"
-# A code of the national list NNN-NNN-CC belongs to category HWCC: medical waste (HW01) is every code ending
-# in -01, so no join to the category table is needed per row.
-MEDICAL_CATEGORY = "HW01"
-MEDICAL_CODE_SUFFIX = "-01"
 # Industrial sources: GB/T 4754-2017 sections B (mining, divisions 06–12), C (manufacturing, 13–43) and
 # D (electricity, heat, gas and water production and supply, 44–46), as the statistics of 工业固体废物 /
 # 工业危险废物 count them. A registry industry code is a division, group or class ("3974", "C3974", "39")
@@ -33,13 +30,13 @@ INDUSTRIAL_INDUSTRY_CODE = r"^([BCD]$|[BCD]?(0[6-9]|[1-3][0-9]|4[0-6]))"
 
 
 def is_medical_code(code: str | None) -> bool:
-    """Whether a hazardous waste code is medical waste (HW01: NNN-NNN-01)."""
-    return (code or "").strip().endswith(MEDICAL_CODE_SUFFIX)
+    """Whether a hazardous waste code is medical waste (HW01): the stream table decides (catalog.streams)."""
+    return streams.is_medical_code(code)
 
 
 def medical_code_q(code_field: str = "waste__code") -> Q:
-    """Rows whose hazardous waste code (`code_field`) is medical waste (HW01)."""
-    return Q(**{f"{code_field}__endswith": MEDICAL_CODE_SUFFIX})
+    """Rows whose hazardous waste code (`code_field`) is medical waste (HW01), as catalog.streams says."""
+    return streams.medical_q(code_field)
 
 
 def is_industrial_source(industry_code: str | None, *, is_medical_institution: bool = False) -> bool:
@@ -178,6 +175,32 @@ def get_region(code: str) -> Region:
     if region is None:
         raise NotFound(_("%(code)s is not a GB/T 2260 region code") % {"code": code}, code="unknown_region")
     return region
+
+
+def regions_by_code(codes) -> dict[str, Region]:
+    """{code: Region} of the codes that exist, with one query (what `get_region` finds for each, misses left out)."""
+    return Region.objects.in_bulk({str(code).strip() for code in codes})
+
+
+def zones_by_code(codes) -> dict[str, Zone]:
+    """{code: Zone, its region selected} of the codes that exist, with one query (as `get_zone` for each)."""
+    return {zone.code: zone for zone in Zone.objects.select_related("region").filter(code__in=set(codes))}
+
+
+def hazardous_wastes_by_code(codes) -> dict[str, HazardousWaste]:
+    """{code: HazardousWaste, its category selected} with one query (as `get_hazardous_waste` for each)."""
+    return {waste.code: waste for waste in HazardousWaste.objects.select_related("category").filter(
+        code__in={code.strip() for code in codes})}
+
+
+def categories_by_code(codes) -> dict[str, HazardousWasteCategory]:
+    """{code: HazardousWasteCategory} with one query (as `get_category` for each, codes upper-cased)."""
+    return HazardousWasteCategory.objects.in_bulk({code.upper() for code in codes})
+
+
+def treatment_methods_by_code(codes) -> dict[str, TreatmentMethod]:
+    """{code: TreatmentMethod} with one query (as `get_treatment_method` for each, codes upper-cased)."""
+    return TreatmentMethod.objects.in_bulk({code.strip().upper() for code in codes})
 
 
 def region_ancestry(code: str) -> list[Region]:

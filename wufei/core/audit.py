@@ -33,6 +33,7 @@ import hmac
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -42,9 +43,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from wufei.core import bulk
+from wufei.core.chain import GENESIS_HASH, AuditChainHead, AuditEvent
 from wufei.core.locks import lock_rows
 
-GENESIS_HASH = "0" * 64
 KEY_DERIVATION_SALT = b"wufei.audit.chain-key.v1"
 log = logging.getLogger("wufei.audit")
 
@@ -85,14 +87,17 @@ def actor_fields():
 
 
 def plain(value):
-    """JSON-safe, database-independent form of a field value (Decimals as strings)."""
-    if value is None or type(value) in (bool, int, str):  # as they are (a JSON round trip changes nothing)
+    """JSON-safe, database-independent form of a field value (Decimals as strings).
+
+    What a JSON round trip with DjangoJSONEncoder gives, without the round trip for the common scalar types.
+    """
+    if value is None or type(value) in (str, int, bool):
         return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
     if isinstance(value, str):
-        return str(value)  # a TextChoices member becomes its plain value
-    if isinstance(value, dt.date):  # datetimes too: DjangoJSONEncoder's text
+        return str.__str__(value)  # a TextChoices member: its plain value
+    if isinstance(value, dt.date | dt.time | dt.timedelta | uuid.UUID):
         return _ENCODER.default(value)
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
@@ -169,8 +174,6 @@ def lock_chain() -> None:
 
     For a transaction that will append many events and touch rows another writer may touch too: taking the
     head first makes concurrent writers queue at its start instead of deadlocking half-way."""
-    from wufei.core.models import AuditChainHead
-
     lock_rows(AuditChainHead.objects).get_or_create(pk=1)
 
 
@@ -180,8 +183,6 @@ def record(*, entity, action: str, payload: dict | None = None):
 
 
 def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None = None):
-    from wufei.core.models import AuditChainHead, AuditEvent
-
     payload = plain(payload or {})
     actor_id, actor_label = actor_fields()
     with transaction.atomic(savepoint=False):  # a failure aborts the caller's transaction: nothing to keep
@@ -229,9 +230,6 @@ def append_many(entries) -> list[int]:
     JSON-safe already (the values `plain` / `snapshot` / `diff` give).
     Returns the new events' ids, in chain order.
     """
-    from wufei.core import bulk
-    from wufei.core.models import AuditChainHead, AuditEvent
-
     entries = list(entries)
     if not entries:
         return []
@@ -296,8 +294,6 @@ def _signature(fields: dict) -> str:
 
 def write_checkpoint() -> dict:
     """Append the chain's head, signed, to the checkpoints file and the log; returns the checkpoint."""
-    from wufei.core.models import AuditChainHead
-
     head = AuditChainHead.objects.filter(pk=1).first()
     fields = {"sequence": head.length if head else 0, "event_id": head.last_event_id if head else 0,
               "hash": head.last_hash if head else GENESIS_HASH,
@@ -345,8 +341,6 @@ def read_checkpoints() -> list[dict]:
 def verify_chain(batch_size: int = 5000) -> ChainReport:
     """Recompute every link in order, and check the chain passes through every checkpoint; stop at the first
     link or checkpoint that does not hold."""
-    from wufei.core.models import AuditChainHead, AuditEvent
-
     try:
         checkpoints = read_checkpoints()
     except CheckpointError as exc:
@@ -407,6 +401,4 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
 
 
 def history(instance):
-    from wufei.core.models import AuditEvent
-
     return AuditEvent.objects.filter(entity_type=entity_type_of(instance), entity_id=str(instance.pk))

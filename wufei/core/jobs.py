@@ -27,7 +27,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY
 
-from wufei.core.middleware import log_context
+from wufei.core.request_ids import log_context
 
 log = logging.getLogger(__name__)
 JOBS: dict[str, object] = {}  # name → the queue's task

@@ -1,7 +1,4 @@
-import contextlib
-import contextvars
 import json
-import logging
 import re
 import uuid
 
@@ -10,6 +7,10 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from wufei.core import audit
+from wufei.core.request_ids import REQUEST_ID, RequestIdFilter, current_request_id, log_context
+
+__all__ = ["ActorMiddleware", "OneWriterMiddleware", "RefuseNulMiddleware", "RequestIdFilter", "RequestIdMiddleware",
+           "current_request_id", "log_context"]
 
 
 class ActorMiddleware:
@@ -28,13 +29,10 @@ class ActorMiddleware:
 
 
 # --- request ids: one per request, in every log record it writes and on the error page -------------------------
+# (the id itself, the log filter and log_context live in wufei.core.request_ids, which logging loads before the
+# apps; they stay importable from here)
 
-_REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("wufei_request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{6,64}$")
-
-
-def current_request_id() -> str:
-    return _REQUEST_ID.get()
 
 
 class RequestIdMiddleware:
@@ -48,31 +46,13 @@ class RequestIdMiddleware:
         offered = request.headers.get("X-Request-ID", "")
         request_id = offered if _SAFE_ID.match(offered) else uuid.uuid4().hex[:16]
         request.request_id = request_id
-        token = _REQUEST_ID.set(request_id)
+        token = REQUEST_ID.set(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _REQUEST_ID.reset(token)
+            REQUEST_ID.reset(token)
         response["X-Request-ID"] = request_id
         return response
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every log record ("-" outside a request; the job id inside a background job)."""
-
-    def filter(self, record):
-        record.request_id = _REQUEST_ID.get()
-        return True
-
-
-@contextlib.contextmanager
-def log_context(label: str):
-    """Label the log records written inside the block (a background job uses its job id)."""
-    token = _REQUEST_ID.set(label)
-    try:
-        yield
-    finally:
-        _REQUEST_ID.reset(token)
 
 
 # --- NUL characters: no text the platform stores or looks up may hold one (PostgreSQL refuses them) ---------------

@@ -1,10 +1,17 @@
-"""Shared base models and the platform-wide tables: audit chain, parameters, tokens, idempotency."""
+"""Shared base models and the platform-wide tables: parameters, tokens, idempotency, jobs.
+
+The audit chain's own tables live in `wufei.core.chain` (below `wufei.core.audit`, which writes them) and are
+importable from here too."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from wufei.core import audit
+from wufei.core.chain import AuditChainHead, AuditEvent
+
+__all__ = ["ApiToken", "AuditChainHead", "AuditEvent", "AuditedModel", "IdempotencyRecord", "Installation", "Job",
+           "Parameter", "ScopedQuerySet", "TimeStampedModel"]
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -47,8 +54,6 @@ class AuditedModel(TimeStampedModel):
         """Save and append the row's link; `audit_before`: links of the same change written with it, appended
         just before the row's own in one write of the chain ((entity_type, entity_id, action, payload) as
         `audit.append_many` takes them)."""
-        from django.db import transaction
-
         creating = self._state.adding
         before = getattr(self, "_audit_snapshot", {})
         if not creating:
@@ -67,8 +72,6 @@ class AuditedModel(TimeStampedModel):
         self._audit_snapshot = after
 
     def delete(self, *args, **kwargs):
-        from django.db import transaction
-
         with transaction.atomic(savepoint=False):
             audit.record(entity=self, action="deleted", payload={"values": audit.snapshot(self)})
             return super().delete(*args, **kwargs)
@@ -78,38 +81,6 @@ class AuditedModel(TimeStampedModel):
         instance = super().from_db(db, field_names, values)
         instance._audit_snapshot = audit.snapshot(instance)
         return instance
-
-
-class AuditEvent(models.Model):
-    """One link of the SHA-256 hash chain (全程留痕)."""
-
-    created_at = models.DateTimeField(db_index=True)
-    entity_type = models.CharField(max_length=64)
-    entity_id = models.CharField(max_length=64)
-    action = models.CharField(max_length=40)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=150, blank=True)
-    payload = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["entity_type", "entity_id", "id"])]
-
-    def __str__(self):
-        return f"#{self.pk} {self.entity_type}:{self.entity_id} {self.action}"
-
-
-class AuditChainHead(models.Model):
-    """A single row holding the newest link; locking it serializes writers of the chain."""
-
-    last_event_id = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default=audit.GENESIS_HASH)
-    length = models.BigIntegerField(default=0)
-
-    def __str__(self):
-        return f"audit head #{self.last_event_id}"
 
 
 class Parameter(models.Model):

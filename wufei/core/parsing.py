@@ -148,17 +148,21 @@ def choice(options: dict[str, str]) -> Callable:
 def code_list(parse_one: Callable, separators: str = ",;，；、 ") -> Callable:
     """A list of codes in one cell: 'D10;R4' or 'D10，R4'."""
 
-    def parse(value):
+    def parts(value) -> list[str]:
         if value is None:
             return []
         if isinstance(value, list | tuple):
-            parts = [str(v) for v in value]
+            pieces = [str(v) for v in value]
         else:
             raw = str(value)
             for sep in separators[1:]:
                 raw = raw.replace(sep, separators[0])
-            parts = raw.split(separators[0])
-        return [parse_one(part.strip()) for part in parts if part.strip()]
+            pieces = raw.split(separators[0])
+        return [piece.strip() for piece in pieces if piece.strip()]
+
+    def parse(value):
+        return [parse_one(part) for part in parts(value)]
 
     parse.accepts_blank = True
+    parse.parse_one, parse.parts = parse_one, parts  # what a cell names, for lookups fetched in bulk
     return parse

@@ -54,37 +54,25 @@ def nothing() -> Q:
     return Q(pk__in=[])
 
 
+# Who a user is (memberships of organizations, regulators' regions, departments) is the registry's data: the
+# registry app gives its builder when Django starts (`RegistryConfig.ready` → `wufei.registry.scopes`), so this
+# module, which every app's models import, imports none of them.
+_builder = None
+
+
+def set_scope_builder(builder) -> None:
+    """Install the function that builds an authenticated, active user's Scope (called once by the registry app)."""
+    global _builder
+    _builder = builder
+
+
 def scope_for(user) -> Scope:
-    """Build the caller's Scope from memberships (one query: the three kinds of membership in a UNION)."""
+    """The caller's Scope (ANONYMOUS for nobody, an anonymous or an inactive user)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    from django.db.models import CharField, IntegerField, Value
-
-    from wufei.registry.models import DepartmentMembership, Membership, RegulatorMembership
-
-    def text(value):
-        return Value(value, output_field=CharField())
-
-    organizations = Membership.objects.filter(user=user, organization__isnull=False).order_by().values_list(
-        text("m"), "organization_id", "role", text(""))
-    regions = RegulatorMembership.objects.filter(user=user).order_by().values_list(
-        text("r"), Value(None, output_field=IntegerField()), "region__code", "region__path")
-    departments = DepartmentMembership.objects.filter(user=user).order_by().values_list(
-        text("d"), "department_id", text(""), text(""))
-    rows = list(organizations.union(regions, departments, all=True))
-    memberships = [(org, role) for kind, org, role, _path in rows if kind == "m"]
-    regulators = [(code, path) for kind, _id, code, path in rows if kind == "r"]
-    return Scope(
-        user_id=user.pk,
-        username=user.get_username(),
-        organization_ids=frozenset(org for org, _ in memberships),
-        writable_organization_ids=frozenset(org for org, role in memberships if role in ("admin", "member")),
-        admin_organization_ids=frozenset(org for org, role in memberships if role == "admin"),
-        region_paths=tuple(path for _code, path in regulators),
-        region_codes=tuple(code for code, _path in regulators),
-        department_ids=frozenset(department for kind, department, _r, _p in rows if kind == "d"),
-        is_platform_admin=user.is_superuser,
-    )
+    if _builder is None:
+        raise RuntimeError("no scope builder: the registry app (wufei.registry) is not installed or not ready")
+    return _builder(user)
 
 
 def request_scope(request) -> Scope:

@@ -76,6 +76,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q
 from wufei.core import audit, bulk
 from wufei.core.scope import Scope, scope_for
@@ -353,7 +354,7 @@ def import_history() -> dict:
         generator_id, receiver_id, handed_at = key
         generator, receiver = organizations[generator_id], organizations[receiver_id]
         own = sorted(pickups[key], key=itemgetter("container_id"))
-        medical = any(containers[e["container_id"]]["waste_id"].endswith("-01") for e in own)
+        medical = any(streams.is_medical_code(containers[e["container_id"]]["waste_id"]) for e in own)
         kind = ManifestKind.MEDICAL if medical else ManifestKind.HAZARDOUS
         submitted_at = submitted(key)
         loaded = [e["loaded_at"] for e in own if e["loaded_at"] is not None]

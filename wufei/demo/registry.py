@@ -640,6 +640,11 @@ def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
 
 
+# The plans' units were operating before their baseline year (2020): registered then, they count in every year the
+# demo evaluates (the registry's history starts on a unit's registration day).
+REGISTERED_ON = dt.date(2015, 1, 1)
+
+
 def _organization_data(unit: Unit) -> dict:
     rng = random.Random(f"{SEED}:{unit.name}:details")
     region = unit.region
@@ -659,6 +664,7 @@ def _organization_data(unit: Unit) -> dict:
         phone = f"023-{rng.randint(40000000, 89999999)}"
     return {
         "uscc": uscc_for(unit.name, region, unit.registration, unit.uscc_region),
+        "registered_on": REGISTERED_ON,
         "name": unit.name,
         "region": region,
         "zone": unit.zone or None,

@@ -764,8 +764,8 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
                                                                for p in pickups)))
     entity_type = audit.entity_type_of(Container)
     event_defaults = bulk.table(ScanEvent).defaults
-    actor_id = tracking._actor_id(scope)
-    value = tracking._json_value
+    actor_id = scope.user_id
+    value = tracking.json_value
     for pickup in pickups:
         steps = [(ScanKind.LOADED, pickup.loaded_at, pickup.holder, None),
                  (ScanKind.HANDED_OVER, pickup.handed_at, pickup.holder, None),
@@ -781,10 +781,10 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
             method = ""
             if transition.needs_method:
                 if (kind, pickup.method) not in methods:
-                    methods[(kind, pickup.method)] = tracking._method(kind, pickup.method)
+                    methods[(kind, pickup.method)] = tracking.checked_method(kind, pickup.method)
                 method = methods[(kind, pickup.method)]
             if transition.holder_change and (pickup.holder.pk, pickup.receiver.pk) not in custody:
-                tracking._custody_receiver(SimpleNamespace(holder_id=pickup.holder.pk), pickup.receiver.pk)
+                tracking.custody_receiver(SimpleNamespace(holder_id=pickup.holder.pk), pickup.receiver.pk)
                 custody.add((pickup.holder.pk, pickup.receiver.pk))
             day = timezone.localdate(moment)
             moment_text = value(moment)
@@ -835,7 +835,7 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
                     event["to_organization_id"] = pickup.receiver.pk
                 events.append(event)
                 if template is None:
-                    template = tracking._event_values(event)
+                    template = tracking.event_audit_values(event)
                 content = {**template, "id": event["id"], "weight_tonnes": value(event["weight_tonnes"])}
                 links.append((entity_type, str(box.pk), str(kind), {"changes": changes, "events": [content]}))
                 state[box.pk] = row

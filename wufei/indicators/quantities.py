@@ -1,9 +1,12 @@
 """Platform quantities: what the ledgers, the monthly e-ledger, the manifests and the registry say
 for a region subtree and a calendar year. Read-only: nothing here writes another app's tables.
 
-Each source table is read with one aggregate query per region and year, whatever the number of
-quantities asked from it (`platform_values`), and every figure can be opened into the records
-behind it, one row per organization (`platform_records`).
+The ledgers' figures (`hw_*`, `ihw_*`, `gisw_*`) are read through the ledger's one selector,
+`wufei.ledgers.selectors.monthly_figures` (the hazardous waste ledger brought current first, and the monthly
+e-ledger), as the cockpit, the declarations and the alert rules read them; the manifests and the registry
+with one aggregate query per region and year, whatever the number of quantities asked from them
+(`platform_values`). Every figure can be opened into the records behind it, one row per organization
+(`platform_records`).
 
 Streams. The hazardous waste ledger (`LedgerMonth`) and the manifests hold every hazardous waste code,
 medical waste (HW01, codes NNN-NNN-01, `catalog.services.is_medical_code`) included, from every kind of
@@ -35,6 +38,10 @@ Which family each catalog formula uses (data/catalog.csv; the decision follows i
 * medical_waste_coverage 医疗废物收集处置体系覆盖率: medical institutions with a received manifest carrying
   medical waste (a medical waste manifest, or an HW01 line on another) ÷ active medical institutions.
 
+Registry counts (`REGISTRY`: generators, operators, medical institutions) are the registry as it stood at the end of
+the year evaluated (`registry.selectors`: active on 31 December), not today's; the medical institutions covered are
+counted among those same units.
+
 Missing is not zero. A region and year for which the platform holds no record of a stream at all (no
 ledger month and no received manifest for the hazardous quantities; no e-ledger month for the GISW ones)
 has no value for that stream's quantities (None, "missing"), not 0: a year before the platform was in use
@@ -50,17 +57,19 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, DecimalField, ExpressionWrapper, F, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
 
+from wufei.catalog import streams
 from wufei.catalog.services import industrial_source_q, medical_code_q
-from wufei.ledgers import upkeep
-from wufei.ledgers.models import LedgerMonth, SolidWasteMonth
+from wufei.core.scope import Scope
+from wufei.ledgers import selectors as ledger
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
     TRANSFERRED_PURPOSES,
     Manifest,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
 )
+from wufei.registry import selectors as registry
 from wufei.registry.models import Organization
 
 ZERO = Decimal(0)
@@ -116,21 +125,12 @@ def industrial_ledger() -> Q:
 
 def medical_line() -> Q:
     """Manifest lines of medical waste: on a medical waste manifest, or of an HW01 code."""
-    return Q(manifest__kind=ManifestKind.MEDICAL) | medical_code_q("waste__code")
+    return Q(manifest__kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("waste__code")
 
 
 def industrial_line() -> Q:
     """Manifest lines of industrial hazardous waste: not medical, the manifest's generator an industrial source."""
     return ~medical_line() & industrial_source_q("manifest__generator")
-
-
-def _ledger(path: str, year: int):
-    upkeep.ensure_current(years=year, region_path=path)
-    return LedgerMonth.objects.filter(organization__region__path__startswith=path, year=year)
-
-
-def _solid(path: str, year: int):
-    return SolidWasteMonth.objects.filter(organization__region__path__startswith=path, year=year)
 
 
 def _manifests(path: str, year: int):
@@ -144,6 +144,15 @@ def _lines(path: str, year: int):
                                        manifest__received_at__year=year)
 
 
+def _covered(path: str, year: int):
+    """Received manifests carrying medical waste (a medical waste manifest, or an HW01 line on another) of the
+    medical institutions counted for the year (registry.selectors): the covered ones are among those counted."""
+    return (Manifest.objects.filter(generator__in=registry.counted_units(year, path, flag="is_medical_institution"),
+                                    kind__in=WASTE_KINDS, status__in=DONE, received_at__year=year,
+                                    purpose__in=TRANSFERRED_PURPOSES)
+            .filter(Q(kind__in=kinds.carrying(streams.MEDICAL)) | medical_code_q("lines__waste__code")))
+
+
 def _and(*conditions):
     parts = [c for c in conditions if c is not None]
     if not parts:
@@ -154,24 +163,46 @@ def _and(*conditions):
     return out
 
 
-# key → (ledger field, row condition or None); conditions are functions so that Q objects are built per query
+SYSTEM = Scope(is_platform_admin=True, username="indicators")  # a region's figures: the callers check the region
+
+# key → (ledger figure, units): "all" hazardous waste (medical included), or "industrial" hazardous waste (not
+# HW01, of an industrial source); the opening stock is the ledger's opening of January
 LEDGER = {
-    "hw_generated": ("generated", lambda: None),
-    "hw_transferred": ("transferred_out", lambda: None),
-    "hw_opening_stock": ("opening_stock", lambda: Q(month=1)),
-    "hw_self_utilized": ("self_utilized", lambda: None),
-    "hw_self_disposed": ("self_disposed", lambda: None),
-    "ihw_generated": ("generated", industrial_ledger),
-    "ihw_opening_stock": ("opening_stock", lambda: Q(month=1) & industrial_ledger()),
-    "ihw_self_utilized": ("self_utilized", industrial_ledger),
-    "ihw_self_disposed": ("self_disposed", industrial_ledger),
+    "hw_generated": ("generated", "all"),
+    "hw_transferred": ("transferred_out", "all"),
+    "hw_opening_stock": ("opening_stock", "all"),
+    "hw_self_utilized": ("self_utilized", "all"),
+    "hw_self_disposed": ("self_disposed", "all"),
+    "ihw_generated": ("generated", "industrial"),
+    "ihw_opening_stock": ("opening_stock", "industrial"),
+    "ihw_self_utilized": ("self_utilized", "industrial"),
+    "ihw_self_disposed": ("self_disposed", "industrial"),
 }
+# key → e-ledger figures summed; gisw_stored: the closing stock of each unit's and code's latest month of the year
 SOLID = {
-    "gisw_generated": (("generated",), lambda: None),
-    "gisw_utilized": (("self_utilized", "entrusted_utilization"), lambda: None),
-    "gisw_disposed": (("self_disposed", "entrusted_disposal"), lambda: None),
-    "gisw_stored": (("closing_stock",), lambda: Q(month=12)),
+    "gisw_generated": ("generated",),
+    "gisw_utilized": ("self_utilized", "entrusted_utilization"),
+    "gisw_disposed": ("self_disposed", "entrusted_disposal"),
+    "gisw_stored": ("closing_stock",),
 }
+
+
+def _is_industrial(row: dict) -> bool:
+    return row["stream"] == "hazardous" and row["industrial"]
+
+
+def _ledger_values(row: dict, keys) -> dict[str, Decimal]:
+    """The ledger quantities `keys` of one selector row (grouped by stream and industrial source at least)."""
+    out = {}
+    for key in keys:
+        if key in LEDGER:
+            figure, units = LEDGER[key]
+            out[key] = row[figure] if units == "all" or _is_industrial(row) else ZERO
+        elif key in SOLID:
+            out[key] = sum((row[name] for name in SOLID[key]), ZERO)
+    return out
+
+
 def _transferred():
     """Manifests that move waste away from its generator (not a collector's forwarding, not a return)."""
     return Q(manifest__purpose__in=TRANSFERRED_PURPOSES)
@@ -221,34 +252,18 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         wanted.update(DEPENDS.get(key, ()))
     out: dict[int, dict[str, Decimal]] = {year: {} for year in years}
     recorded: dict[str, set[int]] = {"ledger": set(), "gisw": set()}
-
-    def collect(queryset, aggregates, stream):
-        for row in queryset.values("year").order_by().annotate(_rows=Count("pk"), **aggregates):
-            year = row.pop("year")
-            if row.pop("_rows"):
-                recorded[stream].add(year)
-            out[year].update({key: _tonnes(value) for key, value in row.items()})
+    sources = ((set(LEDGER), ledger.WASTE_STREAMS, "ledger"), (set(SOLID), ("gisw",), "gisw"))
+    for source_keys, stream_keys, name in sources:
+        asked = wanted & source_keys
+        if not (asked or (name == "ledger" and wanted & HAZARDOUS)):
+            continue
         for year in years:
-            for key in aggregates:
-                out[year].setdefault(key, ZERO)
-
-    if wanted & HAZARDOUS:
-        upkeep.ensure_current(years=years, region_path=path)  # the ledger is never read stale
-        aggregates = {key: _sum(field, condition()) for key, (field, condition) in LEDGER.items() if key in wanted}
-        collect(LedgerMonth.objects.filter(organization__region__path__startswith=path, year__in=years), aggregates,
-                "ledger")
-    if wanted & GISW:
-        aggregates = {}
-        for key, (fields, condition) in SOLID.items():
-            if key not in wanted:
-                continue
-            expression = None
-            for name in fields:
-                term = _sum(name, condition())
-                expression = term if expression is None else expression + term
-            aggregates[key] = expression
-        collect(SolidWasteMonth.objects.filter(organization__region__path__startswith=path, year__in=years),
-                aggregates, "gisw")
+            out[year].update(dict.fromkeys(asked, ZERO))
+        by = ("year", "stream", "industrial")
+        for row in ledger.monthly_figures(SYSTEM, path, years, by=by, streams=stream_keys):
+            recorded[name].add(row["year"])
+            for key, value in _ledger_values(row, asked).items():
+                out[row["year"]][key] += value
     hazardous_years = set(recorded["ledger"])
     for year in years:
         values = out[year]
@@ -264,9 +279,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
             values["manifests_received"] = Decimal(_manifests(path, year).count())
         if "medical_institutions_covered" in wanted:
             values["medical_institutions_covered"] = Decimal(
-                _manifests(path, year).filter(generator__is_medical_institution=True)
-                .filter(Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
-                .values("generator_id").distinct().count())
+                _covered(path, year).values("generator_id").distinct().count())
         if values.get("manifests_received"):
             hazardous_years.add(year)
         if wanted & HAZARDOUS and year not in hazardous_years and _manifests(path, year).exists():
@@ -274,9 +287,7 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
         if "days_in_year" in wanted:
             values["days_in_year"] = Decimal(366 if calendar.isleap(year) else 365)
     if wanted & set(REGISTRY):
-        counts = Organization.objects.filter(region__path__startswith=path, status="active").aggregate(
-            **{key: Count("pk", filter=Q(**{flag: True})) for key, flag in REGISTRY.items()})
-        for year in years:  # the registry as it is now (no history of registrations is kept)
+        for year, counts in registry.count_units(path, years, REGISTRY).items():  # the registry as it stood then
             out[year].update({key: Decimal(value) for key, value in counts.items()})
     for year in years:
         values = out[year]
@@ -292,27 +303,23 @@ def platform_values_years(path: str, years, keys) -> dict[int, dict[str, Decimal
 
 def _part_records(part: str, path: str, year: int) -> list[dict]:
     """Per-organization sums behind one summed quantity (a ledger, line or e-ledger key)."""
-    if part in LEDGER:
-        field, condition = LEDGER[part]
-        queryset, source, org = _ledger(path, year), "ledger", "organization"
-        expression = _sum(field)
-    elif part in LINES:
-        field, condition = "accepted_tonnes", LINES[part]
-        queryset, source, org = _lines(path, year), "manifests", "manifest__generator"
-        expression = _sum(field)
-    elif part in SOLID:
-        fields, condition = SOLID[part]
-        queryset, source, org = _solid(path, year), "solid_waste_ledger", "organization"
-        expression = None
-        for name in fields:
-            expression = _sum(name) if expression is None else expression + _sum(name)
-    else:
+    if part in LEDGER or part in SOLID:
+        streams, source = (ledger.WASTE_STREAMS, "ledger") if part in LEDGER else (("gisw",), "solid_waste_ledger")
+        values: dict[int, Decimal] = {}
+        for row in ledger.monthly_figures(SYSTEM, path, year, by=("organization", "stream", "industrial"),
+                                          streams=streams):
+            values[row["organization"]] = values.get(row["organization"], ZERO) + _ledger_values(row, [part])[part]
+        names = dict(Organization.objects.filter(pk__in=list(values)).values_list("pk", "name"))
+        rows = [{"organization_id": pk, "name": names.get(pk, ""), "value": value, "source": source}
+                for pk, value in values.items() if value or part in SOLID or LEDGER[part][1] == "all"]
+        return sorted(rows, key=lambda r: (-r["value"], r["organization_id"]))
+    if part not in LINES:
         return []
-    if condition() is not None:
-        queryset = queryset.filter(condition())
-    return [{"organization_id": row[f"{org}_id"], "name": row[f"{org}__name"], "value": _tonnes(row["value"]),
-             "source": source}
-            for row in queryset.values(f"{org}_id", f"{org}__name").annotate(value=expression).order_by("-value")]
+    queryset = _lines(path, year).filter(LINES[part]())
+    return [{"organization_id": row["manifest__generator_id"], "name": row["manifest__generator__name"],
+             "value": _tonnes(row["value"]), "source": "manifests"}
+            for row in queryset.values("manifest__generator_id", "manifest__generator__name")
+            .annotate(value=_sum("accepted_tonnes")).order_by("-value")]
 
 
 def platform_records(key: str, path: str, year: int) -> list[dict]:
@@ -321,15 +328,13 @@ def platform_records(key: str, path: str, year: int) -> list[dict]:
     for part in DEPENDS.get(key, (key,)):
         rows += _part_records(part, path, year)
     if key in REGISTRY:
-        for org in Organization.objects.filter(region__path__startswith=path, status="active", **{REGISTRY[key]: True}
-                                               ).order_by("name").values("pk", "name")[:1000]:
+        for org in registry.counted_units(year, path, flag=REGISTRY[key]).order_by("name").values("pk", "name")[:1000]:
             rows.append({"organization_id": org["pk"], "name": org["name"], "value": Decimal(1),
                          "source": "registry"})
     if key in MANIFESTS:
         queryset = _manifests(path, year)
         if key == "medical_institutions_covered":
-            queryset = queryset.filter(generator__is_medical_institution=True).filter(
-                Q(kind=ManifestKind.MEDICAL) | medical_code_q("lines__waste__code"))
+            queryset = _covered(path, year)
         for row in (queryset.values("generator_id", "generator__name").annotate(value=Count("pk", distinct=True))
                     .order_by("-value")):
             rows.append({"organization_id": row["generator_id"], "name": row["generator__name"],

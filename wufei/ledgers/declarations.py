@@ -1,11 +1,11 @@
 """Annual declarations (申报登记) drafted from the hazardous waste ledger, and regulators' spot checks (抽查核查).
 
 Rules as implemented
-- `draft_declaration` builds one line per waste code and figure from the year's LedgerMonth rows:
-  opening stock = the opening stock of the code's first month in the year (January when it has a
-  row), closing stock = the closing stock of its last month (December when it has a row), and the
-  sums of generated, received, self-utilized, self-disposed and transferred out. (A month without
-  a row had no movement, so the first / last rows carry the year's opening / closing stock.)
+- `draft_declaration` builds one line per waste code and figure from the year's ledger, read through
+  `selectors.monthly_figures` (brought current first): opening stock = January's opening stock, closing
+  stock = December's closing stock, and the sums of generated, received, self-utilized, self-disposed,
+  utilized / disposed (as licensed operator) and transferred out. (The ledger holds a row for every month
+  from the code's first movement — or January, when stock is carried into the year — through December.)
   Drafting again refreshes the ledger figures; a line the unit adjusted keeps its declared figure
   and reason, an unadjusted line follows the ledger.
 - The unit confirms or adjusts figures; a declared figure that differs from the ledger's needs a
@@ -33,8 +33,8 @@ from wufei.core.locks import lock_rows
 from wufei.core.parsing import text
 from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.core.scope import Scope
-from wufei.ledgers import upkeep
-from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus, LedgerMonth
+from wufei.ledgers import selectors
+from wufei.ledgers.models import AnnualDeclaration, DeclarationLine, DeclarationStatus
 from wufei.ledgers.plans import check_version, due_date_from, plain, raise_errors, require_unit_writer
 from wufei.registry import services as registry
 from wufei.registry.models import Organization
@@ -51,6 +51,7 @@ FIELD_LABELS = {
     "transferred_out": gettext_lazy("transferred out"),
     "closing_stock": gettext_lazy("closing stock"),
 }
+SYSTEM = Scope(is_platform_admin=True, username="declarations")  # the callers check the unit first
 SUMMED = ("generated", "received_in", "self_utilized", "self_disposed", "utilized", "disposed", "transferred_out")
 ZERO = Decimal(0)
 tonnes = parse_tonnes()
@@ -59,19 +60,10 @@ tonnes = parse_tonnes()
 # --- the ledger's figures ------------------------------------------------------------------
 
 def ledger_figures(organization_id: int, year: int) -> dict[str, dict[str, Decimal]]:
-    """{waste code: {field: tonnes}} of a unit's year, from its LedgerMonth rows."""
-    upkeep.ensure_current(years=year, organization_ids=[organization_id])
-    figures: dict[str, dict[str, Decimal]] = {}
-    rows = LedgerMonth.objects.filter(organization_id=organization_id, year=year).order_by("waste_id", "month")
-    for row in rows:
-        code = row.waste_id
-        if code not in figures:
-            figures[code] = {field: ZERO for field in FIELDS}
-            figures[code]["opening_stock"] = row.opening_stock
-        for field in SUMMED:
-            figures[code][field] += getattr(row, field)
-        figures[code]["closing_stock"] = row.closing_stock
-    return figures
+    """{waste code: {field: tonnes}} of a unit's year, read through the ledger's selector (brought current first):
+    opening of January, the flows summed, closing of December."""
+    return {code: {field: values[field] for field in FIELDS}
+            for code, values in selectors.unit_year(SYSTEM, organization_id, year).items()}
 
 
 def _adjusted(line: DeclarationLine) -> bool:

@@ -1,7 +1,7 @@
 """Hazardous waste ledger API (derived from scan events): months, years, container lines, mass balance, export.
 
-Thin: parse, call wufei.ledgers.ledger with the caller's scope, shape the answer. An
-organization the caller cannot see is 404 on every endpoint; rebuilding needs a regulator of
+Thin: parse, call the ledger modules (selectors, containers, balance, export, compute) with the caller's scope,
+shape the answer. An organization the caller cannot see is 404 on every endpoint; rebuilding needs a regulator of
 its region or one of its writers (403 for its readers).
 """
 

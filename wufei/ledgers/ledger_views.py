@@ -1,6 +1,6 @@
 """Ledger pages (and the ledger section of the organization page).
 
-Thin: the caller's Scope, wufei.ledgers.ledger, render. An organization the caller cannot
+Thin: the caller's Scope, the ledger modules, render. An organization the caller cannot
 see is a 404; rebuilding is for regulators of its region and its writers (403 otherwise).
 """
 

@@ -15,6 +15,7 @@ mark made while it ran stays for the next build).
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.query import QuerySet
 from django.utils import timezone
 
 from wufei.core.locks import lock_rows
@@ -71,7 +72,9 @@ def dirty(*, year: int | None = None, organization_ids=None, region_path: str | 
     marks = LedgerDirty.objects.all()
     if year is not None:
         marks = marks.filter(year=year)
-    if organization_ids is not None:
+    if isinstance(organization_ids, QuerySet):
+        marks = marks.filter(organization_id__in=organization_ids.values("pk"))  # units as a subquery
+    elif organization_ids is not None:
         marks = marks.filter(organization_id__in=list(organization_ids))
     if region_path:
         marks = marks.filter(Q(organization__region__path__startswith=region_path))

@@ -140,7 +140,9 @@ def update_leg(request, manifest_id: Id, position: Id, payload: LegChangesIn):
 def sign(request, manifest_id: Id, payload: SignIn):
     """Sign a step (submit, pickup, handover, receive, process, cancel); a stale version answers 409."""
     scope = scope_of(request)
-    manifest = services.sign(scope=scope, manifest_id=manifest_id, **payload.model_dump())
+    body = payload.model_dump(exclude={"data"})
+    manifest = services.sign(scope=scope, manifest_id=manifest_id, data=payload.data.model_dump(exclude_unset=True),
+                             **body)
     return _detail(scope, manifest_id, signed=manifest)
 
 

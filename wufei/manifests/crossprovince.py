@@ -49,13 +49,13 @@ from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolatio
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
 from wufei.ledgers.solid_waste import check_code as check_general_code
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     ApplicationKind,
     ApplicationStatus,
     CrossProvinceApplication,
     CrossProvinceBasis,
     CrossProvinceRule,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
     TransferRuleKind,
@@ -657,8 +657,8 @@ def authorize(*, generator, receiver, kind: str, lines: list[tuple[str, Decimal,
     bases: dict[str, tuple[str, CrossProvinceApplication | None]] = {}
     needs_approval = []
     for code, entry in by_code.items():
-        kinds = {method_kinds.get(m) for m in entry["methods"]} or {None}
-        method_kind = next(iter(kinds)) if len(kinds) == 1 else TreatmentMethod.Kind.OTHER
+        found = {method_kinds.get(m) for m in entry["methods"]} or {None}
+        method_kind = next(iter(found)) if len(found) == 1 else TreatmentMethod.Kind.OTHER
         covered = [r.kind for r in rules if _rule_covers(r, code, method_kind)]
         if TransferRuleKind.WHITELIST in covered:
             bases[code] = (CrossProvinceBasis.WHITELIST, None)
@@ -666,7 +666,7 @@ def authorize(*, generator, receiver, kind: str, lines: list[tuple[str, Decimal,
         if TransferRuleKind.POINT_TO_POINT in covered:
             bases[code] = (CrossProvinceBasis.POINT_TO_POINT, None)
             continue
-        general = kind == ManifestKind.GENERAL and not HAZARDOUS_CODE.match(code)
+        general = kinds.get(kind).utilization_by_filing and not HAZARDOUS_CODE.match(code)
         if general and method_kind in (None, TreatmentMethod.Kind.UTILIZATION):
             filing = _filing_for(generator=generator, receiver=receiver, code=code, on=on)
             if filing is not None:

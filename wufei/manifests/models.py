@@ -14,6 +14,7 @@ generator's or the receiver's region.
 """
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from wufei.catalog.models import HazardousWaste, Region, TreatmentMethod
 from wufei.core.models import AuditedModel, ScopedQuerySet
 from wufei.core.scope import nothing
+from wufei.core.units import Quantity, Unit
 from wufei.registry.models import Organization, Site, Vehicle
 from wufei.tracking.models import Container
 
@@ -111,6 +113,7 @@ class Manifest(AuditedModel):
                                    editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=ManifestKind.choices)
     purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices, default=Purpose.TRANSFER)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.TONNE)
     status = models.CharField(_("status"), max_length=12, choices=ManifestStatus.choices,
                               default=ManifestStatus.DRAFT, db_index=True)
     follows = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="followed_by",
@@ -197,6 +200,11 @@ class ManifestLine(models.Model):
     received_tonnes = models.DecimalField(_("received (t)"), **TONNES, null=True, blank=True)
     accepted_tonnes = models.DecimalField(_("accepted (t)"), **TONNES, default=0)
     refused_tonnes = models.DecimalField(_("refused (t)"), **TONNES, default=0)
+    # the unit of the line's quantities (its kind's, manifests/kinds.py); where it is not tonnes, the quantities
+    # as measured are kept here and the tonnes fields hold their conversion by the stream's documented factor
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.TONNE)
+    shipped_quantity = models.DecimalField(_("shipped (in its unit)"), **TONNES, null=True, blank=True)
+    received_quantity = models.DecimalField(_("received (in its unit)"), **TONNES, null=True, blank=True)
     planned_method = models.ForeignKey(TreatmentMethod, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+", verbose_name=_("intended method"))
     method = models.ForeignKey(TreatmentMethod, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -215,6 +223,20 @@ class ManifestLine(models.Model):
     @property
     def code(self) -> str:
         return self.waste_id or self.general_code
+
+    @property
+    def shipped(self) -> Quantity:
+        """What the line ships, in its unit."""
+        if self.unit == Unit.TONNE:
+            return Quantity(self.shipped_tonnes, Unit.TONNE)
+        return Quantity(self.shipped_quantity or Decimal(0), self.unit)
+
+    @property
+    def received(self) -> Quantity | None:
+        """What the receiver measured, in the line's unit (None before receipt)."""
+        if self.unit == Unit.TONNE:
+            return None if self.received_tonnes is None else Quantity(self.received_tonnes, Unit.TONNE)
+        return None if self.received_quantity is None else Quantity(self.received_quantity, self.unit)
 
     @classmethod
     def visibility_q(cls, scope):
@@ -431,6 +453,20 @@ class CrossProvinceApplication(AuditedModel):
     @property
     def code(self) -> str:
         return self.waste_id or self.general_code
+
+    @property
+    def shipped(self) -> Quantity:
+        """What the line ships, in its unit."""
+        if self.unit == Unit.TONNE:
+            return Quantity(self.shipped_tonnes, Unit.TONNE)
+        return Quantity(self.shipped_quantity or Decimal(0), self.unit)
+
+    @property
+    def received(self) -> Quantity | None:
+        """What the receiver measured, in the line's unit (None before receipt)."""
+        if self.unit == Unit.TONNE:
+            return None if self.received_tonnes is None else Quantity(self.received_tonnes, Unit.TONNE)
+        return None if self.received_quantity is None else Quantity(self.received_quantity, self.unit)
 
     @classmethod
     def visibility_q(cls, scope):

@@ -33,19 +33,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from wufei.core.errors import NotFound
-from wufei.manifests import verify
-from wufei.manifests.models import Manifest, ManifestKind, Signature
+from wufei.manifests import kinds, verify
+from wufei.manifests.models import Manifest, Signature
 from wufei.registry.models import OperatingPermit
 from wufei.tracking.labels import FORM_NAMES, HAZARD_NAMES
 
 TEMPLATE = "manifests/pdf.html"
 VERIFY_PATH = "/manifests/verify/{number}/"
 
-TITLES = {
-    ManifestKind.HAZARDOUS: "危险废物转移联单",
-    ManifestKind.MEDICAL: "医疗废物转移联单",
-    ManifestKind.GENERAL: "一般工业固体废物转移联单",
-}
 STATUS_NAMES = {
     "draft": "草稿（未签发）",
     "submitted": "已签发，待运输",
@@ -187,8 +182,9 @@ def manifest_context(manifest: Manifest) -> dict:
     site = manifest.generator_site
     reference_day = timezone.localtime(manifest.received_at or manifest.submitted_at or timezone.now()).date()
     context = {
-        "title": TITLES.get(manifest.kind, TITLES[ManifestKind.HAZARDOUS]),
+        "title": (kinds.find(manifest.kind) or kinds.get(kinds.DEFAULT)).pdf_title,
         "kind": manifest.kind,
+        "dangerous_goods": (kinds.find(manifest.kind) or kinds.get(kinds.DEFAULT)).dangerous_goods,
         "number": manifest.number or "",
         "status": STATUS_NAMES.get(manifest.status, manifest.status),
         "purpose": PURPOSE_NAMES.get(manifest.purpose, manifest.purpose),

@@ -2,10 +2,13 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated, Literal
 
 from ninja import Schema
+from pydantic import Field
 
 from wufei.core.inputs import Id, Latitude, Longitude, PositiveTonnes
+from wufei.manifests import machine
 
 
 class LegIn(Schema):
@@ -18,11 +21,14 @@ class LegIn(Schema):
 
 
 class TypedLineIn(Schema):
-    """A line of general industrial solid waste (no containers): code, name and tonnes."""
+    """A typed line (no containers; general industrial solid waste …): code, name and quantity — `tonnes` for
+    kinds measured in tonnes, or `quantity` in the kind's `unit` (m³, head …; a different unit is refused)."""
 
     general_code: str
     waste_name: str
-    tonnes: PositiveTonnes
+    tonnes: PositiveTonnes | None = None
+    quantity: PositiveTonnes | None = None
+    unit: str | None = None
     physical_form: str = ""
     planned_method: str | None = None
 
@@ -73,22 +79,61 @@ class LegChangesIn(Schema):
     end_place: str | None = None
 
 
-class SignIn(Schema):
-    """Sign a step. `data` holds what the step needs:
-    pickup / handover: vehicle_id, driver_name, driver_phone;
-    receive: received_tonnes (weighbridge), refused_containers [codes], refused_lines [positions], refuse_all,
-    refusal_reason, container_weights {code: t};
-    process: method (all lines) or methods {position: code}, processed_on;
-    cancel: reason.
-    With `signing_code` the step is signed at the gate for the party whose code it is."""
-
-    step: str
+class _SignBase(Schema):
     version: int
-    data: dict = {}
     signing_code: str | None = None
     signer_name: str = ""
     longitude: Longitude | None = None
     latitude: Latitude | None = None
+
+
+class SignSubmitIn(_SignBase):
+    """The generator signs its section and sends the manifest."""
+
+    step: Literal["submit"]
+    data: machine.SubmitData = machine.SubmitData()
+
+
+class SignPickupIn(_SignBase):
+    """The first carrier takes the load over at the generator's gate."""
+
+    step: Literal["pickup"]
+    data: machine.TakeOverData = machine.TakeOverData()
+
+
+class SignHandoverIn(_SignBase):
+    """The next carrier takes the load over from the previous one (联运)."""
+
+    step: Literal["handover"]
+    data: machine.TakeOverData = machine.TakeOverData()
+
+
+class SignReceiveIn(_SignBase):
+    """The receiver checks the load in: accepted, partly refused or refused."""
+
+    step: Literal["receive"]
+    data: machine.ReceiveData = machine.ReceiveData()
+
+
+class SignProcessIn(_SignBase):
+    """The receiver records the utilization / disposal method and day."""
+
+    step: Literal["process"]
+    data: machine.ProcessData = machine.ProcessData()
+
+
+class SignCancelIn(_SignBase):
+    """The generator withdraws the manifest before anyone else has signed."""
+
+    step: Literal["cancel"]
+    data: machine.CancelData = machine.CancelData()
+
+
+# Sign a step: one model per step (machine.STEPS[step].payload), told apart by `step`; the body is the same JSON
+# as ever ({"step", "version", "data", "signing_code", …}). With `signing_code` the step is signed at the gate for
+# the party whose code it is.
+SignIn = Annotated[SignSubmitIn | SignPickupIn | SignHandoverIn | SignReceiveIn | SignProcessIn | SignCancelIn,
+                   Field(discriminator="step")]
 
 
 class BulkItemIn(Schema):
@@ -191,6 +236,18 @@ class ManifestLineOut(Schema):
     method: str | None
     processed_on: dt.date | None
     containers: list[CarriedOut]
+    unit: str
+    shipped_quantity: Decimal
+    received_quantity: Decimal | None
+
+    @staticmethod
+    def resolve_shipped_quantity(line):
+        return line.shipped.value
+
+    @staticmethod
+    def resolve_received_quantity(line):
+        received = line.received
+        return None if received is None else received.value
 
     @staticmethod
     def resolve_planned_method(line):
@@ -231,6 +288,7 @@ class ManifestOut(Schema):
     number: str | None
     kind: str
     purpose: str
+    unit: str
     status: str
     version: int
     generator: PartyOut

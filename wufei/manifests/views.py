@@ -28,11 +28,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wufei.catalog.models import Region, TreatmentMethod
 from wufei.core.errors import Conflict, NotFound, ValidationFailed, WufeiError
 from wufei.core.scope import Scope, request_scope
-from wufei.manifests import machine, services
+from wufei.manifests import kinds, machine, services
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     ManifestStatus,
     Purpose,
@@ -51,20 +50,13 @@ PAGE_SIZE = 50
 BULK_LIMIT = 200
 DIRECTORY_LIMIT = 1000
 BLANK_LINES = 3  # typed lines offered for general industrial solid waste
-BULK_STEPS = ("pickup", "receive")
-GATE_STEPS = ("submit", "pickup", "handover", "receive")  # signed at a gate, where one side may have no account
+BULK_STEPS = machine.BULK_STEPS
+GATE_STEPS = machine.GATE_STEPS  # signed at a gate, where one side may have no account
 CREATE_PURPOSES = (Purpose.TRANSFER, Purpose.COLLECTION, Purpose.FORWARD)
 FOLLOW_UP_PURPOSES = (Purpose.RETURN, Purpose.ONWARD)
 CODE_SEPARATORS = re.compile(r"[\s,;，；、]+")
 
-STEP_LABELS = {
-    "submit": gettext_lazy("Sign and submit"),
-    "pickup": gettext_lazy("Take the load over"),
-    "handover": gettext_lazy("Take over from the previous carrier"),
-    "receive": gettext_lazy("Check the load in"),
-    "process": gettext_lazy("Record utilization / disposal"),
-    "cancel": gettext_lazy("Cancel the manifest"),
-}
+STEP_LABELS = {name: step.label for name, step in machine.STEPS.items()}  # the step contract (machine.py)
 REVISION_FIELDS = {
     "receiver_site_id": gettext_lazy("Receiving site"),
     "emergency_measures": gettext_lazy("Emergency measures"),
@@ -151,9 +143,7 @@ def _party_for_step(manifest: Manifest, step: str) -> Organization | None:
 
 
 def _step_allowed_now(manifest: Manifest, step: str) -> bool:
-    if manifest.status not in machine.STEPS[step].allowed_from:
-        return False
-    return not (step == "process" and manifest.purpose in services.NO_PROCESSING)
+    return machine.refusal(step, manifest.status, manifest.purpose) is None
 
 
 def _is_overdue(manifest: Manifest, now: dt.datetime) -> bool:
@@ -209,7 +199,7 @@ def manifest_list(request):
         if filters[name] and code is None:
             errors[name] = [_("Not a region code; this filter is ignored.")]
     selection = {
-        "kind": filters["kind"] if filters["kind"] in ManifestKind.values else None,
+        "kind": filters["kind"] if kinds.find(filters["kind"]) else None,
         "region": region, "side": filters["side"] if filters["side"] in services.LIST_SIDES else None,
         "to_region": to_region, "purpose": filters["purpose"] if filters["purpose"] in PURPOSE_FILTERS else None,
         "year": _year(filters["year"]), "organization": _int(filters["organization"]),
@@ -250,7 +240,7 @@ def manifest_list(request):
     return render(request, "manifests/list.html", {
         "page": page, "rows": rows, "filters": filters, "errors": errors, "status_counts": status_counts,
         "total": sum(counts.values()), "total_tonnes": _t(total_tonnes), "line_filtered": bool(line_q),
-        "statuses": [*S.choices, (DONE_STATUSES, _("received or processed"))], "kinds": ManifestKind.choices,
+        "statuses": [*S.choices, (DONE_STATUSES, _("received or processed"))], "kinds": kinds.choices(),
         "sides": SIDE_CHOICES,
         "method_kinds": METHOD_KIND_CHOICES, "methods": list(TreatmentMethod.objects.order_by("code")),
         "regions": _region_choices(scope), "flag_choices": FLAG_CHOICES,
@@ -292,10 +282,9 @@ def _loadable_containers(scope: Scope, organization_id: int, kind: str | None = 
                       .order_by("waste_id", "stored_at", "id")[:500])
     reserved = _reserved_container_ids([c.pk for c in containers])
     containers = [c for c in containers if c.pk not in reserved]
-    if kind == ManifestKind.MEDICAL:
-        containers = [c for c in containers if c.is_medical]
-    elif kind == ManifestKind.HAZARDOUS:
-        containers = [c for c in containers if not c.is_medical]
+    rules = kinds.find(kind)
+    if rules is not None:
+        containers = [c for c in containers if rules.carries(c.waste_id)]
     return containers
 
 
@@ -362,7 +351,8 @@ def manifest_create(request):
     if generator is None:
         raise Http404(_("organization not found"))
     posted = request.POST if request.method == "POST" else {}
-    kind = (posted.get("kind") if posted else request.GET.get("kind")) or ManifestKind.HAZARDOUS
+    kind = (posted.get("kind") if posted else request.GET.get("kind")) or kinds.DEFAULT
+    rules = kinds.find(kind) or kinds.get(kinds.DEFAULT)  # an unknown kind is refused by the service
     errors: dict[str, list[str]] = {}
     problems: list[str] = []
     status = 200
@@ -375,11 +365,10 @@ def manifest_create(request):
                 scope=scope, kind=kind, purpose=request.POST.get("purpose") or Purpose.TRANSFER,
                 generator_id=generator.pk, receiver_id=_receiver_id(request.POST),
                 generator_site_id=_int(request.POST.get("generator_site")), legs=_posted_legs(request.POST),
-                container_codes=codes if kind != ManifestKind.GENERAL else [],
+                container_codes=codes if not rules.typed_lines else [],
                 lines=[{**row, "planned_method": request.POST.get("planned_method") or None} for row in lines]
-                if kind == ManifestKind.GENERAL else [],
-                planned_method=(request.POST.get("planned_method") or None) if kind != ManifestKind.GENERAL
-                else None,
+                if rules.typed_lines else [],
+                planned_method=(request.POST.get("planned_method") or None) if not rules.typed_lines else None,
                 emergency_measures=request.POST.get("emergency_measures", ""), note=request.POST.get("note", ""))
         except WufeiError as exc:
             messages.error(request, exc.message)
@@ -395,12 +384,13 @@ def manifest_create(request):
                     .select_related("organization").order_by("organization__name", "organization_id", "plate")
                     [:DIRECTORY_LIMIT])
     return render(request, "manifests/create.html", {
-        "generators": generators, "generator": generator, "kind": kind, "kinds": ManifestKind.choices,
+        "generators": generators, "generator": generator, "kind": kind, "kinds": kinds.choices(),
+        "typed_lines": rules.typed_lines,
         "purposes": [(value, label) for value, label in Purpose.choices if value in CREATE_PURPOSES],
         "receivers": _directory(Q(is_receiver=True) | Q(is_collector=True)),
         "transporters": _directory(Q(is_transporter=True)), "vehicles": vehicles,
         "sites": list(Site.objects.filter(organization=generator, is_active=True).order_by("code")),
-        "containers": _loadable_containers(scope, generator.pk, kind) if kind != ManifestKind.GENERAL else [],
+        "containers": _loadable_containers(scope, generator.pk, kind) if not rules.typed_lines else [],
         "checked": set(request.POST.getlist("container")) if posted else set(),
         "methods": _treatment_methods(), "posted": posted, "line_rows": _line_errors(line_rows, errors),
         "errors": errors, "problems": problems,
@@ -460,7 +450,8 @@ def _detail_context(request, manifest_id: int, *, errors: dict | None = None, po
                 gate_steps.append({"step": step, "label": STEP_LABELS[step], "party": party})
     editable = manifest.status == S.DRAFT and generator_writes
     stranded = services.stranded_containers(manifest) if generator_writes else []
-    general_refused = generator_writes and manifest.kind == ManifestKind.GENERAL and manifest.refused_tonnes > 0 \
+    rules = kinds.get(manifest.kind)
+    general_refused = generator_writes and rules.typed_lines and manifest.refused_tonnes > 0 \
         and manifest.status in (S.REFUSED, S.RECEIVED, S.PROCESSED) \
         and not manifest.followed_by.exclude(status=S.CANCELLED).exists()
     pending = any(r.status == RevisionStatus.PENDING for r in revisions)
@@ -471,7 +462,7 @@ def _detail_context(request, manifest_id: int, *, errors: dict | None = None, po
         "steps": [{"step": step, "label": STEP_LABELS[step]} for step in steps],
         "gate_steps": gate_steps, "editable": editable,
         "stock": _loadable_containers(scope, manifest.generator_id, manifest.kind)
-        if editable and manifest.kind != ManifestKind.GENERAL else [],
+        if editable and not rules.typed_lines else [], "typed_lines": rules.typed_lines,
         "methods": methods,
         "can_revise": writable_party and bool(signatures) and not pending
         and manifest.status not in (S.DRAFT, S.CANCELLED, S.REFUSED),

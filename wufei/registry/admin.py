@@ -6,6 +6,7 @@ from wufei.registry.models import (
     Membership,
     OperatingPermit,
     Organization,
+    OrganizationState,
     PermitLine,
     RegulatorMembership,
     Site,
@@ -23,6 +24,19 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+class OrganizationStateInline(admin.TabularInline):
+    """The unit's dated history, written by registry.history whenever the unit is saved: read only."""
+
+    model = OrganizationState
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("valid_from", "valid_to", "status", "region", "industry_code", "is_generator",
+                                "is_transporter", "is_collector", "is_receiver", "is_medical_institution")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "uscc", "region", "status", "supervision_class", "supervision_override")
@@ -30,7 +44,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("name", "uscc")
     # counted from the containers (registry.services.set_recorded_generation), never typed
     readonly_fields = ("recorded_hw_tonnes_last_year", "recorded_hw_tonnes_12_months", "recorded_hw_as_of")
-    inlines = [SiteInline, MembershipInline]
+    inlines = [SiteInline, MembershipInline, OrganizationStateInline]
 
 
 class PermitLineInline(admin.TabularInline):

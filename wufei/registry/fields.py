@@ -4,6 +4,8 @@ The same specs serve the API, the pages and the Excel/CSV imports, so a value
 rejected in one place is rejected everywhere with the same message.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 from wufei.catalog import services as catalog
 from wufei.core.errors import WufeiError
 from wufei.core.ids import InvalidIdentifier, validate_plate, validate_uscc
-from wufei.core.parsing import FieldSpec, choice, code_list, date, decimal, text
+from wufei.core.parsing import FieldSpec, choice, code_list, date, decimal, is_blank, text
 from wufei.core.parsing import tonnes as parse_tonnes
 from wufei.registry.models import OperatingPermit, Organization, Site
 
@@ -40,31 +42,76 @@ def plate(value):
         raise ValueError(str(exc)) from exc
 
 
-def _catalog_lookup(getter):
-    def parse(value):
-        raw = str(value).strip()
-        if isinstance(value, float) and value.is_integer():
-            raw = str(int(value))
+class Lookup:
+    """A cell naming a catalog row (a region, zone, waste code …), parsed into the row.
+
+    One by one, each cell costs a query (`get`). A file import fetches the rows that a whole chunk of its
+    cells name at once, with one query per kind (`prefetched`), and the cells of that chunk are then found
+    among them; a cell naming nothing falls back to `get`, which says what is wrong with it.
+    """
+
+    def __init__(self, get, get_many, key=str.strip):
+        self.get, self.get_many, self.key = get, get_many, key
+
+    def __call__(self, value):
+        raw = _cell_text(value)
+        found = (_PREFETCHED.get() or {}).get(self, {}).get(self.key(raw))
+        if found is not None:
+            return found
         try:
-            return getter(raw)
+            return self.get(raw)
         except WufeiError as exc:
             raise ValueError(exc.message) from exc
 
-    return parse
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
-region = _catalog_lookup(catalog.get_region)
-zone = _catalog_lookup(catalog.get_zone)
-waste_code = _catalog_lookup(catalog.get_hazardous_waste)
-method = _catalog_lookup(catalog.get_treatment_method)
+_PREFETCHED: ContextVar[dict | None] = ContextVar("registry_prefetched_lookups", default=None)
+
+region = Lookup(catalog.get_region, catalog.regions_by_code)
+zone = Lookup(catalog.get_zone, catalog.zones_by_code)
+waste_code = Lookup(catalog.get_hazardous_waste, catalog.hazardous_wastes_by_code)
+category = Lookup(catalog.get_category, catalog.categories_by_code, key=str.upper)
+method = Lookup(catalog.get_treatment_method, catalog.treatment_methods_by_code, key=lambda raw: raw.strip().upper())
 
 
 def waste_code_or_category(value):
     """'900-041-49' → HazardousWaste, 'HW49' → HazardousWasteCategory."""
     raw = str(value).strip().upper()
-    if raw.startswith("HW"):
-        return _catalog_lookup(catalog.get_category)(raw)
-    return waste_code(raw)
+    return category(raw) if raw.startswith("HW") else waste_code(raw)
+
+
+def _wanted(parse, value, wanted: dict) -> None:
+    """Note which catalog rows the cell `value` of a field parsed by `parse` names."""
+    if isinstance(parse, Lookup):
+        wanted.setdefault(parse, set()).add(parse.key(_cell_text(value)))
+    elif parse is waste_code_or_category:
+        raw = str(value).strip().upper()
+        _wanted(category if raw.startswith("HW") else waste_code, raw, wanted)
+    elif getattr(parse, "parse_one", None) is not None:
+        for part in parse.parts(value):
+            _wanted(parse.parse_one, part, wanted)
+
+
+@contextmanager
+def prefetched(spec: dict[str, FieldSpec], rows: list[dict]):
+    """Within the block, the catalog lookups of `spec` find what the cells of `rows` ({field: cell}) name among
+    rows fetched with one query per lookup kind, instead of one query per cell."""
+    wanted: dict[Lookup, set] = {}
+    for name, field_spec in spec.items():
+        for row in rows:
+            value = row.get(name)
+            if not is_blank(value):
+                _wanted(field_spec.parse, value, wanted)
+    token = _PREFETCHED.set({lookup: lookup.get_many(keys) for lookup, keys in wanted.items()})
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
 
 
 def role(value):
@@ -94,6 +141,7 @@ ORGANIZATION = {
     "contact_phone": FieldSpec(text(30), label="联系电话"),
     "roles": FieldSpec(code_list(role), required=True, label="单位类型"),
     "annual_hazardous_waste_tonnes": FieldSpec(tonnes, label="危险废物年产生量(吨)"),
+    "registered_on": FieldSpec(date(), label="登记日期"),
 }
 
 SITE = {

@@ -6,6 +6,7 @@ written, inside one transaction, so a failure never leaves half a file behind.
 Headers may be the field names or their Chinese labels (the export's layout).
 """
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from wufei.registry import services
 from wufei.registry.models import OperatingPermit, Organization, Site, Vehicle
 
 PERMIT_ROW = {**field_specs.PERMIT, **field_specs.PERMIT_LINE}
+CHUNK_ROWS = 1000  # rows checked with one query per catalog lookup, and units registered with one insert
 
 
 @dataclass
@@ -124,19 +126,23 @@ def parse_rows(spec: ImportSpec, header: list[str], table: Iterable[list], *,
         return [], errors
     letters = {name: get_column_letter(index + 1) for name, index in columns.items()}
     rows, seen_keys = [], {}
-    for offset, cells in enumerate(import_jobs.reporting(table, progress, "checked")):
-        number = offset + 2
-        raw = {name: cells[index] if index < len(cells) else None for name, index in columns.items()}
-        values, row_errors = clean(spec.fields, raw)
-        for error in row_errors:
-            errors.append({"row": number, "column": letters.get(error["field"], ""), **error})
-        key = tuple(str(raw.get(k) or "").strip().upper() for k in spec.key)
-        if all(key) and key in seen_keys:
-            errors.append({"row": number, "column": letters[spec.key[0]], "field": spec.key[0],
-                           "message": _("same as row %(r)d") % {"r": seen_keys[key]}})
-        seen_keys.setdefault(key, number)
-        valid = {k: v for k, v in values.items() if k not in {e["field"] for e in row_errors}}
-        rows.append(Row(number, valid, letters))
+    cells_of = import_jobs.reporting(table, progress, "checked")
+    while chunk := list(itertools.islice(cells_of, CHUNK_ROWS)):
+        raws = [{name: cells[index] if index < len(cells) else None for name, index in columns.items()}
+                for cells in chunk]
+        with field_specs.prefetched(spec.fields, raws):  # one query per catalog lookup for the whole chunk
+            for raw in raws:
+                number = len(rows) + 2
+                values, row_errors = clean(spec.fields, raw)
+                for error in row_errors:
+                    errors.append({"row": number, "column": letters.get(error["field"], ""), **error})
+                key = tuple(str(raw.get(k) or "").strip().upper() for k in spec.key)
+                if all(key) and key in seen_keys:
+                    errors.append({"row": number, "column": letters[spec.key[0]], "field": spec.key[0],
+                                   "message": _("same as row %(r)d") % {"r": seen_keys[key]}})
+                seen_keys.setdefault(key, number)
+                valid = {k: v for k, v in values.items() if k not in {e["field"] for e in row_errors}}
+                rows.append(Row(number, valid, letters))
     if spec.check_rows:
         errors += spec.check_rows(rows)
     return rows, errors
@@ -202,19 +208,27 @@ def _row_errors(row: Row, exc: WufeiError) -> list[dict]:
 
 
 def _write_organizations(scope: Scope, rows: Iterable[Row], result: ImportResult) -> None:
-    for row in rows:
-        data = _as_input(row.values)
-        existing = Organization.objects.filter(uscc=row.values["uscc"]).first()
-        try:
-            if existing:
-                services.update_organization(scope=scope, organization_id=existing.pk, data=data,
+    """New units are registered a chunk at a time (`services.create_organizations`), known ones updated one by
+    one as through the API."""
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        known = {o.uscc: o for o in Organization.objects.filter(uscc__in=[row.values["uscc"] for row in chunk])
+                 .only("pk", "uscc", "version")}
+        new = [row for row in chunk if row.values["uscc"] not in known]
+        created, refused = services.create_organizations(scope=scope, values=[row.values for row in new])
+        result.created += len(created)
+        for index, exc in refused.items():
+            result.errors += _row_errors(new[index], exc)
+        for row in chunk:
+            existing = known.get(row.values["uscc"])
+            if existing is None:
+                continue
+            try:
+                services.update_organization(scope=scope, organization_id=existing.pk, data=_as_input(row.values),
                                              version=existing.version)
                 result.updated += 1
-            else:
-                services.create_organization(scope=scope, data=data)
-                result.created += 1
-        except WufeiError as exc:
-            result.errors += _row_errors(row, exc)
+            except WufeiError as exc:
+                result.errors += _row_errors(row, exc)
 
 
 def _as_input(values: dict) -> dict:

@@ -5,13 +5,15 @@ user sees its own organizations, a regulator its region subtree.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wufei.catalog.models import HazardousWaste, HazardousWasteCategory, Region, TreatmentMethod, Zone
 from wufei.core.models import AuditedModel, ScopedQuerySet
 from wufei.core.scope import nothing
+from wufei.registry import history
 
 
 def organization_q(scope, path: str = "", *, ids=None) -> Q:
@@ -61,6 +63,9 @@ class Organization(AuditedModel):
     is_medical_institution = models.BooleanField(_("medical institution"), default=False)
 
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    registered_on = models.DateField(_("registered on"), default=timezone.localdate,
+                                     help_text=_("The day the unit was registered; its registry history (what the "
+                                                 "indicators of past years count) starts on this day."))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     closed_reason = models.CharField(_("reason for closing"), max_length=300, blank=True)
 
@@ -165,6 +170,13 @@ class Organization(AuditedModel):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    def save(self, *args, effective_on=None, **kwargs):
+        """Save, audited, and keep the unit's dated history (`states`) in the same transaction: a change of a
+        counted fact takes effect on `effective_on` (default today), a closing on `closed_on` (registry.history)."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            history.follow(self, effective_on=effective_on)
+
     @classmethod
     def visibility_q(cls, scope):
         return organization_q(scope)
@@ -172,6 +184,44 @@ class Organization(AuditedModel):
     @classmethod
     def editability_q(cls, scope):
         return organization_q(scope, ids=scope.writable_organization_ids)
+
+
+class OrganizationState(models.Model):
+    """What the registry said of a unit from `valid_from` to the day before `valid_to` (None: still in force): the
+    facts the indicators count (status, region, roles, industry code). Written by `registry.history` whenever the
+    unit is saved; read through `registry.selectors` to evaluate a past year as the registry stood then."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="states")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until (exclusive)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Organization.Status.choices)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    industry_code = models.CharField(_("industry code (GB/T 4754)"), max_length=5, blank=True)
+    is_generator = models.BooleanField(_("generator"), default=False)
+    is_transporter = models.BooleanField(_("transporter"), default=False)
+    is_collector = models.BooleanField(_("collector"), default=False)
+    is_receiver = models.BooleanField(_("receiver / licensed operator"), default=False)
+    is_medical_institution = models.BooleanField(_("medical institution"), default=False)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organization_id", "valid_from"]
+        verbose_name = _("registry state")
+        verbose_name_plural = _("registry history")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "valid_from"], name="organization_state_unique_start"),
+            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+                                   name="organization_state_not_empty"),
+        ]
+        indexes = [models.Index(fields=["region", "valid_from"])]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.valid_from}–{self.valid_to or ''} {self.status}"
+
+    @classmethod
+    def visibility_q(cls, scope):
+        return organization_q(scope, "organization__")
 
 
 class OwnedByOrganization(AuditedModel):

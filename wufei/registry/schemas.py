@@ -24,6 +24,7 @@ class OrganizationIn(Schema):
     contact_phone: str = ""
     roles: list[str]
     annual_hazardous_waste_tonnes: Tonnes | None = None
+    registered_on: dt.date | None = None  # default: today; the unit's registry history starts on it
 
 
 class OrganizationPatch(Schema):
@@ -41,6 +42,7 @@ class OrganizationPatch(Schema):
     contact_phone: str | None = None
     roles: list[str] | None = None
     annual_hazardous_waste_tonnes: Tonnes | None = None
+    registered_on: dt.date | None = None  # the regulator of the unit's region only
 
 
 class OrganizationOut(Schema):
@@ -59,6 +61,7 @@ class OrganizationOut(Schema):
     contact_phone: str
     roles: list[str]
     status: str
+    registered_on: dt.date
     closed_on: dt.date | None
     annual_hazardous_waste_tonnes: Decimal  # declared
     recorded_hw_tonnes_last_year: Decimal  # recorded in containers in recorded_hw_year

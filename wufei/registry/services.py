@@ -15,8 +15,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core import audit, parameters
-from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from wufei.core import audit, bulk, parameters
+from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed, WufeiError
 from wufei.core.locks import lock_rows
 from wufei.core.parsing import clean
 from wufei.core.scope import Scope
@@ -135,7 +135,15 @@ def validate_organization(data: dict, *, existing: Organization | None = None, p
             clash = clash.exclude(pk=existing.pk)
         if clash.exists():
             errors.append({"field": "uscc", "message": _("an organization with this USCC is already registered")})
-    region = values.get("region") or (existing.region if existing else None)
+    errors += _organization_rule_errors(values, values.get("region") or (existing.region if existing else None))
+    if errors:
+        raise ValidationFailed(_("organization is not valid"), errors=errors)
+    return values
+
+
+def _organization_rule_errors(values: dict, region) -> list[dict]:
+    """What is wrong with parsed values beyond each field alone: a zone outside the region, no role."""
+    errors = []
     zone = values.get("zone")
     if zone and region and not region.path.startswith(zone.region.path) and not zone.region.path.startswith(
             region.path):
@@ -143,9 +151,7 @@ def validate_organization(data: dict, *, existing: Organization | None = None, p
                        % {"zone": zone.code, "region": region.code}})
     if "roles" in values and not values["roles"]:
         errors.append({"field": "roles", "message": _("at least one role is required")})
-    if errors:
-        raise ValidationFailed(_("organization is not valid"), errors=errors)
-    return values
+    return errors
 
 
 def _apply_organization_values(organization: Organization, values: dict) -> None:
@@ -177,22 +183,80 @@ def create_organization(*, scope: Scope, data: dict) -> Organization:
     return organization
 
 
+def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Organization], dict[int, WufeiError]]:
+    """Register many units at once (a file import's chunk), each as `create_organization` would, from values
+    already parsed by the organization field specs (`registry.fields.ORGANIZATION`).
+
+    The same checks for each, with one query for the whole list (USCCs already registered) and one per
+    threshold for the classes; the rows are written by `core.bulk` (COPY on PostgreSQL, multi-row INSERTs on
+    SQLite) and their audit links, the ones save() would write, by one `audit.append_many`. If any is refused
+    nothing is written: ([], {index: the error create_organization would raise}). Otherwise (the new units, {}).
+    """
+    usccs = [value.get("uscc") for value in values if value.get("uscc")]
+    taken = set(Organization.objects.filter(uscc__in=usccs).values_list("uscc", flat=True)) if usccs else set()
+    refused = {}
+    for index, value in enumerate(values):
+        errors = []
+        if value.get("uscc") in taken:
+            errors.append({"field": "uscc", "message": _("an organization with this USCC is already registered")})
+        errors += _organization_rule_errors(value, value.get("region"))
+        if errors:
+            refused[index] = ValidationFailed(_("organization is not valid"), errors=errors)
+        elif not scope.covers_region_path(value["region"].path):
+            refused[index] = PermissionDenied(_("only a regulator of region %(code)s can register units there")
+                                              % {"code": value["region"].code})
+    if refused:
+        return [], refused
+    today = timezone.localdate()
+    regions = {value["region"].code: value["region"] for value in values}.values()
+    key_min = parameters.get_for_regions("supervision.key.min_annual_tonnes", regions)
+    simplified_min = parameters.get_for_regions("supervision.simplified.min_annual_tonnes", regions)
+    organizations = []
+    for value in values:
+        organization = Organization()
+        _apply_organization_values(organization, value)
+        organization.recorded_hw_as_of = today  # a new unit has recorded nothing yet
+        code = organization.region_id
+        facts = SupervisionFacts(key_min=Decimal(str(key_min[code])), simplified_min=Decimal(str(simplified_min[code])))
+        organization.supervision_class, organization.supervision_basis = classify(organization, facts)
+        organizations.append(organization)
+    table = bulk.table(Organization)
+    entity_type = audit.entity_type_of(Organization)
+    now = timezone.now()
+    with transaction.atomic():
+        rows, links = [], []
+        for pk, organization in zip(table.reserve_ids(len(organizations)), organizations, strict=True):
+            organization.pk, organization.created_at, organization.updated_at = pk, now, now
+            organization._state.adding = False
+            rows.append({name: getattr(organization, name) for name in table.attnames})
+            organization._audit_snapshot = audit.snapshot(organization)  # what save() would have recorded
+            links.append((entity_type, pk, "created", {"values": organization._audit_snapshot}))
+        table.insert(rows)
+        audit.append_many(links)
+    return organizations, {}
+
+
 @transaction.atomic
 def update_organization(*, scope: Scope, organization_id: int, data: dict, version: int,
-                        audit_note: str = "") -> Organization:
+                        audit_note: str = "", effective_on: dt.date | None = None) -> Organization:
     """Change a unit's fields. Those that decide its supervision (SUPERVISED_FIELDS) change only by the regulator
-    of its region, directly or by approving the unit's change request (registry.changes)."""
+    of its region, directly or by approving the unit's change request (registry.changes); so does its registration
+    day, which dates its history. A change of what the indicators count (region, roles, industry code) holds in the
+    unit's history from `effective_on` (default today; registry.history)."""
     organization = get_organization(scope, organization_id, for_update=True)
     organization = lock_rows(Organization.objects).get(pk=organization.pk)
     check_version(organization, version)
     values = validate_organization(data, existing=organization, partial=True)
     if not scope.covers_region_path(organization.region.path):
         _refuse_supervised_changes(organization, values)
+        if values.get("registered_on") not in (None, organization.registered_on):
+            raise PermissionDenied(_("only the regulator of the unit's region can change its registration day"),
+                                   errors=[{"field": "registered_on", "message": _("set by the regulator")}])
     if "region" in values and values["region"] != organization.region:
         _require_region_authority(scope, values["region"])
     _apply_organization_values(organization, values)
     organization.supervision_class, organization.supervision_basis = compute_supervision_class(organization)
-    organization.save(audit_note=audit_note)
+    organization.save(audit_note=audit_note, effective_on=effective_on)
     return organization
 
 

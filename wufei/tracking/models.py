@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import HazardousWaste
 from wufei.core.models import AuditedModel, ScopedQuerySet
 from wufei.registry.models import Organization, Site
@@ -121,7 +122,7 @@ class Container(AuditedModel):
 
     @property
     def is_medical(self) -> bool:
-        return self.waste_id.endswith("-01")
+        return streams.is_medical_code(self.waste_id)
 
     @classmethod
     def visibility_q(cls, scope):

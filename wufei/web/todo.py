@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from wufei.catalog import streams
 from wufei.core import parameters
 from wufei.core.scope import Scope
 from wufei.registry.models import Organization
@@ -89,21 +90,21 @@ def storage_items(scope: Scope, organization: Organization, now: dt.datetime) ->
     from wufei.tracking import services as tracking
 
     limits = tracking.storage_limits(organization.region)
-    medical = Q(waste__code__endswith="-01")
-    kinds = ((medical, limits.medical_limit, limits.medical_warning), (~medical, limits.limit, limits.warning))
+    kinds = {stream.key: (stream.q("waste__code"), *limits.for_stream(stream.key))
+             for stream in streams.all_streams() if stream.storage is not None}
     over = Q(pk__in=[])
     near = Q(pk__in=[])
-    for kind, limit, warning in kinds:  # the boundaries of tracking.services.storage_state
+    oldest = {}
+    for key, (kind, limit, warning) in kinds.items():  # the boundaries of tracking.services.storage_state
         over |= kind & Q(since__lt=now - limit)
         near |= kind & Q(since__gte=now - limit, since__lt=now - (limit - warning))
-    # one aggregate over the unit's stock: counts, and the oldest of each kind to tell the first deadline
+        oldest[f"over_{key}"] = Min("since", filter=kind & Q(since__lt=now - limit))
+        oldest[f"near_{key}"] = Min("since", filter=kind & Q(since__gte=now - limit,
+                                                             since__lt=now - (limit - warning)))
+    # one aggregate over the unit's stock: counts, and the oldest of each stream to tell the first deadline
     figures = (tracking.containers_for(scope, holder=organization.pk, in_stock=True).order_by()
                .annotate(since=Coalesce("stored_at", "produced_at"))
-               .aggregate(over=Count("pk", filter=over), near=Count("pk", filter=near),
-                          over_general=Min("since", filter=over & ~medical),
-                          over_medical=Min("since", filter=over & medical),
-                          near_general=Min("since", filter=near & ~medical),
-                          near_medical=Min("since", filter=near & medical)))
+               .aggregate(over=Count("pk", filter=over), near=Count("pk", filter=near), **oldest))
     url = _url("tracking:inventory", query={"organization": organization.pk})
     items = []
     for key, state, title, note in (
@@ -114,9 +115,8 @@ def storage_items(scope: Scope, organization: Organization, now: dt.datetime) ->
     ):
         if not figures[state]:
             continue
-        reached = [since + limit for since, limit in ((figures[f"{state}_general"], limits.limit),
-                                                      (figures[f"{state}_medical"], limits.medical_limit))
-                   if since is not None]
+        reached = [figures[f"{state}_{key}"] + limit for key, (_kind, limit, _warning) in kinds.items()
+                   if figures[f"{state}_{key}"] is not None]
         items.append(TodoItem(key=key, title=str(title), count=figures[state], url=url,
                               deadline=timezone.localtime(min(reached)).date() if reached else None,
                               overdue=state == "over", note=str(note)))

@@ -10,9 +10,9 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from wufei.alerts.checks.common import LIVE, Hit, S, _ids, _iso, _t
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     Manifest,
-    ManifestKind,
     ManifestLine,
     Purpose,
     TransportLeg,
@@ -71,7 +71,7 @@ def check_receiver_not_permitted(ctx, part, ids):
     """Lines with no valid permit line of the receiver covering code and method on the day of submission
     (registry.services.permit_lines_covering as one correlated NOT EXISTS)."""
     lines = ManifestLine.objects.filter(waste__isnull=False, manifest__status__in=LIVE).filter(
-        part.q("manifest__receiver__region__path")).exclude(manifest__kind=ManifestKind.GENERAL).exclude(
+        part.q("manifest__receiver__region__path")).filter(manifest__kind__in=kinds.needing_permit()).exclude(
         manifest__purpose=Purpose.RETURN)
     if ids is not None:
         lines = lines.filter(manifest_id__in=_ids(ids))

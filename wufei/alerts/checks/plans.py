@@ -1,5 +1,6 @@
 """Checks on plans, declarations and ledgers: generation over plan, plan or declaration overdue, monthly ledger
-missing, mass balance.
+missing, mass balance. The ledger's figures are read through `wufei.ledgers.selectors.monthly_figures` (brought
+current first), as the cockpit, the indicators and the declarations read them.
 """
 
 import datetime as dt
@@ -9,7 +10,9 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 
 from wufei.alerts.checks.common import _org_hit, _org_period_ids, _t, models_nullif
-from wufei.ledgers.models import AnnualDeclaration, DeclarationStatus, LedgerMonth, ManagementPlan, PlanStream
+from wufei.ledgers import selectors as ledger
+from wufei.ledgers.balance import mass_balance
+from wufei.ledgers.models import AnnualDeclaration, DeclarationStatus, ManagementPlan, PlanStream
 from wufei.registry.models import Organization, SupervisionClass
 from wufei.tracking.models import ScanEvent
 
@@ -20,16 +23,16 @@ def check_generation_over_plan(ctx, part, ids):
     planned = {(r["plan__organization_id"], r["waste_id"]): r["t"] for r in PlanStream.objects.filter(
         plan__in=in_force.filter(part.q("organization__region__path"))).values(
         "plan__organization_id", "waste_id").annotate(t=Sum("planned_generation"))}
-    generated = LedgerMonth.objects.filter(year=year, organization_id__in={o for o, _ in planned}).values(
-        "organization_id", "waste_id").annotate(t=Sum("generated"))
+    generated = ledger.monthly_figures(ctx.admin, None, year, by=("organization", "waste"),
+                                       streams=ledger.WASTE_STREAMS, organization_ids={o for o, _ in planned})
     share = Decimal(str(part.params["over_percent"]))
     wanted = _org_period_ids(ids)
     over = []
     for row in generated:
-        plan = planned.get((row["organization_id"], row["waste_id"]))
-        if plan is not None and row["t"] > plan * (1 + share / 100) and (
-                wanted is None or row["organization_id"] in wanted):
-            over.append((row["organization_id"], row["waste_id"], row["t"], plan))
+        plan = planned.get((row["organization"], row["waste"]))
+        if plan is not None and row["generated"] > plan * (1 + share / 100) and (
+                wanted is None or row["organization"] in wanted):
+            over.append((row["organization"], row["waste"], row["generated"], plan))
     orgs = Organization.objects.in_bulk({o for o, *_ in over})
     return [_org_hit(orgs[o], f"{o}:{year}:{code}", {"year": year, "waste": code, "generated_tonnes": _t(t),
                                                       "planned_tonnes": _t(plan), "over_percent": _t(share)})
@@ -66,7 +69,10 @@ def check_declaration_overdue(ctx, part, ids):
     due = due_date_from(part.params["declaration.due"], year + 1)
     if ctx.today <= due:
         return []
-    generated = LedgerMonth.objects.filter(year=year, generated__gt=0).values("organization_id")
+    units = Organization.objects.filter(part.q("region__path"), status="active")
+    generated = [row["organization"] for row in ledger.monthly_figures(
+        ctx.admin, None, year, by=("organization",), streams=ledger.WASTE_STREAMS, organization_ids=units)
+        if row["generated"] > 0]
     drafted = AnnualDeclaration.objects.filter(year=year).values("organization_id")
     submitted = AnnualDeclaration.objects.filter(organization=OuterRef("pk"), year=year,
                                                  status=DeclarationStatus.SUBMITTED)
@@ -105,18 +111,18 @@ def check_monthly_ledger_missing(ctx, part, ids):
 
 
 def check_mass_balance(ctx, part, ids):
-    from wufei.ledgers.ledger import mass_balance
-
     year = ctx.today.year
     if ids is not None:
         orgs = set(_org_period_ids(ids))
     else:
-        candidates = LedgerMonth.objects.filter(year=year).filter(part.q("organization__region__path"))
+        units = Organization.objects.filter(part.q("region__path"))
         if ctx.since is not None:
             changed = ScanEvent.objects.filter(recorded_at__gte=ctx.since).values("organization_id")
-            candidates = candidates.filter(organization_id__in=changed)
-        orgs = set(candidates.values_list("organization_id", flat=True).distinct()[
-            :int(part.params["max_organizations"])])
+            units = units.filter(pk__in=changed)
+        # the units with a ledger this year
+        with_ledger = [row["organization"] for row in ledger.monthly_figures(
+            ctx.admin, None, year, by=("organization",), streams=ledger.WASTE_STREAMS, organization_ids=units)]
+        orgs = set(with_ledger[:int(part.params["max_organizations"])])
     tolerance = Decimal(str(part.params["tolerance_tonnes"]))
     hits = []
     for org_id in sorted(orgs):

@@ -4,14 +4,14 @@
 from django.db.models.functions import Coalesce
 
 from wufei.alerts.checks.common import Hit, _ids, _iso, _t
+from wufei.catalog import streams
 from wufei.tracking.life import IN_STOCK
 from wufei.tracking.models import Container
 
 
-def _stock(ctx, part, ids, medical: bool):
+def _stock(ctx, part, ids, stream: str):
     containers = Container.objects.filter(status__in=list(IN_STOCK)).filter(part.q("holder__region__path"))
-    containers = containers.filter(waste__code__endswith="-01") if medical else containers.exclude(
-        waste__code__endswith="-01")
+    containers = containers.filter(streams.get(stream).q("waste__code"))
     if ids is not None:
         containers = containers.filter(pk__in=_ids(ids))
     return containers.annotate(since=Coalesce("stored_at", "produced_at"))
@@ -36,21 +36,21 @@ CONTAINER_VALUES = ("pk", "code", "holder_id", "holder__region_id", "waste_id", 
 def check_storage_near(ctx, part, ids):
     """In stock longer than limit − warning window but not yet over the limit (medical: hours)."""
     hits = []
-    for medical in (False, True):
-        limit, warning = part.storage.for_waste("x-01" if medical else "x-00")
-        rows = _stock(ctx, part, ids, medical).filter(since__lt=ctx.now - (limit - warning),
+    for stream in (streams.HAZARDOUS, streams.MEDICAL):
+        limit, warning = part.storage.for_stream(stream)
+        rows = _stock(ctx, part, ids, stream).filter(since__lt=ctx.now - (limit - warning),
                                                       since__gte=ctx.now - limit)
         hits += _container_hits(ctx, rows.values(*CONTAINER_VALUES), limit, "near_limit")
     return hits
 
 
 def check_storage_over(ctx, part, ids):
-    limit, _warning = part.storage.for_waste("x-00")
-    rows = _stock(ctx, part, ids, False).filter(since__lt=ctx.now - limit)
+    limit, _warning = part.storage.for_stream(streams.HAZARDOUS)
+    rows = _stock(ctx, part, ids, streams.HAZARDOUS).filter(since__lt=ctx.now - limit)
     return _container_hits(ctx, rows.values(*CONTAINER_VALUES), limit, "over_limit")
 
 
 def check_medical_over(ctx, part, ids):
-    limit, _warning = part.storage.for_waste("x-01")
-    rows = _stock(ctx, part, ids, True).filter(since__lt=ctx.now - limit)
+    limit, _warning = part.storage.for_stream(streams.MEDICAL)
+    rows = _stock(ctx, part, ids, streams.MEDICAL).filter(since__lt=ctx.now - limit)
     return _container_hits(ctx, rows.values(*CONTAINER_VALUES), limit, "over_limit")

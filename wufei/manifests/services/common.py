@@ -16,7 +16,6 @@ from wufei.manifests import machine
 from wufei.manifests.models import (
     Manifest,
     ManifestStatus,
-    Purpose,
     TransportLeg,
 )
 from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
@@ -46,7 +45,7 @@ COLLECTION_PERMITS = (OperatingPermit.Kind.COLLECTION, OperatingPermit.Kind.SMAL
                       OperatingPermit.Kind.COMPREHENSIVE)
 
 
-NO_PROCESSING = (Purpose.COLLECTION, Purpose.RETURN)  # these end at receipt
+NO_PROCESSING = tuple(machine.STEPS["process"].not_for)  # these end at receipt
 
 
 def _region_path(code: str) -> str:
@@ -100,9 +99,8 @@ def available_steps(scope: Scope, manifest: Manifest) -> list[str]:
     steps = []
     for name in machine.next_steps(manifest.status):
         organization = party_for_step(manifest, name, quiet=True)
-        if organization is not None and organization.pk in scope.organization_ids:
-            if name == "process" and manifest.purpose in NO_PROCESSING:
-                continue
+        if organization is not None and organization.pk in scope.organization_ids \
+                and machine.refusal(name, manifest.status, manifest.purpose) is None:
             steps.append(name)
     return steps
 
@@ -180,7 +178,7 @@ def check_open(manifest: Manifest, fields, *, leg: TransportLeg | None = None) -
 def _check_required(manifest: Manifest, step: str, leg: TransportLeg | None) -> None:
     """After a step: every field the table says the step requires is filled."""
     missing = []
-    for field in machine.required_for(step):
+    for field in machine.required_for(step, manifest):
         if field == "legs":
             filled = bool(legs_of(manifest))
         elif field == "lines":

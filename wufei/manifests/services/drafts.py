@@ -1,19 +1,22 @@
 """Drafting a manifest: numbering, creation, lines, containers, legs, planned methods, edits of a draft."""
 
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import GeneralSolidWasteCode
-from wufei.core import parsing
+from wufei.core import parsing, units
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.core.units import Quantity, Unit
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     ManifestSequence,
     Purpose,
@@ -56,30 +59,34 @@ def create_manifest(*, scope: Scope, kind: str, generator_id: int, receiver_id: 
                     receiver_site_id: int | None = None, emergency_measures: str = "", note: str = "",
                     purpose: str = Purpose.TRANSFER, planned_method: str | None = None) -> Manifest:
     """A draft: the generator's section, its carriers and its lines (containers, or typed lines for general waste)."""
-    if kind not in ManifestKind.values:
+    rules = kinds.find(kind)
+    if rules is None:
         raise ValidationFailed(_("unknown manifest kind"), errors=[{"field": "kind", "message": str(kind)}])
     if purpose not in (Purpose.TRANSFER, Purpose.COLLECTION, Purpose.FORWARD):
         raise ValidationFailed(_("follow-up manifests are made from the refused manifest"),
                                errors=[{"field": "purpose", "message": str(purpose)}])
+    if purpose not in rules.purposes:
+        raise ValidationFailed(_("a %(kind)s manifest cannot be a %(purpose)s") % {
+            "kind": rules.label, "purpose": Purpose(purpose).label}, errors=[{"field": "purpose", "message": purpose}])
     generator = _organization(generator_id, "generator_id")
     _require_writer(scope, generator, _("open its manifests"))
     ensure_usable(generator)
     receiver = _organization(receiver_id, "receiver_id")
-    manifest = Manifest(kind=kind, purpose=purpose, generator=generator, receiver=receiver,
+    manifest = Manifest(kind=kind, unit=rules.unit, purpose=purpose, generator=generator, receiver=receiver,
                         generator_site=_site(generator, generator_site_id, "generator_site_id"),
                         receiver_site=_site(receiver, receiver_site_id, "receiver_site_id"),
                         emergency_measures=_text({"v": emergency_measures}, "v", 500),
                         note=_text({"v": note}, "v", 500), created_by_id=scope.user_id)
     manifest.save()
     _set_legs(manifest, legs)
-    if kind == ManifestKind.GENERAL:
+    if rules.typed_lines:
         if container_codes:
-            raise ValidationFailed(_("general industrial solid waste is entered as lines, not containers"),
+            raise ValidationFailed(_("%(kind)s is entered as lines, not containers") % {"kind": rules.label},
                                    errors=[{"field": "container_codes", "message": _("not used for this kind")}])
         _set_typed_lines(manifest, lines)
     else:
         if lines:
-            raise ValidationFailed(_("hazardous and medical waste lines are built from containers (一物一码)"),
+            raise ValidationFailed(_("%(kind)s lines are built from containers (一物一码)") % {"kind": rules.label},
                                    errors=[{"field": "lines", "message": _("scan the containers instead")}])
         _add_containers(scope, manifest, container_codes, planned_method=_method(planned_method, "planned_method"))
     _refresh_totals(manifest)
@@ -105,30 +112,68 @@ def _set_legs(manifest: Manifest, legs: list[dict]) -> None:
 
 
 def _set_typed_lines(manifest: Manifest, lines: list[dict]) -> None:
-    known = set(GeneralSolidWasteCode.objects.values_list("code", flat=True))
-    errors = []
+    rules = kinds.get(manifest.kind)
+    known = set(GeneralSolidWasteCode.objects.values_list("code", flat=True)) \
+        if streams.GENERAL in rules.streams else set()
+    errors, mismatch = [], False
     for position, data in enumerate(lines, start=1):
         prefix = f"lines.{position - 1}."
         code = (data.get("general_code") or "").strip().upper()
         if not code:
             errors.append({"field": prefix + "general_code", "message": _("is required")})
+        elif not rules.carries(code):
+            errors.append({"field": prefix + "general_code", "message": _("is not a code of %(kind)s") % {
+                "kind": rules.label}})
         elif known and code not in known and not _in_general_ranges(code, known):
             errors.append({"field": prefix + "general_code", "message": _("is not a general solid waste code")})
         try:
-            tonnes = parsing.tonnes(minimum=TONNE)(data.get("tonnes"))
-        except ValueError:
-            errors.append({"field": prefix + "tonnes", "message": _("a quantity in tonnes above zero")})
+            quantity = _typed_quantity(manifest, rules, data, prefix)
+        except ValidationFailed as exc:
+            errors += exc.errors
+            mismatch = mismatch or isinstance(exc, units.UnitMismatch)
             continue
         name = (data.get("waste_name") or "").strip()
         if not name:
             errors.append({"field": prefix + "waste_name", "message": _("is required")})
         if errors:
             continue
-        ManifestLine.objects.create(manifest=manifest, position=position, general_code=code, waste_name=name[:200],
-                                    physical_form=(data.get("physical_form") or "")[:12], shipped_tonnes=tonnes,
-                                    planned_method=_method(data.get("planned_method"), prefix + "planned_method"))
-    if errors:
-        raise ValidationFailed(_("the lines are not valid"), errors=errors)
+        in_unit = quantity.unit != Unit.TONNE
+        ManifestLine.objects.create(
+            manifest=manifest, position=position, general_code=code, waste_name=name[:200],
+            physical_form=(data.get("physical_form") or "")[:12], unit=quantity.unit,
+            shipped_quantity=quantity.value if in_unit else None,
+            shipped_tonnes=line_tonnes(manifest, quantity) if in_unit else quantity.value,
+            planned_method=_method(data.get("planned_method"), prefix + "planned_method"))
+    if errors:  # a quantity in another unit than the kind's says so in its code
+        raise (units.UnitMismatch if mismatch else ValidationFailed)(_("the lines are not valid"), errors=errors)
+
+
+def _typed_quantity(manifest: Manifest, rules, data: dict, prefix: str) -> Quantity:
+    """A typed line's quantity in its kind's unit: `tonnes` (kinds in tonnes, as always), or `quantity` with an
+    optional `unit`, which must be the kind's (a line in another unit is refused, never converted by guess)."""
+    unit = (data.get("unit") or rules.unit).strip()
+    if unit != rules.unit:
+        message = _("a %(kind)s manifest is measured in %(unit)s, not %(given)s") % {
+            "kind": rules.label, "unit": units.label(rules.unit), "given": units.label(unit)}
+        raise units.UnitMismatch(message, errors=[{"field": prefix + "unit", "message": message}])
+    field = "quantity" if data.get("quantity") not in (None, "") or rules.unit != Unit.TONNE else "tonnes"
+    try:
+        value = parsing.tonnes(minimum=TONNE)(data.get(field))
+    except ValueError:
+        message = _("a quantity in tonnes above zero") if rules.unit == Unit.TONNE else \
+            _("a quantity in %(unit)s above zero") % {"unit": units.label(rules.unit)}
+        raise ValidationFailed(message, errors=[{"field": prefix + field, "message": message}]) from None
+    return Quantity(value, rules.unit)
+
+
+def line_tonnes(manifest: Manifest, quantity: Quantity) -> Decimal:
+    """The tonnes a quantity of the manifest's stream counts as: by the stream's documented factor (a parameter,
+    e.g. a density), or 0 where the stream has none (its figures stay in its own unit)."""
+    stream = kinds.get(manifest.kind).stream
+    if quantity.unit != Unit.TONNE and stream.tonnes_factor_key is None:
+        return Decimal(0)
+    return units.to_tonnes(quantity, factor_key=stream.tonnes_factor_key,
+                           region=manifest.generator.region_id).quantize(TONNE)
 
 
 def _in_general_ranges(code: str, known: set[str]) -> bool:
@@ -176,9 +221,11 @@ def _add_containers(scope: Scope, manifest: Manifest, codes: list[str], *, plann
             problem = _("is %(status)s and cannot be shipped") % {"status": ContainerStatus(container.status).label}
         elif container.net_weight_tonnes is None:
             problem = _("has no recorded weight")
-        elif container.is_medical != (manifest.kind == ManifestKind.MEDICAL):
-            problem = (_("medical waste travels on a medical waste manifest") if container.is_medical
-                       else _("only medical waste (HW01) travels on a medical waste manifest"))
+        elif not kinds.get(manifest.kind).carries(container.waste_id):
+            carrier = kinds.for_waste(container.waste_id)
+            problem = (_("%(stream)s travels on a %(kind)s manifest") % {
+                "stream": streams.stream_of(container.waste_id).label, "kind": carrier.label} if carrier
+                else _("%(code)s does not travel on this kind of manifest") % {"code": container.waste_id})
         if problem:
             errors.append({"field": field, "message": f"{code}: {problem}"})
     if errors:
@@ -249,7 +296,7 @@ def update_draft(*, scope: Scope, manifest_id: int, version: int, data: dict) ->
             setattr(manifest, field, _text(data, field, limit))
     if "legs" in data:
         _set_legs(manifest, data["legs"])
-    if "lines" in data and manifest.kind == ManifestKind.GENERAL:
+    if "lines" in data and kinds.get(manifest.kind).typed_lines:
         manifest.lines.all().delete()
         _set_typed_lines(manifest, data["lines"])
     _refresh_totals(manifest)
@@ -262,8 +309,9 @@ def add_containers(*, scope: Scope, manifest_id: int, version: int, codes: list[
                    planned_method: str | None = None) -> Manifest:
     """Scan containers onto a draft: each brings its code, waste and weight."""
     manifest = _editable_draft(scope, manifest_id, version)
-    if manifest.kind == ManifestKind.GENERAL:
-        raise ValidationFailed(_("general industrial solid waste is entered as lines, not containers"),
+    rules = kinds.get(manifest.kind)
+    if rules.typed_lines:
+        raise ValidationFailed(_("%(kind)s is entered as lines, not containers") % {"kind": rules.label},
                                errors=[{"field": "codes", "message": _("not used for this kind")}])
     holders = {manifest.generator_id}
     _add_containers(scope, manifest, codes, planned_method=_method(planned_method, "planned_method"),

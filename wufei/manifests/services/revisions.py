@@ -9,11 +9,10 @@ from django.utils.translation import gettext as _
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     Purpose,
     Revision,
@@ -179,13 +178,14 @@ def create_follow_up(*, scope: Scope, manifest_id: int, purpose: str, receiver_i
                                errors=[{"field": "purpose", "message": str(purpose)}])
     entries = stranded_containers(source)
     general_refused = [line for line in source.lines.all() if line.refused_tonnes > 0] \
-        if source.kind == ManifestKind.GENERAL else []
+        if kinds.get(source.kind).typed_lines else []
     if not entries and not general_refused:
         raise Conflict(_("nothing of manifest %(number)s waits for a follow-up") % {"number": source},
                        code="nothing_to_follow_up")
     receiver = source.generator if purpose == Purpose.RETURN else _organization(receiver_id, "receiver_id")
-    manifest = Manifest.objects.create(kind=source.kind, purpose=purpose, follows=source, generator=source.generator,
-                                       receiver=receiver, emergency_measures=source.emergency_measures,
+    manifest = Manifest.objects.create(kind=source.kind, unit=source.unit, purpose=purpose, follows=source,
+                                       generator=source.generator, receiver=receiver,
+                                       emergency_measures=source.emergency_measures,
                                        created_by_id=scope.user_id)
     carrier = _current_leg(source) or (legs_of(source)[-1] if legs_of(source) else None)
     _set_legs(manifest, legs or ([{"transporter_id": carrier.transporter_id,
@@ -198,7 +198,8 @@ def create_follow_up(*, scope: Scope, manifest_id: int, purpose: str, receiver_i
     for position, line in enumerate(general_refused, start=1):
         ManifestLine.objects.create(manifest=manifest, position=position, general_code=line.general_code,
                                     waste_name=line.waste_name, physical_form=line.physical_form,
-                                    shipped_tonnes=line.refused_tonnes)
+                                    shipped_tonnes=line.refused_tonnes, unit=line.unit,
+                                    shipped_quantity=line.shipped_quantity)  # a typed line is refused whole
     _refresh_totals(manifest)
     manifest.save(audit_action="follow_up_drafted", audit_note=str(source))
     return manifest

@@ -9,16 +9,16 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.catalog.models import TreatmentMethod
 from wufei.core import parameters
 from wufei.core.errors import ValidationFailed
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     RECEIVED_PURPOSES,
     TRANSFERRED_PURPOSES,
     Manifest,
-    ManifestKind,
     ManifestLine,
     Purpose,
     TransportLeg,
@@ -66,20 +66,21 @@ def line_filter(*, category: str | None = None, method: str | None = None, metho
         category = category if category == "medical" else category.upper()
         if not CATEGORY_PATTERN.match(category):
             raise ValidationFailed(_("unknown waste category"), errors=[{"field": "category", "message": category}])
-        medical = Q(manifest__kind=ManifestKind.MEDICAL) | Q(waste__code__endswith="-01")
+        medical_kinds = kinds.carrying(streams.MEDICAL)
+        medical = Q(manifest__kind__in=medical_kinds) | streams.medical_q("waste__code")
         if category in ("medical", "HW01"):
             query &= medical
         elif category.startswith("HW"):
             query &= Q(waste__code__endswith=f"-{category[2:]}") & ~medical
         elif category == "SW":
-            query &= Q(waste__isnull=True, general_code="") & ~Q(manifest__kind=ManifestKind.MEDICAL)
+            query &= Q(waste__isnull=True, general_code="") & ~Q(manifest__kind__in=medical_kinds)
         elif category.startswith("SW"):
             query &= (Q(waste__isnull=True, general_code__startswith=category)
-                      & ~Q(manifest__kind=ManifestKind.MEDICAL))
+                      & ~Q(manifest__kind__in=medical_kinds))
         else:
             query &= (Q(waste__isnull=True) & ~Q(general_code__startswith="SW")
                       & (Q(general_code=category) | Q(general_code__endswith=f"-{category}"))
-                      & ~Q(manifest__kind=ManifestKind.MEDICAL))
+                      & ~Q(manifest__kind__in=medical_kinds))
     if method:
         method = method.strip()
         if method.lower() == NO_METHOD:

@@ -15,11 +15,10 @@ from wufei.core import parameters
 from wufei.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.locks import lock_rows
 from wufei.core.scope import Scope
-from wufei.manifests import machine
+from wufei.manifests import kinds, machine
 from wufei.manifests.models import (
     Manifest,
     ManifestContainer,
-    ManifestKind,
     ManifestLine,
     Purpose,
     Reception,
@@ -30,7 +29,6 @@ from wufei.manifests.models import (
 from wufei.manifests.services.common import (
     LOADABLE,
     MAX_DISCREPANCY_PERCENT,
-    NO_PROCESSING,
     TONNE,
     S,
     _check_required,
@@ -46,6 +44,7 @@ from wufei.manifests.services.common import (
     party_for_step,
 )
 from wufei.manifests.services.drafts import _refresh_totals, next_number
+from wufei.manifests.services.measures import received_in_unit
 from wufei.manifests.services.submission import _plan_warning, submission_lines, submission_problems
 from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
 from wufei.manifests.signing_codes import signing_codes_to_renew as signing_codes_to_renew  # re-exported
@@ -63,33 +62,35 @@ def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Or
         if not ids & scope.organization_ids:
             raise PermissionDenied(_("only a party of the manifest can collect a signing code"))
         return organization
-    allowed = scope.organization_ids if step in ("pickup", "handover") else scope.writable_organization_ids
-    if organization.pk not in allowed:
+    if organization.pk not in machine.signer_ids(step, scope):
         raise PermissionDenied(_("this step is signed by %(unit)s") % {"unit": organization.name},
                                code="not_the_signing_party")
     return organization
 
 
 def _check_step(manifest: Manifest, step: str) -> machine.Step:
-    rule = machine.STEPS.get(step)
-    if rule is None:
+    why = machine.refusal(step, manifest.status, manifest.purpose)
+    if why == "not_a_step":
         raise ValidationFailed(_("%(step)s is not a step") % {"step": step},
                                errors=[{"field": "step", "message": ", ".join(machine.STEPS)}])
-    if manifest.status not in rule.allowed_from:
+    if why == "status":
         allowed = ", ".join(machine.next_steps(manifest.status)) or "-"
         raise Conflict(_("manifest %(number)s is %(status)s: '%(step)s' is not allowed now (allowed: %(allowed)s)")
                        % {"number": manifest, "status": S(manifest.status).label, "step": step,
                           "allowed": allowed}, code="step_not_allowed")
-    if step == "process" and manifest.purpose in NO_PROCESSING:
+    if why == "purpose":
         raise Conflict(_("a %(purpose)s manifest ends at receipt") % {"purpose": Purpose(manifest.purpose).label},
                        code="step_not_allowed")
-    return rule
+    return machine.STEPS[step]
 
 
 def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data: dict | None = None,
          signing_code: str | None = None, signer_name: str = "", now: dt.datetime | None = None,
          longitude=None, latitude=None) -> Manifest:
-    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code."""
+    """Sign a step: by a logged-in member of the party, or at the gate with the party's signing code. `data` is
+    checked against the step's model (machine.STEPS[step].payload) before anything else."""
+    if step in machine.STEPS:
+        data = machine.payload(step, data)
     if signing_code is not None:
         manifest = get_manifest(scope, manifest_id)
         _check_step(manifest, step)
@@ -238,8 +239,11 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
                                errors=[{"field": "refusal_reason", "message": _("is required")}])
     weights = {code: _decimal(w, f"container_weights.{code}") for code, w in (data.get("container_weights") or {})
                .items()}
+    measured = received_in_unit(manifest, lines, refused_positions, data)  # manifests not in tonnes
     received = data.get("received_tonnes")
     total = _decimal(received, "received_tonnes") if received not in (None, "") else None
+    if measured is not None:
+        total = measured[0]
     accepted_entries = [e for e in entries if not e.refused]
     if entries:
         weighed = _apportion(total, {e.container.code: e.shipped_tonnes for e in accepted_entries}, weights)
@@ -267,7 +271,10 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             line.refused_tonnes = line.shipped_tonnes if refused else Decimal(0)
             line.received_tonnes = Decimal(0) if refused else weighed.get(line.position, line.shipped_tonnes)
         line.accepted_tonnes = line.received_tonnes
-    ManifestLine.objects.bulk_update(lines, ["refused_tonnes", "received_tonnes", "accepted_tonnes"])
+        if measured is not None:
+            line.received_quantity = measured[1].get(line.position, Decimal(0))
+    ManifestLine.objects.bulk_update(lines, ["refused_tonnes", "received_tonnes", "accepted_tonnes",
+                                             "received_quantity"])
     _refresh_totals(manifest)
     manifest.received_tonnes = total if total is not None else sum((line.received_tonnes for line in lines),
                                                                    Decimal(0))
@@ -345,7 +352,7 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
             errors.append({"field": f"methods.{line.position}",
                            "message": _("a utilization (R…) or disposal (D…) method code is required")})
             continue
-        if manifest.kind != ManifestKind.GENERAL and not permit_lines_covering(
+        if kinds.get(manifest.kind).needs_permit and not permit_lines_covering(
                 manifest.receiver, line.waste_id, on=day, method_code=method.code):
             errors.append({"field": f"methods.{line.position}", "code": "receiver_not_permitted",
                            "message": _("%(name)s holds no valid operating permit for %(what)s (固废法 第80条)")

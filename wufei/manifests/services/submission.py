@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from wufei.core.errors import RuleViolation
 from wufei.ledgers.plans import planned_transfer_for
+from wufei.manifests import kinds
 from wufei.manifests.models import (
     CrossProvinceBasis,
     Manifest,
-    ManifestKind,
     ManifestLine,
     Purpose,
     TransportLeg,
@@ -94,7 +94,8 @@ def _check_parties(manifest: Manifest, legs: list[TransportLeg], day: dt.date, p
 
 def _check_receiver(manifest: Manifest, lines: list[ManifestLine], day: dt.date, problems: list) -> None:
     receiver = manifest.receiver
-    if manifest.kind == ManifestKind.GENERAL or manifest.purpose == Purpose.RETURN:
+    rules = kinds.get(manifest.kind)
+    if manifest.purpose == Purpose.RETURN:
         return
     if manifest.purpose == Purpose.COLLECTION and not receiver.is_collector:
         problems.append(("receiver_id", "not_a_collector",
@@ -104,8 +105,9 @@ def _check_receiver(manifest: Manifest, lines: list[ManifestLine], day: dt.date,
         field = f"lines.{line.position - 1}"
         method = line.planned_method_id
         for_code = permit_lines_covering(receiver, line.waste_id, on=day)
-        covering = [p for p in for_code if method is None or not p.methods.all()
-                    or method in {m.code for m in p.methods.all()}]  # as permit_lines_covering with the method
+        covering = [p for p in for_code  # as permit_lines_covering with the method, of the kinds the waste needs
+                    if (method is None or not p.methods.all() or method in {m.code for m in p.methods.all()})
+                    and p.permit.kind in rules.receiver_permits]
         if manifest.purpose == Purpose.COLLECTION:
             covering = [p for p in covering if p.permit.kind in COLLECTION_PERMITS]
         if not covering:
@@ -124,7 +126,7 @@ def _check_receiver(manifest: Manifest, lines: list[ManifestLine], day: dt.date,
 
 
 def _plan_warning(manifest: Manifest, lines: list[ManifestLine], day: dt.date) -> str:
-    if manifest.kind == ManifestKind.GENERAL or manifest.purpose in (Purpose.RETURN, Purpose.FORWARD):
+    if not kinds.get(manifest.kind).plan_checked or manifest.purpose in (Purpose.RETURN, Purpose.FORWARD):
         return ""
     missing = [line.waste_id for line in lines
                if planned_transfer_for(manifest.generator, line.waste_id, manifest.receiver, day.year) is None]
@@ -162,10 +164,24 @@ def submission_problems(manifest: Manifest, *, day: dt.date, lines: list[Manifes
     problems: list[tuple[str, str, str]] = []
     lines = submission_lines(manifest) if lines is None else lines
     legs = legs_of(manifest)
-    if not lines or manifest.shipped_tonnes <= 0:
+    if not lines or not any(line.shipped.value > 0 for line in lines):
         problems.append(("lines", "lines_missing", _("the manifest carries nothing: add containers or lines")))
-    _check_parties(manifest, legs, day, problems)
-    if lines:
-        _check_receiver(manifest, lines, day, problems)
-        _check_cross_province(manifest, lines, day, problems)
+    for name in kinds.get(manifest.kind).checks:
+        check, needs_lines = CHECKS[name]
+        if lines or not needs_lines:
+            check(manifest, lines, legs, day, problems)
     return problems
+
+
+def _check_receiver_permit(manifest, lines, legs, day, problems) -> None:
+    if kinds.get(manifest.kind).needs_permit:
+        _check_receiver(manifest, lines, day, problems)
+
+
+# the named submission checks a manifest kind lists (manifests/kinds.py): check, whether it needs lines
+CHECKS = {
+    "parties": (lambda manifest, lines, legs, day, problems: _check_parties(manifest, legs, day, problems), False),
+    "receiver_permit": (_check_receiver_permit, True),
+    "cross_province": (lambda manifest, lines, legs, day, problems: _check_cross_province(manifest, lines, day,
+                                                                                           problems), True),
+}

@@ -43,7 +43,7 @@ from wufei.tracking.services.common import (
     _parse_steps,
     logger,
 )
-from wufei.tracking.services.writing import _actor_id, _event_values, _values
+from wufei.tracking.services.writing import _actor_id, _values, event_audit_values
 
 BATCH_SPEC = {
     "waste_code": FieldSpec(str, required=True),
@@ -196,7 +196,7 @@ def _rows(organization: Organization, batch: _Batch, codes_: list[str], ids: lis
              for step in batch.steps]
     # the audit payloads of a batch differ only in ids and codes: work them out once
     values = _values({**base, "id": 0, "code": ""})
-    step_values = [_event_values({**step, "id": 0}) for step in steps]
+    step_values = [event_audit_values({**step, "id": 0}) for step in steps]
     containers, events, links = [], [], []
     for pk, code in zip(ids, codes_, strict=True):
         containers.append({**base, "id": pk, "code": code})

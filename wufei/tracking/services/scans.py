@@ -41,7 +41,7 @@ from wufei.tracking.services.common import (
 )
 from wufei.tracking.services.recording import _refresh_after_recording
 from wufei.tracking.services.selectors import can_scan, get_container
-from wufei.tracking.services.writing import _actor_id, _event_values, _save, _values
+from wufei.tracking.services.writing import _actor_id, _save, _values, event_audit_values
 
 
 def _locked(scope: Scope, code: str, *, version: int | None = None) -> Container:
@@ -198,7 +198,7 @@ def _apply(container: Container, kind: str, transition: life.Transition, *, mome
     event.site = site
     # what the scan needs
     if transition.needs_method:
-        event.method = lookups.get(("method", kind, method_code), lambda: _method(kind, method_code))
+        event.method = lookups.get(("method", kind, method_code), lambda: checked_method(kind, method_code))
         if kind in (ScanKind.UTILIZED, ScanKind.DISPOSED):
             day = timezone.localdate(moment)
             lookups.get(("permit", holder.pk, container.waste_id, event.method, day),
@@ -312,7 +312,7 @@ def scan_for_holders(*, scope: Scope, scans: list[Scan], links: list | None = No
         Container.objects.bulk_update(containers.values(), _CHANGING)
         signals.announce(written)
         entity_type = audit.entity_type_of(Container)
-        made = [(entity_type, container.pk, action, {"changes": changes, "events": [_event_values(event)]})
+        made = [(entity_type, container.pk, action, {"changes": changes, "events": [event_audit_values(event)]})
                 for container, action, changes, event in changed]
         if links is None:
             audit.append_many(made)
@@ -326,7 +326,8 @@ _CHANGING = ["updated_at", "version", "holder", "status", "net_weight_tonnes", "
              "stored_at", *sorted(set(STEP_TIMESTAMPS.values()) - {"stored_at"})]
 
 
-def _method(kind: str, method_code: str) -> str:
+def checked_method(kind: str, method_code: str) -> str:
+    """The method code a `kind` scan (utilized, disposed …) may carry, upper-cased; ValidationFailed otherwise."""
     code = (method_code or "").strip().upper()
     expected = METHOD_KINDS[kind]
     if not code:
@@ -340,7 +341,9 @@ def _method(kind: str, method_code: str) -> str:
     return method.code
 
 
-def _custody_receiver(container: Container, to_organization_id) -> Organization:
+def custody_receiver(container: Container, to_organization_id) -> Organization:
+    """The unit a handover gives the container to (anything with the container's holder_id will do), checked:
+    it exists, is usable, is not the holder, and may take hazardous waste (or is its own generator)."""
     receiver = _receiving(to_organization_id)
     _check_custody(container, receiver)
     return receiver

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wufei.catalog import streams
 from wufei.core import parameters
 from wufei.core.errors import NotFound, ValidationFailed
 from wufei.core.scope import Scope
@@ -59,8 +60,7 @@ def containers_for(scope: Scope, *, organization: int | None = None, holder: int
     if stream:
         if stream not in ("hazardous", "medical"):
             raise ValidationFailed(_("unknown stream"), errors=[{"field": "stream", "message": stream}])
-        medical = Q(waste__code__endswith="-01")
-        containers = containers.filter(medical if stream == "medical" else ~medical)
+        containers = containers.filter(streams.get(stream).q("waste__code"))
     if origin:
         if origin not in ContainerOrigin.values:
             raise ValidationFailed(_("unknown origin"), errors=[{"field": "origin", "message": origin}])
@@ -166,27 +166,46 @@ def verify_code(code: str) -> dict:
 
 @dataclass(frozen=True)
 class StorageLimits:
-    """Storage limits in force for a region: general hazardous waste and medical waste (HW01)."""
+    """Storage limits in force for a region, per waste stream that has one (catalog.streams: hazardous waste in
+    days, medical waste in hours): {stream key: (limit, warning window)}."""
 
-    limit: dt.timedelta
-    warning: dt.timedelta
-    medical_limit: dt.timedelta
-    medical_warning: dt.timedelta
+    by_stream: dict
+
+    def for_stream(self, key: str) -> tuple[dt.timedelta, dt.timedelta]:
+        return self.by_stream.get(key) or self.by_stream[streams.HAZARDOUS]
 
     def for_waste(self, waste_code: str) -> tuple[dt.timedelta, dt.timedelta]:
-        return (self.medical_limit, self.medical_warning) if waste_code.endswith("-01") else (self.limit, self.warning)
+        stream = streams.stream_of(waste_code)
+        return self.for_stream(stream.key if stream is not None else streams.HAZARDOUS)
+
+    @property
+    def limit(self) -> dt.timedelta:
+        return self.for_stream(streams.HAZARDOUS)[0]
+
+    @property
+    def warning(self) -> dt.timedelta:
+        return self.for_stream(streams.HAZARDOUS)[1]
+
+    @property
+    def medical_limit(self) -> dt.timedelta:
+        return self.for_stream(streams.MEDICAL)[0]
+
+    @property
+    def medical_warning(self) -> dt.timedelta:
+        return self.for_stream(streams.MEDICAL)[1]
 
 
 def storage_limits(region) -> StorageLimits:
-    """storage.max_days (Law Art. 81) and storage.warning_days; storage.medical_max_hours (医疗废物管理条例
-    Art. 17) and storage.medical_warning_hours — each in force for the region."""
+    """Each stream's storage parameters in force for the region (catalog.streams): storage.max_days (Law
+    Art. 81) and storage.warning_days; storage.medical_max_hours (医疗废物管理条例 Art. 17) and
+    storage.medical_warning_hours."""
     def value(key):
         return float(Decimal(str(parameters.get(key, region))))
 
-    return StorageLimits(limit=dt.timedelta(days=value("storage.max_days")),
-                         warning=dt.timedelta(days=value("storage.warning_days")),
-                         medical_limit=dt.timedelta(hours=value("storage.medical_max_hours")),
-                         medical_warning=dt.timedelta(hours=value("storage.medical_warning_hours")))
+    return StorageLimits(by_stream={
+        stream.key: (dt.timedelta(**{stream.storage.unit: value(stream.storage.limit_key)}),
+                     dt.timedelta(**{stream.storage.unit: value(stream.storage.warning_key)}))
+        for stream in streams.all_streams() if stream.storage is not None})
 
 
 class _LimitsCache(dict):
@@ -289,7 +308,7 @@ def inventory(scope: Scope, organization_id: int | None = None, site_id: int | N
             "waste_code": row["waste_id"], "waste_description": row["waste__description"],
             "tonnes": tonnes, "count": row["count"], "unweighed": row["unweighed"],
             "oldest_since": row["oldest"], "oldest_age_days": _days(age), "limit_days": _days(limit),
-            "state": state, "is_medical": row["waste_id"].endswith("-01"),
+            "state": state, "is_medical": streams.is_medical_code(row["waste_id"]),
         })
         totals["tonnes"] += tonnes
         totals["count"] += row["count"]

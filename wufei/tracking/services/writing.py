@@ -29,7 +29,7 @@ _EVENT_FIELDS = ("id", "kind", "occurred_at", "actor_id", "organization_id", "si
                  "longitude", "latitude", "note")
 
 
-def _json_value(value):
+def json_value(value):
     """Same result as wufei.core.audit's snapshot for the types these rows hold, without a JSON round trip."""
     if value is None or isinstance(value, bool | int):
         return value
@@ -57,17 +57,17 @@ def _datetime_text(value: dt.datetime, _offset) -> str:
 def _values(container) -> dict:
     """The container's audited values (as wufei.core.audit.snapshot gives them), from an instance or a row dict."""
     get = container.get if isinstance(container, dict) else functools.partial(getattr, container)
-    return {name: _json_value(get(name)) for name in _CONTAINER_FIELDS}
+    return {name: json_value(get(name)) for name in _CONTAINER_FIELDS}
 
 
-def _event_values(event) -> dict:
+def event_audit_values(event) -> dict:
     """A scan event's content for its audit link (empty fields left out), from an instance or a row dict."""
     get = event.get if isinstance(event, dict) else functools.partial(getattr, event)
     result = {}
     for name in _EVENT_FIELDS:
         value = get(name)
         if value not in (None, "", False) or name in ("id", "kind"):
-            result[name] = _json_value(value)
+            result[name] = json_value(value)
     return result
 
 
@@ -83,7 +83,7 @@ def _insert(containers: list[Container], events: list[list[ScanEvent]], *, actio
     signals.announce(flat)
     entity_type = audit.entity_type_of(Container)
     audit.append_many([(entity_type, str(container.pk), action,
-                       {"values": _values(container), "events": [_event_values(e) for e in own]})
+                       {"values": _values(container), "events": [event_audit_values(e) for e in own]})
                       for container, own in zip(containers, events, strict=True)])
     for container in containers:
         container._state.adding = False
@@ -105,7 +105,7 @@ def _save(container: Container, events: list[ScanEvent], *, action: str) -> None
     signals.announce(events)
     after = _values(container)
     audit.append_many([(audit.entity_type_of(container), str(container.pk), action,
-                       {"changes": audit.diff(before, after), "events": [_event_values(e) for e in events]})])
+                       {"changes": audit.diff(before, after), "events": [event_audit_values(e) for e in events]})])
     container._audit_snapshot = after
 
 
