@@ -3,7 +3,7 @@
     .venv/bin/python bench/manifest_lifecycle.py [--lifecycles 500] [--containers-per-manifest 2]
                                                  [--database postgresql|sqlite] [--database-url URL]
                                                  [--auth token|session] [--fresh] [--prepared]
-                                                 [--capture C] [--profile M] [--top T]
+                                                 [--capture C] [--profile M] [--top T] [--bulk]
 
 Database: PostgreSQL by default — WUFEI_DATABASE_URL, or postgres://postgres@127.0.0.1:5432/wufei_bench_manifests;
 the database is created when missing (--fresh drops and recreates it first) and migrated. `--database sqlite`
@@ -36,6 +36,11 @@ compares with the first); then C more lifecycles (--capture, default 10) under C
 queries, statement time and COMMIT time per step, and the statements that dominate, grouped by verb and
 table and by normalized SQL. With --profile M, M more lifecycles under cProfile: the functions that take
 the time.
+
+With --bulk: the N drafts are created one by one (timed, not in the ratio), then each step (submit, pickup,
+receive, process) of all N is signed in one call, POST /manifests/sign {step, items: [{id, version, data}]}; the
+four calls' time is compared with plain SQL writing the rows of the N whole lifecycles (as above); printed per
+call: ms, ms per manifest, statements and statements per manifest. --profile M profiles a bulk submit of M more.
 """
 
 import argparse
@@ -75,6 +80,10 @@ def main():
     parser.add_argument("--capture", type=int, default=10, metavar="C",
                         help="lifecycles run after the measurement with their queries captured (default 10)")
     parser.add_argument("--top", type=int, default=12, help="statement groups (and functions) to list")
+    parser.add_argument("--bulk", action="store_true",
+                        help="bulk signing: create the N manifests one by one, then sign each step of all N in one "
+                             "call (POST /manifests/sign); the calls are measured against plain SQL writing the rows "
+                             "of the N lifecycles")
     parser.add_argument("--profile", type=int, default=0, metavar="M",
                         help="after the measurement, run M more lifecycles under cProfile and list the functions "
                              "where the time goes")
@@ -116,6 +125,10 @@ def main():
 
     # --- warm-up (imports, URL resolution, first plans), not measured -----------------------------------------
     bench.run()
+
+    if args.bulk:
+        _bulk(args, bench, connection)
+        return
 
     # --- the service path through the API ---------------------------------------------------------------------
     marks = _marks()
@@ -362,6 +375,79 @@ class Lifecycles:
             captured[step] = (wall, list(queries.captured_queries), timed, commits)
             request = flow.send(answer)
         return captured
+
+
+def _bulk(args, bench: "Lifecycles", connection) -> None:
+    """N drafts created one by one (not counted), then one bulk call per step for all N, against plain SQL."""
+    from django.test.utils import CaptureQueriesContext
+
+    marks = _marks()
+    drafts = []
+    started = time.perf_counter()
+    for _n in range(args.lifecycles):
+        flow = bench.requests()
+        step, who, url, body, expected, headers = next(flow)
+        drafts.append(bench._post(who, url, body, expected, **headers))
+    create_seconds = time.perf_counter() - started
+    print(f"create     : {create_seconds:8.2f} s for {args.lifecycles} drafts one by one (not in the ratio)",
+          flush=True)
+    data = {"submit": lambda d: {}, "pickup": lambda d: {},
+            "receive": lambda d: {"received_tonnes": d["shipped_tonnes"]}, "process": lambda d: {"method": "D10"}}
+    who = {"submit": "generator", "pickup": "carrier", "receive": "receiver", "process": "receiver"}
+    versions = {d["id"]: d["version"] for d in drafts}
+    seconds, statements = {}, {}
+    for step in STEPS[1:]:
+        body = {"step": step, "items": [{"id": d["id"], "version": versions[d["id"]], "data": data[step](d)}
+                                        for d in drafts]}
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            results = bench._post(who[step], "/api/v1/manifests/sign", body, 200)
+            seconds[step] = time.perf_counter() - started
+        statements[step] = len(queries.captured_queries)
+        failed = [r for r in results if not r["ok"]]
+        if failed:
+            sys.exit(f"bulk {step}: {len(failed)} of {len(results)} failed, e.g. {failed[0]}")
+        versions.update({r["id"]: r["version"] for r in results})
+        if any(r["status"] != STATUS_AFTER[step] for r in results):
+            sys.exit(f"bulk {step}: a manifest did not end {STATUS_AFTER[step]}")
+    marks_after = _marks()
+    signing = sum(seconds.values())
+    raw_seconds, counts = _plain_sql(connection, [d["id"] for d in drafts], marks, marks_after)
+    print(f"bulk sign  : {signing:8.2f} s for 4 calls of {args.lifecycles} manifests")
+    print(f"plain SQL  : {raw_seconds:8.2f} s for the rows of {args.lifecycles} whole lifecycles")
+    print(f"ratio bulk signing / plain SQL lifecycles: {signing / raw_seconds:6.1f}x the time")
+    print()
+    print("step         call ms   ms per manifest   statements   per manifest")
+    for step in STEPS[1:]:
+        print(f"  {step:<10} {1000 * seconds[step]:9.1f} {1000 * seconds[step] / args.lifecycles:17.2f} "
+              f"{statements[step]:12} {statements[step] / args.lifecycles:14.1f}")
+    print()
+    same = all(service == raw for service, raw in counts.values())
+    print("rows written (API path / plain SQL): " + ", ".join(f"{label} {a}/{b}" for label, (a, b) in counts.items()))
+    print(f"  -> {'the same' if same else 'DIFFERENT'}")
+    if args.profile:
+        import cProfile
+        import io
+        import pstats
+
+        more = [bench._post("generator", "/api/v1/manifests", body, 201, HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+                for _n, body in zip(range(args.profile), _draft_bodies(bench, args.profile), strict=True)]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        bench._post("generator", "/api/v1/manifests/sign",
+                    {"step": "submit", "items": [{"id": d["id"], "version": d["version"]} for d in more]}, 200)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(r"wufei/", args.top)
+        print(out.getvalue())
+    if not same:
+        sys.exit(1)
+
+
+def _draft_bodies(bench: "Lifecycles", count: int):
+    for _n in range(count):
+        flow = bench.requests()
+        yield next(flow)[3]
 
 
 # --- plain SQL ---------------------------------------------------------------------------------------------------

@@ -75,3 +75,16 @@ def test_nothing_to_append_writes_nothing():
     count = AuditEvent.objects.count()
     assert audit.append_many([]) == []
     assert AuditEvent.objects.count() == count
+
+
+def test_many_links_go_in_with_reserved_ids_and_verify():
+    count = audit.FEW_LINKS + 10  # past the few the ORM inserts: ids reserved, then one multi-row insert (COPY)
+    ids = audit.append_many([("test.thing", n, "created", {"n": n, "名": "甲" * (n % 3)}) for n in range(count)])
+    assert len(ids) == count and ids == sorted(ids)
+    events = list(AuditEvent.objects.filter(id__in=ids).order_by("id"))
+    assert [e.entity_id for e in events] == [str(n) for n in range(count)]
+    assert events[7].payload == {"n": 7, "名": "甲"}
+    assert all(after.prev_hash == before.hash for before, after in zip(events, events[1:], strict=False))
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.last_event_id, head.last_hash) == (ids[-1], events[-1].hash)
+    assert audit.verify_chain().ok

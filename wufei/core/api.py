@@ -14,14 +14,14 @@ from wufei.core import audit
 from wufei.core.errors import PermissionDenied, ValidationFailed, WufeiError
 from wufei.core.openapi import document_errors
 from wufei.core.scope import request_scope
-from wufei.core.tokens import user_for_token
+from wufei.core.tokens import user_for_request_token
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer wf_…` with a personal API token."""
 
     def authenticate(self, request, token):
-        user = user_for_token(token)
+        user = user_for_request_token(request, token)
         if user is None:
             return None
         request.user = user

@@ -216,15 +216,18 @@ def record_raw(*, entity_type: str, entity_id, action: str, payload: dict | None
     return event
 
 
+FEW_LINKS = 50  # up to this many links are inserted by the ORM (ids returned), more with reserved ids (COPY)
+
+
 def append_many(entries) -> list[int]:
     """Append links in order, one per (entity_type, entity_id, action, payload), inside the caller's transaction.
 
     The one way to write many links at once (a job that changes many rows, a bulk recording, a
     signature covering many containers): one lock of the chain head, as `record` takes it, one
-    reservation of ids, one insert (COPY on PostgreSQL) and one update of the head, instead of
-    three statements per link. Each link is what `record_raw` would write (same content, same
-    keyed hash), so `verify_chain` accepts them. A payload must be JSON-safe already (the values
-    `plain` / `snapshot` / `diff` give); it is serialized once, for the hash and for storage.
+    insert (a few links: INSERT … RETURNING; many: ids reserved first, then COPY on PostgreSQL) and
+    one update of the head, instead of three statements per link. Each link is what `record_raw`
+    would write (same content, same keyed hash), so `verify_chain` accepts them. A payload must be
+    JSON-safe already (the values `plain` / `snapshot` / `diff` give).
     Returns the new events' ids, in chain order.
     """
     entries = list(entries)
@@ -235,13 +238,13 @@ def append_many(entries) -> list[int]:
     table = bulk.table(AuditEvent)
     with transaction.atomic(savepoint=False):  # a failure aborts the caller's transaction: nothing to keep
         head, _created = lock_rows(AuditChainHead.objects).get_or_create(pk=1)
-        ids = table.reserve_ids(len(entries))
+        ids = table.reserve_ids(len(entries)) if len(entries) > FEW_LINKS else None
         previous = head.last_hash
         rows = []
-        for pk, (entity_type, entity_id, action, payload) in zip(ids, entries, strict=True):
+        for pk, (entity_type, entity_id, action, payload) in zip(ids or [None] * len(entries), entries, strict=True):
             created_at = timezone.now()
-            entity_id, action = str(entity_id), str(action)
-            payload_json = bulk.JSONText(canonical(payload or {}))
+            entity_id, action, payload = str(entity_id), str(action), payload or {}
+            payload_json = bulk.JSONText(canonical(payload))
             # canonical(content) spelled out: keys in sorted order, the payload serialized once
             content = (f'{{"action":{_dumps(action)},{actor_text}'
                        f'"created_at":{_dumps(created_at.isoformat(timespec="microseconds"))},'
@@ -250,9 +253,14 @@ def append_many(entries) -> list[int]:
             digest = link_hash(previous, content)
             rows.append({"id": pk, "created_at": created_at, "entity_type": entity_type, "entity_id": entity_id,
                          "action": action, "actor_id": actor_id, "actor_label": actor_label,
-                         "payload": payload_json, "prev_hash": previous, "hash": digest})
+                         "payload": payload_json if pk is not None else payload, "prev_hash": previous,
+                         "hash": digest})
             previous = digest
-        table.insert(rows)
+        if ids is None:  # a few links: one INSERT … RETURNING gives their ids
+            created = AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+            ids = [event.pk for event in created]
+        else:
+            table.insert(rows)
         head.last_event_id = ids[-1]
         head.last_hash = previous
         head.length += len(rows)

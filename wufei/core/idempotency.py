@@ -34,7 +34,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wufei.core.tokens import user_for_token
+from wufei.core.tokens import user_for_request_token
 
 API_PREFIX = "/api/"
 IN_PROGRESS = 0
@@ -78,7 +78,7 @@ class IdempotencyMiddleware:
 def _caller_id(request):
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer "):
-        user = user_for_token(authorization[7:].strip())
+        user = user_for_request_token(request, authorization[7:].strip())
         return user.pk if user else None
     user = getattr(request, "user", None)
     return user.pk if user is not None and user.is_authenticated else None

@@ -50,7 +50,10 @@ class AuditedModel(TimeStampedModel):
     class Meta:
         abstract = True
 
-    def save(self, *args, audit_action: str | None = None, audit_note: str = "", **kwargs):
+    def save(self, *args, audit_action: str | None = None, audit_note: str = "", audit_before=(), **kwargs):
+        """Save and append the row's link; `audit_before`: links of the same change written with it, appended
+        just before the row's own in one write of the chain ((entity_type, entity_id, action, payload) as
+        `audit.append_many` takes them)."""
         creating = self._state.adding
         before = getattr(self, "_audit_snapshot", {})
         if not creating:
@@ -61,7 +64,11 @@ class AuditedModel(TimeStampedModel):
             payload = {"values": after} if creating else {"changes": audit.diff(before, after)}
             if audit_note:
                 payload["note"] = audit_note
-            audit.record(entity=self, action=audit_action or ("created" if creating else "updated"), payload=payload)
+            action = audit_action or ("created" if creating else "updated")
+            if audit_before:
+                audit.append_many([*audit_before, (audit.entity_type_of(self), self.pk, action, payload)])
+            else:
+                audit.record(entity=self, action=action, payload=payload)
         self._audit_snapshot = after
 
     def delete(self, *args, **kwargs):

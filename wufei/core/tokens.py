@@ -28,6 +28,16 @@ def issue_token(*, user, name: str, expires_at=None):
     return token, plaintext
 
 
+def user_for_request_token(request, plaintext: str):
+    """`user_for_token`, looked up once per request (the idempotency check and the API's auth both ask)."""
+    known = getattr(request, "_wufei_token_user", None)
+    if known is not None and known[0] == plaintext:
+        return known[1]
+    user = user_for_token(plaintext)
+    request._wufei_token_user = (plaintext, user)
+    return user
+
+
 def user_for_token(plaintext: str):
     """The active user a presented token belongs to, or None."""
     from wufei.core.models import ApiToken

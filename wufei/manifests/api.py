@@ -3,7 +3,9 @@
 Thin: parse, call a service with the caller's scope, shape the answer.
 """
 
+from decimal import Decimal
 
+from django.db.models import DecimalField
 from ninja import Router, Status
 
 from wufei.core.api import page, scope_of
@@ -30,15 +32,25 @@ from wufei.manifests.schemas import (
 router = Router(tags=["manifests"])
 
 
-def _detail(scope, manifest_id: int) -> dict:
-    manifest = services.get_manifest(scope, manifest_id)
+def _detail(scope, manifest_id: int, *, signed=None) -> dict:
+    """The manifest as the API shows it: read again, or the manifest a signature just wrote (`signed`: its row
+    as stored, its legs as the signature kept them)."""
+    manifest = signed if signed is not None else services.get_manifest(scope, manifest_id)
     return {
-        **{field.attname: getattr(manifest, field.attname) for field in manifest._meta.concrete_fields},
+        **{field.attname: _as_stored(field, getattr(manifest, field.attname))
+           for field in manifest._meta.concrete_fields},
         "generator": manifest.generator, "receiver": manifest.receiver,
         "lines": list(manifest.lines.order_by("position")), "legs": services.legs_of(manifest),
         "signatures": list(manifest.signatures.all()), "revisions": list(manifest.revisions.all()),
         "next_steps": services.available_steps(scope, manifest), "overdue": services.is_overdue(manifest),
     }
+
+
+def _as_stored(field, value):
+    """A decimal as the database gives it back (to the field's places): 0.36 reads 0.360000."""
+    if value is not None and isinstance(field, DecimalField):
+        return Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
+    return value
 
 
 @router.get("/manifests", response=ManifestPage)
@@ -129,8 +141,9 @@ def sign(request, manifest_id: Id, payload: SignIn):
     """Sign a step (submit, pickup, handover, receive, process, cancel); a stale version answers 409."""
     scope = scope_of(request)
     body = payload.model_dump(exclude={"data"})
-    services.sign(scope=scope, manifest_id=manifest_id, data=payload.data.model_dump(exclude_unset=True), **body)
-    return _detail(scope, manifest_id)
+    manifest = services.sign(scope=scope, manifest_id=manifest_id, data=payload.data.model_dump(exclude_unset=True),
+                             **body)
+    return _detail(scope, manifest_id, signed=manifest)
 
 
 @router.post("/manifests/{manifest_id}/revisions", response={201: RevisionOut})

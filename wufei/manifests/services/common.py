@@ -4,6 +4,7 @@ caller saw, the parties and their steps, field parsing.
 
 from decimal import Decimal
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from wufei.catalog.models import Region, TreatmentMethod
@@ -68,7 +69,19 @@ def get_by_number(scope: Scope, number: str) -> Manifest:
 
 
 def legs_of(manifest: Manifest) -> list[TransportLeg]:
+    """The legs in order, with their carriers and vehicles; those `keep_legs` loaded when it did."""
+    kept = getattr(manifest, "_prefetched_objects_cache", {}).get("legs")
+    if kept is not None:
+        return list(kept)
     return list(manifest.legs.select_related("transporter", "vehicle").order_by("position"))
+
+
+def keep_legs(manifest: Manifest) -> list[TransportLeg]:
+    """Load the legs once for the rest of a change (`legs_of`, `parties` and the answer use them): for a change
+    that edits legs in place (a signature), not one that adds or deletes them."""
+    prefetch_related_objects([manifest], Prefetch("legs", queryset=TransportLeg.objects.select_related(
+        "transporter", "vehicle").order_by("position")))
+    return legs_of(manifest)
 
 
 def parties(manifest: Manifest) -> dict[str, set[int]]:
@@ -134,10 +147,11 @@ def _method(code, field: str) -> TreatmentMethod | None:
 
 
 def _locked(scope: Scope, manifest_id: int, version: int | None) -> Manifest:
-    if not Manifest.objects.visible_to(scope).filter(pk=manifest_id).exists():  # 404 when the caller cannot see it
+    """The manifest locked for a change, if the caller can see it (404 otherwise), at the version it saw (409)."""
+    manifest = (lock_rows(Manifest.objects.visible_to(scope)).select_related("generator__region", "receiver__region")
+                .filter(pk=manifest_id).first())
+    if manifest is None:
         raise NotFound(_("manifest %(id)s not found") % {"id": manifest_id})
-    manifest = (lock_rows(Manifest.objects).select_related("generator__region", "receiver__region")
-                .get(pk=manifest_id))
     if version is not None and int(version) != manifest.version:
         raise Conflict(_("manifest %(number)s was changed by someone else (version %(now)s, you sent %(sent)s); "
                          "reload it") % {"number": manifest, "now": manifest.version, "sent": version},
@@ -165,8 +179,10 @@ def _check_required(manifest: Manifest, step: str, leg: TransportLeg | None) -> 
     """After a step: every field the table says the step requires is filled."""
     missing = []
     for field in machine.required_for(step, manifest):
-        if field in ("lines", "legs"):
-            filled = getattr(manifest, field).exists()
+        if field == "legs":
+            filled = bool(legs_of(manifest))
+        elif field == "lines":
+            filled = manifest.lines.exists()
         elif field.startswith("leg."):
             filled = leg is None or getattr(leg, field[4:]) not in (None, "")
         elif field.startswith("line."):

@@ -38,20 +38,21 @@ from wufei.manifests.services.common import (
     _method,
     _text,
     get_manifest,
+    keep_legs,
     leg_for_step,
     parties,
     party_for_step,
 )
 from wufei.manifests.services.drafts import _refresh_totals, next_number
 from wufei.manifests.services.measures import received_in_unit
-from wufei.manifests.services.submission import _plan_warning, submission_problems
+from wufei.manifests.services.submission import _plan_warning, submission_lines, submission_problems
 from wufei.manifests.signing_codes import set_signing_code as set_signing_code  # re-exported: the service API
 from wufei.manifests.signing_codes import signing_codes_to_renew as signing_codes_to_renew  # re-exported
 from wufei.manifests.signing_codes import verify_signing_code
 from wufei.registry.models import Organization, Vehicle
 from wufei.registry.services import permit_lines_covering, vehicle_permit_valid
 from wufei.tracking import services as tracking
-from wufei.tracking.models import Container, ContainerStatus, ScanEvent, ScanKind
+from wufei.tracking.models import Container, ContainerOrigin, ContainerStatus, ScanEvent, ScanKind
 
 
 def _signer(scope: Scope, manifest: Manifest, step: str, *, by_code: bool) -> Organization:
@@ -97,16 +98,19 @@ def sign(*, scope: Scope, manifest_id: int, step: str, version: int | None, data
         verify_signing_code(organization=organization, code=signing_code, manifest=manifest, user_id=scope.user_id)
     with transaction.atomic():
         manifest = _locked(scope, manifest_id, version)
+        keep_legs(manifest)
         _check_step(manifest, step)
         organization = _signer(scope, manifest, step, by_code=signing_code is not None)
         moment = now or timezone.now()
+        manifest._audit_links = []  # the containers' links, appended with the manifest's own
         leg = STEP_ACTIONS[step](scope, manifest, data or {}, moment)
         _check_required(manifest, step, leg)
         method = SignatureMethod.SIGNING_CODE if signing_code is not None else SignatureMethod.SESSION
         Signature.objects.create(manifest=manifest, step=step, leg=leg, organization=organization,
                                  user_id=scope.user_id, signer_name=(signer_name or scope.username)[:150],
                                  method=method, signed_at=moment, longitude=longitude, latitude=latitude)
-        manifest.save(audit_action=f"signed_{step}", audit_note=f"{organization.name} ({method})")
+        manifest.save(audit_action=f"signed_{step}", audit_note=f"{organization.name} ({method})",
+                      audit_before=manifest._audit_links)
         _notify(manifest, step)
     return manifest
 
@@ -119,12 +123,13 @@ def _notify(manifest: Manifest, action: str) -> None:
 
 def _submit(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -> None:
     day = timezone.localtime(moment).date()
-    problems = submission_problems(manifest, day=day)
+    lines = submission_lines(manifest)
+    problems = submission_problems(manifest, day=day, lines=lines)
     if problems:
         field, code, message = problems[0]
         raise RuleViolation(message, code=code, errors=[{"field": f, "code": c, "message": m}
                                                         for f, c, m in problems])
-    manifest.plan_warning = _plan_warning(manifest, list(manifest.lines.all()), day)[:300]
+    manifest.plan_warning = _plan_warning(manifest, lines, day)[:300]
     manifest.number = next_number(manifest.generator.region_id, day.year)
     manifest.status = S.SUBMITTED
     manifest.submitted_at = moment
@@ -141,6 +146,11 @@ def _carried(manifest: Manifest, *, refused: bool | None = None) -> list[Manifes
     if refused is not None:
         entries = entries.filter(refused=refused)
     return list(entries)
+
+
+def _scan(scope: Scope, manifest: Manifest, scans: list[tracking.Scan]) -> None:
+    """The containers' scans of a step; their audit links go with the manifest's (sign) when it collects them."""
+    tracking.scan_for_holders(scope=scope, scans=scans, links=getattr(manifest, "_audit_links", None))
 
 
 def _hand_over(manifest: Manifest, entries, to_organization_id: int, moment) -> list[tracking.Scan]:
@@ -166,8 +176,7 @@ def _pickup(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) -
     if not vehicle_permit_valid(leg.vehicle, timezone.localtime(moment).date()):
         raise RuleViolation(_("the road transport permit of %(plate)s is not valid") % {"plate": leg.vehicle.plate},
                             code="vehicle_permit_invalid")
-    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
-                                                            moment))
+    _scan(scope, manifest, _hand_over(manifest, _carried(manifest), leg.transporter_id, moment))
     leg.taken_at = moment
     leg.save()
     manifest.status = S.IN_TRANSIT
@@ -193,8 +202,7 @@ def _handover(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime)
     if leg.vehicle is None:
         raise RuleViolation(_("the vehicle is required to take the load over (危险废物转移管理办法 第11条)"),
                             code="vehicle_missing", errors=[{"field": "vehicle_id", "message": _("is required")}])
-    tracking.scan_for_holders(scope=scope, scans=_hand_over(manifest, _carried(manifest), leg.transporter_id,
-                                                            moment))
+    _scan(scope, manifest, _hand_over(manifest, _carried(manifest), leg.transporter_id, moment))
     current.handed_at = moment
     current.save()
     leg.taken_at = moment
@@ -251,7 +259,7 @@ def _receive(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
         scans.append(tracking.Scan(entry.container_id, ScanKind.RECEIVED, moment, weight_tonnes=weight,
                                    site_id=site_id, reference=manifest.number or ""))
         entry.received_tonnes = weight if weight is not None else entry.shipped_tonnes
-    tracking.scan_for_holders(scope=scope, scans=scans)
+    _scan(scope, manifest, scans)
     ManifestContainer.objects.bulk_update(entries, ["refused", "received_tonnes"])
     for line in lines:
         carried = [e for e in entries if e.line_id == line.pk]
@@ -358,28 +366,37 @@ def _process(scope: Scope, manifest: Manifest, data: dict, moment: dt.datetime) 
     ManifestLine.objects.bulk_update(lines, ["method", "processed_on"])
     by_line = {line.pk: line for line in lines}
     scans = []
-    for line_id, container_id in (manifest.carried.filter(refused=False, line_id__in=by_line).order_by("pk")
-                                  .values_list("line_id", "container_id")):
-        line = by_line[line_id]
+    accepted = list(manifest.carried.filter(refused=False).order_by("pk").values_list("line_id", "container_id",
+                                                                                       "container__origin"))
+    for line_id, container_id, _origin in accepted:
+        line = by_line.get(line_id)
+        if line is None:
+            continue
         kind = ScanKind.UTILIZED if line.method.kind == TreatmentMethod.Kind.UTILIZATION else ScanKind.DISPOSED
         scans.append(tracking.Scan(container_id, kind, when, method_code=line.method_id,
                                    reference=manifest.number or ""))
-    tracking.scan_for_holders(scope=scope, scans=scans)
+    _scan(scope, manifest, scans)
     manifest.status = S.PROCESSED
     manifest.processed_at = moment
-    _close_collections(manifest, moment)
+    forwarded = {container_id for _line, container_id, _origin in accepted}
+    produced = all(origin == ContainerOrigin.PRODUCED for _line, _container, origin in accepted)
+    _close_collections(manifest, moment, forwarded=forwarded, repackaged=not produced)
 
 
-def _close_collections(manifest: Manifest, moment: dt.datetime) -> None:
+def _close_collections(manifest: Manifest, moment: dt.datetime, *, forwarded: set[int] | None = None,
+                       repackaged: bool = True) -> None:
     """A collection manifest is processed once every container it brought in is utilized or disposed downstream.
 
     The collector may repackage what it collected before forwarding it (merge several drums into one tote,
     split a load): a collected container then ends in the packages made from it, and it is utilized or disposed
     when all of them are; its line takes the method of those packages' final scans.
     """
-    forwarded = set(manifest.carried.filter(refused=False).values_list("container_id", flat=True))
+    if forwarded is None:
+        forwarded = set(manifest.carried.filter(refused=False).values_list("container_id", flat=True))
+    # produced containers were made from nothing: they are their own sources
+    sources = _repackaging_sources(forwarded) if repackaged else forwarded
     upstream = Manifest.objects.filter(purpose=Purpose.COLLECTION, status=S.RECEIVED,
-                                       carried__container_id__in=_repackaging_sources(forwarded)).values("pk")
+                                       carried__container_id__in=sources).values("pk")
     final = (ContainerStatus.UTILIZED, ContainerStatus.DISPOSED)
     for collection in lock_rows(Manifest.objects).filter(pk__in=upstream).order_by("pk"):
         accepted = set(collection.carried.filter(refused=False).values_list("container_id", flat=True))
@@ -447,7 +464,16 @@ STEP_ACTIONS = {"submit": _submit, "pickup": _pickup, "handover": _handover, "re
 
 def bulk_sign(*, scope: Scope, step: str, items: list[dict], data: dict | None = None,
               signing_code: str | None = None, now: dt.datetime | None = None) -> list[dict]:
-    """Sign one step of many manifests; each succeeds or fails on its own (a failure changes nothing)."""
+    """Sign one step of many manifests; each succeeds or fails on its own (a failure changes nothing).
+
+    One transaction for the call, each signature in a savepoint of its own (rolled back alone when refused):
+    one commit instead of one per manifest."""
+    with transaction.atomic():
+        return _bulk_sign(scope=scope, step=step, items=items, data=data, signing_code=signing_code, now=now)
+
+
+def _bulk_sign(*, scope: Scope, step: str, items: list[dict], data: dict | None, signing_code: str | None,
+               now: dt.datetime | None) -> list[dict]:
     results = []
     code_checked = False
     for item in items:

@@ -26,10 +26,11 @@ from wufei.registry.models import Organization
 from wufei.registry.services import ensure_usable, permit_lines_covering, vehicle_permit_valid
 
 
-def capacity_left(receiver: Organization, code: str, *, on: dt.date, exclude_manifest_id: int | None = None
-                  ) -> Decimal | None:
-    """Annual permitted capacity for the code left this year (None: no permit line covers it)."""
-    lines = permit_lines_covering(receiver, code, on=on)
+def capacity_left(receiver: Organization, code: str, *, on: dt.date, exclude_manifest_id: int | None = None,
+                  covering=None) -> Decimal | None:
+    """Annual permitted capacity for the code left this year (None: no permit line covers it); `covering`: the
+    permit lines covering the code on that day, when the caller has them already."""
+    lines = permit_lines_covering(receiver, code, on=on) if covering is None else covering
     if not lines:
         return None
     best = max(lines, key=lambda line: line.annual_capacity_tonnes)
@@ -38,9 +39,10 @@ def capacity_left(receiver: Organization, code: str, *, on: dt.date, exclude_man
     taken = ManifestLine.objects.filter(manifest__receiver=receiver, manifest__submitted_at__gte=start,
                                         manifest__submitted_at__lt=end).exclude(manifest_id=exclude_manifest_id)
     taken = taken.filter(waste_id=best.waste_id) if best.waste_id else taken.filter(waste__category_id=best.category_id)
-    in_flight = taken.filter(manifest__status__in=(S.SUBMITTED, S.IN_TRANSIT)).aggregate(t=Sum("shipped_tonnes"))["t"]
-    done = taken.filter(manifest__status__in=(S.RECEIVED, S.PROCESSED)).aggregate(t=Sum("accepted_tonnes"))["t"]
-    return best.annual_capacity_tonnes - (in_flight or 0) - (done or 0)
+    totals = taken.aggregate(
+        in_flight=Sum("shipped_tonnes", filter=Q(manifest__status__in=(S.SUBMITTED, S.IN_TRANSIT))),
+        done=Sum("accepted_tonnes", filter=Q(manifest__status__in=(S.RECEIVED, S.PROCESSED))))
+    return best.annual_capacity_tonnes - (totals["in_flight"] or 0) - (totals["done"] or 0)
 
 
 def capacity_usage(*, start: dt.datetime, end: dt.datetime, receivers: Q | None = None
@@ -102,8 +104,10 @@ def _check_receiver(manifest: Manifest, lines: list[ManifestLine], day: dt.date,
     for line in lines:
         field = f"lines.{line.position - 1}"
         method = line.planned_method_id
-        covering = [p for p in permit_lines_covering(receiver, line.waste_id, on=day, method_code=method)
-                    if p.permit.kind in rules.receiver_permits]
+        for_code = permit_lines_covering(receiver, line.waste_id, on=day)
+        covering = [p for p in for_code  # as permit_lines_covering with the method, of the kinds the waste needs
+                    if (method is None or not p.methods.all() or method in {m.code for m in p.methods.all()})
+                    and p.permit.kind in rules.receiver_permits]
         if manifest.purpose == Purpose.COLLECTION:
             covering = [p for p in covering if p.permit.kind in COLLECTION_PERMITS]
         if not covering:
@@ -112,7 +116,7 @@ def _check_receiver(manifest: Manifest, lines: list[ManifestLine], day: dt.date,
                              _("%(name)s holds no valid operating permit for %(what)s (固废法 第80条)")
                              % {"name": receiver.name, "what": detail}))
             continue
-        left = capacity_left(receiver, line.waste_id, on=day, exclude_manifest_id=manifest.pk)
+        left = capacity_left(receiver, line.waste_id, on=day, exclude_manifest_id=manifest.pk, covering=for_code)
         if left is not None and line.shipped_tonnes > left:
             problems.append((field, "receiver_capacity_exceeded",
                              _("%(name)s has %(left)s t of its annual permitted capacity for %(code)s left; this "
@@ -149,10 +153,16 @@ def _check_cross_province(manifest: Manifest, lines: list[ManifestLine], day: dt
     manifest.cross_province_basis, manifest.application = basis, application
 
 
-def submission_problems(manifest: Manifest, *, day: dt.date) -> list[tuple[str, str, str]]:
-    """Every rule the manifest breaks at submission: (field, code, message)."""
+def submission_lines(manifest: Manifest) -> list[ManifestLine]:
+    return list(manifest.lines.select_related("waste").order_by("position"))
+
+
+def submission_problems(manifest: Manifest, *, day: dt.date, lines: list[ManifestLine] | None = None
+                        ) -> list[tuple[str, str, str]]:
+    """Every rule the manifest breaks at submission: (field, code, message); `lines` as `submission_lines` reads
+    them, when the caller has them."""
     problems: list[tuple[str, str, str]] = []
-    lines = list(manifest.lines.select_related("waste").order_by("position"))
+    lines = submission_lines(manifest) if lines is None else lines
     legs = legs_of(manifest)
     if not lines or not any(line.shipped.value > 0 for line in lines):
         problems.append(("lines", "lines_missing", _("the manifest carries nothing: add containers or lines")))

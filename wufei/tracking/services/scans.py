@@ -254,7 +254,7 @@ class Scan:
     reference: str = ""
 
 
-def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
+def scan_for_holders(*, scope: Scope, scans: list[Scan], links: list | None = None) -> list[ScanEvent]:
     """Record scans a signature authorizes, each for the container's current holder, in one go.
 
     The rules are those of `scan` (life table, order of events, requirements, sites, methods and permits,
@@ -262,8 +262,9 @@ def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
     over); the first broken rule raises and nothing is written. The caller has checked that it may act for
     the holders (a manifest's signing party); `scope` is the acting user. Written together: one locked read
     of the containers, one read of their last event times, one insert of the events, one update of the
-    containers, one ledger notice and one audit append (a link per container and scan, as `scan` writes).
-    Inside the caller's transaction; weighing, merging and splitting are not batch scans.
+    containers, one ledger notice and one audit append (a link per container and scan, as `scan` writes):
+    with `links` (a list) the links are added to it instead, for the caller to append with its own in the same
+    transaction. Inside the caller's transaction; weighing, merging and splitting are not batch scans.
     """
     if not scans:
         return []
@@ -281,7 +282,7 @@ def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
         now = timezone.now()
         lookups, actor_id = _Lookups(), _actor_id(scope)
         before = {pk: getattr(c, "_audit_snapshot", None) or audit.snapshot(c) for pk, c in containers.items()}
-        written, links = [], []
+        written, changed = [], []
         for item in scans:
             container = containers[item.container_id]
             moment = _when(item.occurred_at, now=now)
@@ -301,7 +302,7 @@ def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
             container.version += 1
             after = _values(container)
             written.append(event)
-            links.append((container, str(item.kind), audit.diff(before[container.pk], after), event))
+            changed.append((container, str(item.kind), audit.diff(before[container.pk], after), event))
             before[container.pk] = after
             last[container.pk] = moment
         ScanEvent.objects.bulk_create(written)
@@ -311,9 +312,12 @@ def scan_for_holders(*, scope: Scope, scans: list[Scan]) -> list[ScanEvent]:
         Container.objects.bulk_update(containers.values(), _CHANGING)
         signals.announce(written)
         entity_type = audit.entity_type_of(Container)
-        audit.append_many([(entity_type, container.pk, action,
-                            {"changes": changes, "events": [event_audit_values(event)]})
-                           for container, action, changes, event in links])
+        made = [(entity_type, container.pk, action, {"changes": changes, "events": [event_audit_values(event)]})
+                for container, action, changes, event in changed]
+        if links is None:
+            audit.append_many(made)
+        else:
+            links += made
     return written
 
 
