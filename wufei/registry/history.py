@@ -19,8 +19,8 @@ When a change takes effect:
   `save`, else today (Asia/Shanghai) — the day the regulator recorded it or approved the unit's change request.
 
 A change effective on day D holds from D on: the period D falls in is split at D and every later period takes the new
-value too (a closing recorded late keeps the role changes recorded after its day). Neighbouring periods that say the same are
-merged. Read the history through `registry.selectors`.
+value too (a closing recorded late keeps the role changes recorded after its day). Neighbouring periods that say
+the same are merged. Read the history through `registry.selectors`.
 
 This module does not import the models (they call it): it reaches the rows through `organization.states`.
 """
