@@ -192,8 +192,8 @@ def create_organizations(*, scope: Scope, values: list[dict]) -> tuple[list[Orga
     The same checks for each, with one query for the whole list (USCCs already registered) and one per
     threshold for the classes; the rows are written by `core.bulk` (COPY on PostgreSQL, multi-row INSERTs on
     SQLite), their history's first periods (registry.history.opening) and their audit links, the ones save() would
-    write, by one `audit.append_many`. If any is refused
-    nothing is written: ([], {index: the error create_organization would raise}). Otherwise (the new units, {}).
+    write, by one `audit.append_many`. If any is refused nothing is written: ([], {index: the error
+    create_organization would raise}). Otherwise (the new units, {}).
     """
     usccs = [value.get("uscc") for value in values if value.get("uscc")]
     taken = set(Organization.objects.filter(uscc__in=usccs).values_list("uscc", flat=True)) if usccs else set()
