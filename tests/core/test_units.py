@@ -36,8 +36,9 @@ def test_tonnes_by_a_fixed_mass_factor_or_a_parameter_only():
     key = "test.density_t_per_m3"
     parameters.DEFAULTS[key] = parameters.ParameterDefault("1.6", "a density (t/m³)", "test")
     try:
-        assert units.to_tonnes(Quantity(Decimal(10), "m3"), factor_key=key) == Decimal(16)
+        assert units.to_tonnes(Quantity(Decimal(10), "m3"), factor=parameters.get_decimal(key)) == Decimal(16)
         Parameter.objects.create(key=key, region_code="500113", value="1.4")  # Banan's own figure
-        assert units.to_tonnes(Quantity(Decimal(10), "m3"), factor_key=key, region=BANAN) == Decimal(14)
+        density = parameters.get_decimal(key, BANAN)
+        assert units.to_tonnes(Quantity(Decimal(10), "m3"), factor=density) == Decimal(14)
     finally:
         parameters.DEFAULTS.pop(key)

@@ -85,15 +85,13 @@ def total(quantities, unit: str | None = None) -> Quantity:
     return result
 
 
-def to_tonnes(quantity: Quantity, *, factor_key: str | None = None, region=None) -> Decimal:
-    """The quantity in tonnes: a mass by its fixed factor; any other unit only by the parameter `factor_key`
-    (tonnes per unit, e.g. a density in t/m³, in force for `region`). Without one, the conversion is refused."""
+def to_tonnes(quantity: Quantity, *, factor: Decimal | None = None) -> Decimal:
+    """The quantity in tonnes: a mass by its fixed factor; any other unit only by `factor` (tonnes per unit, e.g. a
+    density in t/m³, which the caller reads from its parameter: `core.parameters`). Without one, refused."""
     if quantity.unit in MASS_FACTORS:
         return quantity.value * MASS_FACTORS[quantity.unit]
-    if not factor_key:
+    if factor is None:
         message = _("%(q)s cannot be counted in tonnes: no conversion factor is set for %(unit)s") % {
             "q": str(quantity), "unit": label(quantity.unit)}
         raise RuleViolation(message, code="unit_conversion_missing", errors=[{"field": "unit", "message": message}])
-    from wufei.core import parameters
-
-    return quantity.value * parameters.get_decimal(factor_key, region)
+    return quantity.value * factor

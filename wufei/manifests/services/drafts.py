@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from wufei.catalog import streams
 from wufei.catalog.models import GeneralSolidWasteCode
-from wufei.core import parsing, units
+from wufei.core import parameters, parsing, units
 from wufei.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.core.units import Quantity, Unit
@@ -172,8 +172,9 @@ def line_tonnes(manifest: Manifest, quantity: Quantity) -> Decimal:
     stream = kinds.get(manifest.kind).stream
     if quantity.unit != Unit.TONNE and stream.tonnes_factor_key is None:
         return Decimal(0)
-    return units.to_tonnes(quantity, factor_key=stream.tonnes_factor_key,
-                           region=manifest.generator.region_id).quantize(TONNE)
+    factor = (parameters.get_decimal(stream.tonnes_factor_key, manifest.generator.region_id)
+              if stream.tonnes_factor_key else None)
+    return units.to_tonnes(quantity, factor=factor).quantize(TONNE)
 
 
 def _in_general_ranges(code: str, known: set[str]) -> bool:
