@@ -95,7 +95,7 @@ from django.utils.translation import gettext as _
 
 from wufei.core.errors import PermissionDenied, ValidationFailed
 from wufei.core.scope import Scope
-from wufei.ledgers import upkeep
+from wufei.ledgers import marks
 from wufei.ledgers.models import LedgerMonth
 from wufei.registry import services as registry_services
 from wufei.registry.models import Organization
@@ -287,8 +287,8 @@ def build_ledger(*, year: int, organization_ids=None) -> int:
     started = timezone.now()
     with transaction.atomic():
         # the dirty marks this build catches up with, locked first: a writer whose scans are not committed yet
-        # holds its mark, so the build waits for it and then reads its events (upkeep.py)
-        caught_up = upkeep.lock_marks(year=year, organization_ids=ids)
+        # holds its mark, so the build waits for it and then reads its events (marks.py)
+        caught_up = marks.lock_marks(year=year, organization_ids=ids)
         computed = compute_ledger(year=year, organization_ids=ids)
         built_at = connection.ops.adapt_datetimefield_value(timezone.now())
         rows = [(organization_id, waste_id, year, month_number, *(values[name] for name in VALUE_FIELDS), built_at)
@@ -298,7 +298,7 @@ def build_ledger(*, year: int, organization_ids=None) -> int:
         if ids is not None:
             stale = stale.filter(organization_id__in=ids)
         stale.delete()
-        upkeep.forget(caught_up)
+        marks.forget(caught_up)
     return len(rows)
 
 

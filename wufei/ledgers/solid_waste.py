@@ -365,12 +365,10 @@ def check_import_caller(scope: Scope) -> None:
 def import_or_queue(*, scope: Scope, user, content: bytes, filename: str):
     """A file of `imports.background_min_rows` rows or more is stored and imported by a job (returns the Job);
     a smaller one is imported now (returns the counts)."""
-    from wufei.ledgers import tasks
-
     check_import_caller(scope)
     limit = spreadsheets.limits_for(scope)
     if import_jobs.is_large(content, filename, limit=limit, region=spreadsheets.region_of(scope)):
-        return import_jobs.queue(tasks.import_months, user=user, content=content, filename=filename,
+        return import_jobs.queue("ledgers.import_months", user=user, content=content, filename=filename,
                                  label=f"{filename} → e-ledger")
     return import_months(scope=scope, content=content, filename=filename)
 

@@ -10,7 +10,7 @@
   built there and then, so a figure is never older than the last scan.
 
 `build_ledger` locks the marks it catches up with before it reads the events, and deletes them with its rows (a
-mark made while it ran stays for the next build).
+mark made while it ran stays for the next build: marks.py).
 """
 
 from django.db import transaction
@@ -18,7 +18,8 @@ from django.db.models import Q
 from django.db.models.query import QuerySet
 from django.utils import timezone
 
-from wufei.core.locks import lock_rows
+from wufei.core import jobs
+from wufei.ledgers.compute import build_ledger
 from wufei.ledgers.models import LedgerDirty
 
 
@@ -48,9 +49,7 @@ class _Refresh:
         self.organization_ids: set[int] = set()
 
     def __call__(self):
-        from wufei.ledgers import tasks
-
-        tasks.refresh(sorted(self.organization_ids))
+        jobs.task_named("ledgers.refresh")(sorted(self.organization_ids))
 
 
 def on_events_written(sender, marks, **kwargs) -> None:
@@ -84,8 +83,6 @@ def dirty(*, year: int | None = None, organization_ids=None, region_path: str | 
 def ensure_current(*, years=None, organization_ids=None, region_path: str | None = None) -> int:
     """Rebuild the dirty years (all, or those of `years`) of the units given (ids, or a region subtree, or all);
     returns the number of (unit, year) rebuilt."""
-    from wufei.ledgers.compute import build_ledger
-
     wanted = None if years is None else {int(y) for y in ([years] if isinstance(years, int) else years)}
     by_year: dict[int, set[int]] = {}
     for organization_id, year in dirty(organization_ids=organization_ids, region_path=region_path).values_list(
@@ -95,17 +92,3 @@ def ensure_current(*, years=None, organization_ids=None, region_path: str | None
     for year, ids in sorted(by_year.items()):
         build_ledger(year=year, organization_ids=sorted(ids))
     return sum(len(ids) for ids in by_year.values())
-
-
-def lock_marks(*, year: int, organization_ids) -> list[int]:
-    """Lock the marks a build of this year (these units, or all) is about to catch up with; their ids."""
-    marks = lock_rows(LedgerDirty.objects).filter(year=year)
-    if organization_ids is not None:
-        marks = marks.filter(organization_id__in=list(organization_ids))
-    return list(marks.values_list("pk", flat=True))
-
-
-def forget(mark_ids: list[int]) -> None:
-    """The build caught up with these marks (locked since before it read the events: nobody changed them)."""
-    if mark_ids:
-        LedgerDirty.objects.filter(pk__in=mark_ids).delete()

@@ -159,12 +159,10 @@ def check_caller(scope: Scope) -> None:
 def import_or_queue(*, scope: Scope, user, kind: str, content: bytes, filename: str):
     """A file of `imports.background_min_rows` rows or more is stored and imported by a job (returns the Job);
     a smaller one is imported now (returns the ImportResult)."""
-    from wufei.registry import tasks
-
     check_caller(scope)
     limit = spreadsheets.limits_for(scope)
     if import_jobs.is_large(content, filename, limit=limit, region=spreadsheets.region_of(scope)):
-        return import_jobs.queue(tasks.import_file, kind, user=user, content=content, filename=filename,
+        return import_jobs.queue("registry.import", kind, user=user, content=content, filename=filename,
                                  label=f"{filename} → {kind}")
     return import_file(scope=scope, kind=kind, content=content, filename=filename)
 
