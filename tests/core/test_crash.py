@@ -1,7 +1,7 @@
 """A `kill -9` leaves nothing half-written: an import, an alert scan and a manifest signature are stopped with
 SIGKILL while they write, as a power cut or the OOM killer would stop them, and the database they leave is whole.
 
-* Import (`wufei import organizations`, 2,000 rows): killed once as soon as it holds the write transaction and once
+* Import (`wufei import organizations`, 10,000 rows): killed once as soon as it holds the write transaction and once
   a random moment later; each time the registry has no row of the file, and the import run again writes all.
 * Alert scan (`wufei alerts scan --full`, 600 expired vehicle permits): killed once as soon as its first alert is
   visible to another connection and once at a random moment of the scan; the scan run again ends with the same
@@ -35,7 +35,7 @@ from wufei.core.ids import make_uscc
 # each operation runs several times as a real process (a few minutes); one xdist worker shares the template
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
-ORGANIZATIONS = 2000
+ORGANIZATIONS = 10000  # enough rows that the import's one write transaction lasts a few seconds
 VEHICLES = 600
 
 
@@ -97,7 +97,7 @@ def imported(databases, files, tmp_path_factory):
     url, work = databases.new("import"), tmp_path_factory.mktemp("import")
     probe = Probe(url)
     try:
-        for delay in (0.0, random.uniform(0.2, 2.0)):
+        for delay in (0.0, random.uniform(0.05, 0.5)):
             process = start(url, work, "import", "organizations", str(files / "organizations.csv"))
             assert kill_when(process, probe.writing, delay=delay), "the import ended before it was killed"
             probe.settle()
