@@ -26,6 +26,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
+def wait_until(page, expression: str, *, seconds: float = 15) -> None:
+    """Poll a JavaScript expression (or `() => …` function) until it is true. Playwright's wait_for_function runs
+    its predicate through eval inside the page, which the site's Content-Security-Policy (script-src 'self')
+    refuses; page.evaluate goes through the browser's protocol, which the policy does not cover."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(50)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():

@@ -10,6 +10,7 @@ import pytest
 
 from tests.analytics.conftest import process
 from tests.conftest import CHONGQING
+from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -61,7 +62,7 @@ def hover_tooltip(page, box: str):
     centres = page.evaluate(ITEM_CENTRE, [box, NAME])
     assert centres, f"{box}: no chart element for the receiver"
     page.mouse.move(centres[0]["x"], centres[0]["y"])
-    page.wait_for_function(f"() => ({TOOLTIP})({json.dumps(box)}).some((t) => t.text.includes('重庆环保处置中心'))")
+    wait_until(page, f"() => ({TOOLTIP})({json.dumps(box)}).some((t) => t.text.includes('重庆环保处置中心'))")
     return [t for t in page.evaluate(TOOLTIP, box) if "重庆环保处置中心" in t["text"]][0]
 
 
@@ -88,8 +89,8 @@ def test_a_unit_name_with_markup_shows_as_text_in_every_cockpit_tooltip(people, 
 
     centre = page.evaluate(LINK_CENTRE, NAME)
     page.mouse.move(centre["x"], centre["y"])
-    page.wait_for_function("() => [...document.querySelectorAll('#sankey > div')].some("
-                           "(el) => el.textContent.includes('→') && el.style.display !== 'none')")
+    wait_until(page, "() => [...document.querySelectorAll('#sankey > div')].some("
+                     "(el) => el.textContent.includes('→') && el.style.display !== 'none')")
     link = [t for t in page.evaluate(TOOLTIP, "sankey") if "→" in t["text"]][0]
     assert NAME in link["text"] and link["images"] == 0
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import BANAN
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, wait_until
 from tests.manifests.conftest import draft, run
 from wufei.cases.models import Report
 from wufei.registry.models import SupervisionClass
@@ -66,7 +66,7 @@ def test_a_resident_reports_dumping_and_follows_it_up(people, chain, regulator_o
     page.select_option("#r-region", BANAN)
     page.fill("#r-place", "巴南区花溪街道河滨路旁")
     page.click("#use-location")
-    page.wait_for_function("document.getElementById('r-latitude').value !== ''")
+    wait_until(page, "document.getElementById('r-latitude').value !== ''")
     page.set_input_files("#r-photos", files=[{"name": "dump.png", "mimeType": "image/png", "buffer": photo_png()}])
     page.check("#r-consent")
     assert not resident.unlabelled_fields()
@@ -88,8 +88,8 @@ def test_a_resident_reports_dumping_and_follows_it_up(people, chain, regulator_o
     with officer.page.expect_navigation():
         officer.page.click(f"main a:has-text('{number}')")
     officer.page.locator(".case-photos img").first.scroll_into_view_if_needed()
-    officer.page.wait_for_function("[...document.querySelectorAll('.case-photos img')]"
-                                   ".every(i => i.complete && i.naturalWidth === 64)")
+    wait_until(officer.page, "[...document.querySelectorAll('.case-photos img')]"
+                             ".every(i => i.complete && i.naturalWidth === 64)")
     officer.shot("case-detail")
     for action, fields in (("accept", {}), ("investigate", {}),
                            ("close", {"#a-result": "已查明倾倒者，责令清运并立案处罚。"})):
