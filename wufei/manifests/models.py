@@ -454,20 +454,6 @@ class CrossProvinceApplication(AuditedModel):
     def code(self) -> str:
         return self.waste_id or self.general_code
 
-    @property
-    def shipped(self) -> Quantity:
-        """What the line ships, in its unit."""
-        if self.unit == Unit.TONNE:
-            return Quantity(self.shipped_tonnes, Unit.TONNE)
-        return Quantity(self.shipped_quantity or Decimal(0), self.unit)
-
-    @property
-    def received(self) -> Quantity | None:
-        """What the receiver measured, in the line's unit (None before receipt)."""
-        if self.unit == Unit.TONNE:
-            return None if self.received_tonnes is None else Quantity(self.received_tonnes, Unit.TONNE)
-        return None if self.received_quantity is None else Quantity(self.received_quantity, self.unit)
-
     @classmethod
     def visibility_q(cls, scope):
         if scope.is_platform_admin:
