@@ -16,6 +16,7 @@ from django.db import transaction
 from wufei.core import audit
 from wufei.demo.registry import ADMIN_SCOPE, DEMO_ACTOR
 from wufei.demo.tracking import demo_year
+from wufei.demo.writer import Writer
 from wufei.indicators import services
 from wufei.indicators.models import (
     DataRequest,
@@ -51,21 +52,12 @@ ENTERED = {
 }
 
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def is_built() -> bool:
     return Plan.objects.filter(key="banan-2025").exists()
 
 
 def build(stdout=None) -> dict:
-    say = _Writer(stdout)
+    say = Writer(stdout)
     year = demo_year()
     counts = {"requests": 0, "values": 0}
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():

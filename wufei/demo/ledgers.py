@@ -60,6 +60,7 @@ from wufei.core import audit
 from wufei.core.scope import scope_for
 from wufei.demo.registry import ADMIN_SCOPE, BANAN, CHONGQING, DEMO_ACTOR, KAIZHOU, uscc_for
 from wufei.demo.tracking import Receivers, demo_year
+from wufei.demo.writer import Writer
 from wufei.ledgers import declarations, plans, solid_waste, spot_checks
 from wufei.ledgers.compute import build_ledger
 from wufei.ledgers.models import LedgerMonth, ManagementPlan, SolidWasteMonth, SpotCheck, SpotCheckDraw
@@ -192,15 +193,6 @@ def _when(moment: dt.datetime) -> bool:
     return moment < _REAL_NOW() - dt.timedelta(minutes=1)
 
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def is_built() -> bool:
     """Whether the demo's plans are there: the one of the `generator` account's unit (rows, not audit events, which
     outlive `wufei demo --reset`)."""
@@ -208,7 +200,7 @@ def is_built() -> bool:
 
 
 def build(stdout=None) -> dict:
-    say = _Writer(stdout)
+    say = Writer(stdout)
     year = demo_year()
     counts = {}
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():

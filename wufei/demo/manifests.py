@@ -93,6 +93,7 @@ from wufei.demo.registry import (
     uscc_for,
 )
 from wufei.demo.tracking import CODES, INCINERATORS, demo_year
+from wufei.demo.writer import Writer
 from wufei.manifests import crossprovince, services
 from wufei.manifests.models import (
     CrossProvinceApplication,
@@ -164,15 +165,6 @@ HISTORY_KINDS = (ScanKind.LOADED, ScanKind.HANDED_OVER, ScanKind.RECEIVED, ScanK
 FINAL_KINDS = (ScanKind.UTILIZED, ScanKind.DISPOSED)
 
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
 
@@ -194,7 +186,7 @@ def is_built() -> bool:
 
 
 def build(stdout=None) -> dict:
-    say = _Writer(stdout)
+    say = Writer(stdout)
     now = timezone.now()
     counts: dict = {}
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():

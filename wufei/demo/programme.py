@@ -40,6 +40,7 @@ from django.utils import timezone
 from wufei.core import audit
 from wufei.core.scope import Scope
 from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, KAIZHOU
+from wufei.demo.writer import Writer
 from wufei.programme import imports, plan_text, services
 from wufei.programme.models import (
     CellStatus,
@@ -171,17 +172,8 @@ def _unit_scope(unit: ResponsibleUnit) -> Scope | None:
     return None
 
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def build(stdout=None) -> dict:
-    say = _Writer(stdout)
+    say = Writer(stdout)
     today = timezone.localdate()
     counts = {"reports": 0, "milestones": 0, "cells": 0}
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():

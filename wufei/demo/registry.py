@@ -108,6 +108,7 @@ from wufei.catalog.models import Zone
 from wufei.core import audit
 from wufei.core.ids import make_uscc
 from wufei.core.scope import Scope
+from wufei.demo.writer import Writer
 from wufei.registry import services
 from wufei.registry.models import (
     Department,
@@ -700,22 +701,13 @@ def _complete_totals(units: list[Unit]) -> None:
             raise RuntimeError(f"demo tonnes of {region} exceed the plan's total {total}")
 
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def build(stdout=None) -> dict:
     """Register the demo units. Returns counts (also written to stdout unless it is None).
 
     One kind of row after the other (all units, then all sites, then permits …), so that
     `wufei demo --reset`, which deletes newest first, meets long runs of one model.
     """
-    say = _Writer(stdout)
+    say = Writer(stdout)
     today = timezone.localdate()
     rng = random.Random(SEED)
     named = named_units()

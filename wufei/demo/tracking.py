@@ -95,6 +95,7 @@ from wufei.core import audit, bulk
 from wufei.core.errors import RuleViolation, ValidationFailed
 from wufei.core.scope import Scope
 from wufei.demo.registry import ADMIN_SCOPE, BANAN, DEMO_ACTOR, HW_TOTAL, KAIZHOU, uscc_for
+from wufei.demo.writer import Writer
 from wufei.registry import services as registry
 from wufei.registry.models import Organization, PermitLine, Site
 from wufei.tracking import life
@@ -861,15 +862,6 @@ def transfer(*, scope: Scope, pickups: list[Pickup]) -> int:
 
 # --- building --------------------------------------------------------------------------------------
 
-class _Writer:
-    def __init__(self, stdout):
-        self.stdout = stdout
-
-    def __call__(self, message: str) -> None:
-        if self.stdout is not None:
-            self.stdout.write(message)
-
-
 def is_built() -> bool:
     """Whether the demo's containers are there: the district incinerator's fly ash (rows, not audit events, which
     outlive `wufei demo --reset`)."""
@@ -910,7 +902,7 @@ def plan(now: dt.datetime | None = None) -> dict:
 
 
 def build(stdout=None) -> dict:
-    say = _Writer(stdout)
+    say = Writer(stdout)
     now = timezone.now()
     started = time.perf_counter()
     with audit.acting_as(DEMO_ACTOR), transaction.atomic():
